@@ -1,0 +1,72 @@
+"""utxo_truth: of the bitcoin you believe you have, how much is real on-chain coin?
+
+The public API is what ``__all__`` lists; everything else is private and may change.
+
+Example:
+    >>> from utxo_truth import scan
+    >>> holdings = scan(["wpkh([d4eedd3c/84h/1h/0h]tpub.../<0;1>/*)"], network="regtest",
+    ...                 source="snapshot:utxo.dat")  # doctest: +SKIP
+    >>> holdings.total_sats, holdings.block.height, holdings.block.hash  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._api import scan
+from ._exceptions import (
+    ChecksumError,
+    DescriptorError,
+    InconsistentTipError,
+    InputError,
+    MultisigNeedsDescriptorError,
+    NetworkMismatchError,
+    PrivateKeyError,
+    SnapshotFormatError,
+    SourceError,
+    SourceSpecError,
+    SourceUnavailableError,
+    TargetError,
+    UtxoTruthError,
+)
+from ._models import BlockRef, ChainScan, Holdings, Origin, TargetHoldings, Utxo
+from ._network import Network
+from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+from .sources import ChainSource, Lookup, SnapshotSource, open_source
+from .targets import Target, descriptor_checksum, parse_target, parse_targets
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_GAP",
+    "DEFAULT_RANGE",
+    "BlockRef",
+    "ChainScan",
+    "ChainSource",
+    "ChecksumError",
+    "DescriptorError",
+    "Holdings",
+    "InconsistentTipError",
+    "InputError",
+    "Lookup",
+    "MultisigNeedsDescriptorError",
+    "Network",
+    "NetworkMismatchError",
+    "Origin",
+    "PrivateKeyError",
+    "SnapshotFormatError",
+    "SnapshotSource",
+    "SourceError",
+    "SourceSpecError",
+    "SourceUnavailableError",
+    "Target",
+    "TargetError",
+    "TargetHoldings",
+    "Utxo",
+    "UtxoTruthError",
+    "__version__",
+    "descriptor_checksum",
+    "discover",
+    "open_source",
+    "parse_target",
+    "parse_targets",
+    "scan",
+]

@@ -1,0 +1,90 @@
+"""Fast non-hardened BIP32 public derivation and script building.
+
+embit derives a descriptor at about 3,000 scripts a second, most of it Python object overhead.
+Scanning a wallet over Bitcoin Core's default range (0..999 on two chains) wants faster, so for
+the common shapes — one extended key (pkh, wpkh, sh(wpkh), tr key path, pk) or a multisig of
+extended keys — we call the libsecp256k1 that embit already loaded, directly, once per child.
+Anything else goes through embit's own ``Descriptor.derive``; tests check that both paths give
+the same scripts, and ``bitcoinlib`` (an independent implementation) checks both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from ctypes import byref, c_size_t, create_string_buffer
+from typing import Any
+
+__all__ = ["FAST", "child_pubkey", "hash160", "taproot_output_key"]
+
+_EC_COMPRESSED = 0b0100000010
+
+try:  # embit loads its prebuilt libsecp256k1 (or a system one) through ctypes
+    from embit.util import ctypes_secp256k1 as _ct
+
+    _lib: Any = _ct._secp
+    _ctx: Any = _lib.ctx
+    FAST = True
+except Exception:  # pragma: no cover - only without a usable libsecp256k1
+    _lib = None
+    _ctx = None
+    FAST = False
+
+_TAPTWEAK_TAG = hashlib.sha256(b"TapTweak").digest()
+
+
+def hash160(data: bytes) -> bytes:
+    """RIPEMD160(SHA256(data))."""
+    sha = hashlib.sha256(data).digest()
+    try:
+        return hashlib.new("ripemd160", sha).digest()
+    except ValueError:  # pragma: no cover - OpenSSL builds without ripemd160
+        from embit.hashes import ripemd160
+
+        out: bytes = ripemd160(sha)
+        return out
+
+
+def _parse(sec: bytes) -> Any:
+    pub = create_string_buffer(64)
+    if not _lib.secp256k1_ec_pubkey_parse(_ctx, pub, sec, len(sec)):
+        raise ValueError("invalid public key")
+    return pub
+
+
+def _serialize(pub: Any) -> bytes:
+    out = create_string_buffer(33)
+    size = c_size_t(33)
+    _lib.secp256k1_ec_pubkey_serialize(_ctx, out, byref(size), pub, _EC_COMPRESSED)
+    return out.raw
+
+
+def child_pubkey(parent_sec: bytes, parent_pub: Any, chain_code: bytes, index: int) -> bytes:
+    """Compressed public key of non-hardened child ``index`` (BIP32 CKDpub).
+
+    ``parent_pub`` is the parsed parent (from :func:`parse_pubkey`), reused across children.
+    """
+    digest = hmac.digest(chain_code, parent_sec + index.to_bytes(4, "big"), "sha512")
+    pub = create_string_buffer(parent_pub.raw, 64)
+    if not _lib.secp256k1_ec_pubkey_tweak_add(_ctx, pub, digest[:32]):
+        # probability about 2**-127; BIP32 says to skip such an index, which no wallet does
+        raise ValueError(f"BIP32 child {index} is invalid")
+    return _serialize(pub)
+
+
+def parse_pubkey(sec: bytes) -> Any:
+    """Parse a compressed or uncompressed public key for :func:`child_pubkey`."""
+    return _parse(sec)
+
+
+def taproot_output_key(sec: bytes) -> bytes:
+    """BIP86 key-path output key (x-only, 32 bytes) of the internal key ``sec`` (compressed).
+
+    Q = lift_x(P) + H_TapTweak(x(P))·G, with no script tree.
+    """
+    xonly = sec[1:33]
+    tweak = hashlib.sha256(_TAPTWEAK_TAG + _TAPTWEAK_TAG + xonly).digest()
+    pub = _parse(b"\x02" + xonly)
+    if not _lib.secp256k1_ec_pubkey_tweak_add(_ctx, pub, tweak):
+        raise ValueError("taproot tweak out of range")
+    return _serialize(pub)[1:]

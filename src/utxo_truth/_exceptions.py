@@ -1,0 +1,109 @@
+"""The whole error tree of utxo_truth.
+
+Every error the library raises on purpose is a :class:`UtxoTruthError`. Errors about what the
+caller gave us also inherit :class:`ValueError`; errors about a chain source that could not be
+read or answered badly inherit the builtin that matches (``OSError`` for I/O) so that generic
+handlers keep working::
+
+    UtxoTruthError
+    ├── InputError (ValueError)                 what the caller gave is wrong
+    │   ├── PrivateKeyError                     private material refused (never echoed, never sent)
+    │   ├── ChecksumError                       a descriptor / base58 / bech32 checksum is wrong
+    │   ├── NetworkMismatchError                a key, address or snapshot of another network
+    │   ├── MultisigNeedsDescriptorError        Ypub/Zpub/Upub/Vpub: one cosigner is not a wallet
+    │   ├── DescriptorError                     a malformed or unsupported output descriptor
+    │   ├── TargetError                         an address / script / key we cannot read
+    │   └── SourceSpecError                     a ``--source`` string we cannot read
+    └── SourceError                             a chain source failed or cannot be believed
+        ├── SourceUnavailableError (OSError)    could not be reached / opened at all
+        ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
+        └── InconsistentTipError                answers of one scan are true at different blocks
+
+No error message ever contains private key material: inputs that look private are described by
+their kind and length only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChecksumError",
+    "DescriptorError",
+    "InconsistentTipError",
+    "InputError",
+    "MultisigNeedsDescriptorError",
+    "NetworkMismatchError",
+    "PrivateKeyError",
+    "SnapshotFormatError",
+    "SourceError",
+    "SourceSpecError",
+    "SourceUnavailableError",
+    "TargetError",
+    "UtxoTruthError",
+]
+
+
+class UtxoTruthError(Exception):
+    """Base class of every error raised by utxo_truth on purpose."""
+
+
+class InputError(UtxoTruthError, ValueError):
+    """What the caller gave is wrong; the message says what and what to do instead."""
+
+
+class PrivateKeyError(InputError):
+    """Private key material (xprv, WIF, private descriptor) was given and refused.
+
+    The message never contains the secret, and nothing derived from it is sent anywhere.
+    """
+
+
+class ChecksumError(InputError):
+    """A checksum (descriptor ``#...``, base58check, bech32/bech32m) does not match."""
+
+
+class NetworkMismatchError(InputError):
+    """A key, address or snapshot belongs to another network than the one asked for."""
+
+    def __init__(self, message: str, *, expected: str, found: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
+
+
+class MultisigNeedsDescriptorError(InputError):
+    """A SLIP-132 multisig key (Ypub/Zpub/Upub/Vpub) was given alone.
+
+    One cosigner's key does not define the wallet's scripts: pass a ``wsh(sortedmulti(...))``
+    (or ``sh(wsh(...))``) descriptor with every cosigner's key instead.
+    """
+
+
+class DescriptorError(InputError):
+    """An output descriptor is malformed or uses something we do not support."""
+
+
+class TargetError(InputError):
+    """An input is not a key, descriptor, address or script we can read."""
+
+
+class SourceSpecError(InputError):
+    """A chain-source specification (``snapshot:PATH``, ``electrum://...``) cannot be used."""
+
+
+class SourceError(UtxoTruthError):
+    """A chain source failed, or answered something that cannot be believed.
+
+    A scan that meets this error has no answer: it is never reported as a zero balance.
+    """
+
+
+class SourceUnavailableError(SourceError, OSError):
+    """The chain source could not be reached or opened at all."""
+
+
+class SnapshotFormatError(SourceError, ValueError):
+    """A UTXO snapshot file is truncated, corrupt or not a snapshot at all."""
+
+
+class InconsistentTipError(SourceError):
+    """Answers that make up one scan are true at different blocks (the tip moved or reorged)."""

@@ -1,0 +1,231 @@
+"""Gap-limit discovery over receive and change chains. Knows nothing about any server.
+
+Two methods, chosen by what the source can tell:
+
+* **gap** (a source that knows history: Electrum, Esplora, a node with block filters): a chain
+  is searched until ``gap`` consecutive indexes after the last used one have no history. "Used"
+  means *any* history, so an address that was paid and later emptied still counts. As in BDK, a
+  gap of 0 is treated as 1.
+* **range** (a source that only knows unspent coins: a UTXO snapshot, ``scantxoutset``): a spent
+  address and an unused one look the same, so a gap search would stop early and miss coins
+  further out. Every chain is scanned over indexes ``0 .. range-1`` instead (Bitcoin Core's
+  default range is 0..999). "Used" then means "holds a coin now".
+
+Every round asks the source once, for all targets together; every answer must be true at the
+same block, or the scan fails with :class:`InconsistentTipError` instead of mixing two states.
+
+Example:
+    >>> from utxo_truth.targets import parse_targets
+    >>> from utxo_truth.sources import SnapshotSource
+    >>> src = SnapshotSource("examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
+    >>> discover(parse_targets(["bcrt1q..."], "regtest"), src).total_sats  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ._exceptions import InconsistentTipError, InputError
+from ._models import COINBASE_MATURITY, BlockRef, ChainScan, Holdings, Origin, TargetHoldings, Utxo
+from .sources._base import ChainSource, Coin, Lookup
+from .targets import Target, address_of
+
+__all__ = ["DEFAULT_GAP", "DEFAULT_RANGE", "MAX_INDEX", "Progress", "discover"]
+
+DEFAULT_GAP = 20
+"""Unused indexes after the last used one before a chain is considered finished (BIP44)."""
+DEFAULT_RANGE = 1000
+"""Indexes scanned per chain on a source without history (Bitcoin Core's 0..999)."""
+MAX_INDEX = 1 << 31
+"""Non-hardened indexes end here."""
+
+Progress = Callable[[int, int], None]
+"""Called with (scripts looked up so far, scripts known to be needed so far)."""
+
+
+@dataclass
+class _Chain:
+    target: int
+    branch: int
+    next_index: int = 0
+    last_used: int = -1
+    used: set[int] = field(default_factory=set)
+
+
+def discover(
+    targets: Sequence[Target],
+    source: ChainSource,
+    *,
+    gap: int = DEFAULT_GAP,
+    range_: int = DEFAULT_RANGE,
+    batch: int = 100,
+    progress: Progress | None = None,
+) -> Holdings:
+    """Find every UTXO of ``targets`` through ``source``, at one block.
+
+    Args:
+        targets: parsed targets, all of the source's network.
+        source: any :class:`~utxo_truth.sources.ChainSource`.
+        gap: stop gap for history sources (0 is treated as 1).
+        range_: indexes per chain for sources without history.
+        batch: smallest number of indexes asked per chain per round (history sources).
+        progress: optional callback ``(done, needed)``.
+    """
+    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
+        raise InputError(f"gap must be a whole number >= 0, not {gap!r}")
+    if isinstance(range_, bool) or not isinstance(range_, int) or not 1 <= range_ <= MAX_INDEX:
+        raise InputError(f"range must be a whole number from 1 to 2**31, not {range_!r}")
+    gap = max(gap, 1)
+    for t in targets:
+        if t.network is not source.network:
+            raise InputError(
+                f"target {t.text[:20]}... is parsed for {t.network.title} but the source serves "
+                f"{source.network.title}"
+            )
+    chains = [_Chain(i, b) for i, t in enumerate(targets) for b in range(len(t.branches))]
+    by_key = {(c.target, c.branch): c for c in chains}
+    origins: dict[bytes, list[Origin]] = {}
+    for i, t in enumerate(targets):
+        if not t.ranged:
+            origins.setdefault(t.script(), []).append(Origin(target=i))
+
+    block: BlockRef | None = None
+    coins: dict[bytes, tuple[Coin, ...]] = {}
+    done = 0
+
+    def ask(scripts: list[bytes]) -> Lookup:
+        nonlocal block, done
+        answer = source.lookup(scripts)
+        if block is None:
+            block = answer.block
+        elif answer.block != block:
+            raise InconsistentTipError(
+                f"{source.describe()} answered at block {answer.block} after {block} in the same "
+                "scan: the chain moved. Scan again."
+            )
+        coins.update(answer.coins)
+        done += len(scripts)
+        if progress:
+            progress(done, done)
+        return answer
+
+    def request(chain: _Chain, stop: int) -> list[bytes]:
+        t = targets[chain.target]
+        scripts = t.scripts(chain.branch, chain.next_index, stop)
+        for offset, s in enumerate(scripts):
+            origins.setdefault(s, []).append(
+                Origin(target=chain.target, chain=chain.branch, index=chain.next_index + offset)
+            )
+        chain.next_index = stop
+        return scripts
+
+    singles = list(origins)
+    if not source.has_history:
+        scripts = singles + [s for c in chains for s in request(c, range_)]
+        ask(scripts)
+        method = "range"
+        for s, found in coins.items():
+            for o in origins.get(s, ()):
+                if found and o.chain is not None and o.index is not None:
+                    by_key[(o.target, o.chain)].used.add(o.index)
+    else:
+        method = "gap"
+        open_chains = list(chains)
+        first = True
+        while first or open_chains:
+            scripts = list(singles) if first else []
+            first = False
+            for c in open_chains:
+                stop = min(max(c.last_used + gap + 1, c.next_index + batch), MAX_INDEX)
+                scripts += request(c, stop)
+            answer = ask(scripts)
+            used = answer.used or frozenset()
+            for s in scripts:
+                if s in used:
+                    for o in origins.get(s, ()):
+                        if o.chain is not None and o.index is not None:
+                            c = by_key[(o.target, o.chain)]
+                            c.used.add(o.index)
+                            c.last_used = max(c.last_used, o.index)
+            open_chains = [
+                c for c in open_chains if c.next_index <= c.last_used + gap and c.next_index < MAX_INDEX
+            ]
+    if block is None:  # nothing to look up at all: still ask, so the answer names its block
+        block = source.lookup([]).block
+    return _holdings(targets, source, block, chains, origins, coins, method, gap, range_)
+
+
+def _holdings(
+    targets: Sequence[Target],
+    source: ChainSource,
+    block: BlockRef,
+    chains: list[_Chain],
+    origins: dict[bytes, list[Origin]],
+    coins: dict[bytes, tuple[Coin, ...]],
+    method: str,
+    gap: int,
+    range_: int,
+) -> Holdings:
+    network = source.network
+    per_target: list[list[Utxo]] = [[] for _ in targets]
+    for script, found in coins.items():
+        address = address_of(script, network)
+        for o in origins.get(script, ()):
+            for c in found:
+                per_target[o.target].append(
+                    Utxo(
+                        txid=c.txid,
+                        vout=c.vout,
+                        value=c.value,
+                        script_pubkey=script.hex(),
+                        address=address,
+                        height=c.height,
+                        coinbase=c.coinbase,
+                        immature=c.coinbase and block.height + 1 - c.height < COINBASE_MATURITY,
+                        origin=o,
+                    )
+                )
+    results = []
+    for i, t in enumerate(targets):
+        utxos = tuple(sorted(per_target[i], key=lambda u: (u.height, u.txid, u.vout)))
+        scans = tuple(
+            ChainScan(
+                chain=c.branch,
+                name=t.branches[c.branch],
+                scanned=c.next_index,
+                used_indexes=tuple(sorted(c.used)),
+                last_used_index=max(c.used) if c.used else None,
+            )
+            for c in chains
+            if c.target == i
+        )
+        results.append(
+            TargetHoldings(
+                target=t.text,
+                kind=t.kind,
+                script_type=t.script_type,
+                method="single" if not t.ranged else "gap" if method == "gap" else "range",
+                bound=0 if not t.ranged else gap if method == "gap" else range_,
+                chains=scans,
+                utxos=utxos,
+                total_sats=sum(u.value for u in utxos),
+                immature_sats=sum(u.value for u in utxos if u.immature),
+            )
+        )
+    unique: dict[tuple[str, int], Utxo] = {}
+    for r in results:
+        for u in r.utxos:
+            unique.setdefault((u.txid, u.vout), u)
+    all_utxos = tuple(sorted(unique.values(), key=lambda u: (u.height, u.txid, u.vout)))
+    return Holdings(
+        network=network.value,
+        block=block,
+        source=source.describe(),
+        gap=gap,
+        range=range_,
+        targets=tuple(results),
+        utxos=all_utxos,
+        total_sats=sum(u.value for u in all_utxos),
+        immature_sats=sum(u.value for u in all_utxos if u.immature),
+    )

@@ -1,0 +1,346 @@
+"""Bitcoin Core's UTXO snapshot (``dumptxoutset``) as an offline chain source.
+
+Format version 2 (Bitcoin Core 28 and later), all integers little-endian unless said::
+
+    magic "utxo\\xff" | version u16 | network magic 4 bytes | base block hash 32 | coin count u64
+    then, per transaction with unspent outputs (sorted by txid):
+      txid 32 | CompactSize n | n x ( CompactSize vout | Coin )
+    Coin = VARINT(height*2 + coinbase) | VARINT(CompressAmount(value)) | CompressedScript
+
+``VARINT`` is Bitcoin Core's MSB-first base-128 with an offset per continuation byte (see
+``serialize.h``); ``CompressAmount``/``CompressedScript`` are those of ``compressor.h``: a script
+is stored as a 1-byte type (0: P2PKH hash, 1: P2SH hash, 2/3: compressed P2PK, 4/5: uncompressed
+P2PK stored compressed) followed by 20 or 32 bytes, or as VARINT(len+6) and the raw script.
+
+The file is read once per look-up, in fixed-size chunks: memory does not grow with its size. To
+stay fast, a coin is only decoded when its stored script bytes equal the stored form of a watched
+script; all other coins are skipped after finding their length.
+
+The snapshot records the base block's hash but not its height. The height reported is the
+highest coin height in the file: the tip's own coinbase outputs are unspendable for 100 blocks,
+so they are always in the set (pass ``height=`` when you know it, and it is checked).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Collection
+from pathlib import Path
+from typing import BinaryIO
+
+from .._exceptions import NetworkMismatchError, SnapshotFormatError, SourceUnavailableError
+from .._models import MAX_MONEY, BlockRef
+from .._network import Network, network_by_magic, parse_network
+from ._base import Coin, Lookup
+
+__all__ = ["SnapshotHeader", "SnapshotSource", "compress_script", "read_header"]
+
+MAGIC = b"utxo\xff"
+VERSION = 2
+HEADER_SIZE = 5 + 2 + 4 + 32 + 8
+MAX_SCRIPT_SIZE = 10_000
+CHUNK = 1 << 20
+# Largest group header + coin: txid, CompactSize, CompactSize vout, two VARINTs, script.
+_MARGIN = 32 + 9 + 9 + 10 + 10 + 5 + MAX_SCRIPT_SIZE + 16
+
+
+class SnapshotHeader:
+    """The fixed header of a snapshot file."""
+
+    __slots__ = ("block_hash", "coins", "network", "version")
+
+    def __init__(self, version: int, network: Network, block_hash: str, coins: int) -> None:
+        self.version = version
+        self.network = network
+        self.block_hash = block_hash
+        self.coins = coins
+
+
+def read_header(f: BinaryIO, where: str) -> SnapshotHeader:
+    """Read and check the header of a snapshot from an open file."""
+    head = f.read(HEADER_SIZE)
+    if head[:5] != MAGIC:
+        raise SnapshotFormatError(
+            f"{where} is not a Bitcoin Core UTXO snapshot (no 'utxo\\xff' magic at the start); "
+            "create one with `bitcoin-cli dumptxoutset PATH latest`"
+        )
+    if len(head) < HEADER_SIZE:
+        raise SnapshotFormatError(f"{where}: header truncated ({len(head)} of {HEADER_SIZE} bytes)")
+    version = struct.unpack_from("<H", head, 5)[0]
+    if version != VERSION:
+        raise SnapshotFormatError(
+            f"{where}: snapshot format version {version} is not supported (Bitcoin Core 28 and "
+            "later write version 2); dump it again with a current Bitcoin Core"
+        )
+    net = network_by_magic(head[7:11])
+    if net is None:
+        raise SnapshotFormatError(
+            f"{where}: unknown network magic {head[7:11].hex()} (a custom signet is not supported)"
+        )
+    block_hash = head[11:43][::-1].hex()
+    (coins,) = struct.unpack_from("<Q", head, 43)
+    return SnapshotHeader(version, net, block_hash, coins)
+
+
+def compress_script(script: bytes) -> bytes:
+    """The stored form of ``script`` in a snapshot (Bitcoin Core's ``CompressScript``).
+
+    For uncompressed P2PK the key is not checked to be on the curve here: a key that is not
+    would be stored raw by Core, and :meth:`SnapshotSource.lookup` also matches the raw form.
+    """
+    n = len(script)
+    if n == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
+        return b"\x00" + script[3:23]
+    if n == 23 and script[:2] == b"\xa9\x14" and script[22] == 0x87:
+        return b"\x01" + script[2:22]
+    if n == 35 and script[0] == 33 and script[1] in (2, 3) and script[34] == 0xAC:
+        return script[1:34]
+    if n == 67 and script[0] == 65 and script[1] == 4 and script[66] == 0xAC:
+        return bytes([0x04 | (script[65] & 1)]) + script[2:34]
+    return _raw_form(script)
+
+
+def _raw_form(script: bytes) -> bytes:
+    return _varint(len(script) + 6) + script
+
+
+def _varint(n: int) -> bytes:
+    """Bitcoin Core's VARINT encoding."""
+    out = bytearray([n & 0x7F])
+    while n > 0x7F:
+        n = (n >> 7) - 1
+        out.append((n & 0x7F) | 0x80)
+    return bytes(reversed(out))
+
+
+def decompress_amount(x: int) -> int:
+    """Bitcoin Core's ``DecompressAmount``."""
+    if x == 0:
+        return 0
+    x -= 1
+    e = x % 10
+    x //= 10
+    if e < 9:
+        d = x % 9 + 1
+        x //= 9
+        n = x * 10 + d
+    else:
+        n = x + 1
+    return n * 10**e
+
+
+class SnapshotSource:
+    """A ``dumptxoutset`` file as a chain source: offline, no server, the embedded default.
+
+    It knows unspent coins only, not history, so discovery scans a fixed range over it.
+
+    Example:
+        >>> src = SnapshotSource("utxo.dat", network="regtest")  # doctest: +SKIP
+        >>> src.block_hash  # doctest: +SKIP
+        '174dcc41...'
+    """
+
+    has_history = False
+
+    def __init__(self, path: str | os.PathLike[str], network: Network | str, *, height: int | None = None) -> None:
+        self._path = Path(path)
+        self._network = parse_network(network)
+        self._height = height
+        try:
+            with self._path.open("rb") as f:
+                header = read_header(f, self._where)
+        except OSError as exc:
+            raise SourceUnavailableError(
+                f"cannot open snapshot {self._where}: {exc.strerror or exc}"
+            ) from exc
+        if header.network is not self._network:
+            raise NetworkMismatchError(
+                f"snapshot {self._where} is of {header.network.title}, but the network is "
+                f"{self._network.title}",
+                expected=self._network.title,
+                found=header.network.title,
+            )
+        self.header = header
+
+    @property
+    def _where(self) -> str:
+        return str(self._path)
+
+    @property
+    def network(self) -> Network:
+        """The snapshot's network (checked against the one asked for)."""
+        return self._network
+
+    @property
+    def block_hash(self) -> str:
+        """Hash of the block the snapshot is true at."""
+        return self.header.block_hash
+
+    def describe(self) -> str:
+        """``snapshot:PATH``."""
+        return f"snapshot:{self._path}"
+
+    def lookup(self, scripts: Collection[bytes]) -> Lookup:
+        """One streaming pass over the file: the coins of every script in ``scripts``."""
+        wanted: dict[bytes, bytes] = {}
+        for s in scripts:
+            wanted[compress_script(s)] = s
+            wanted[_raw_form(s)] = s
+        try:
+            with self._path.open("rb") as f:
+                read_header(f, self._where)
+                found, max_height = _scan(f, self.header.coins, wanted, self._where)
+        except OSError as exc:
+            raise SourceUnavailableError(f"cannot read snapshot {self._where}: {exc}") from exc
+        height = max_height
+        if self._height is not None:
+            if max_height > self._height:
+                raise SnapshotFormatError(
+                    f"{self._where}: holds a coin at height {max_height}, above the height "
+                    f"{self._height} it was said to be at"
+                )
+            height = self._height
+        if height < 0:
+            raise SnapshotFormatError(
+                f"{self._where}: holds no coins, so its height is unknown; pass height="
+            )
+        coins: dict[bytes, list[Coin]] = {}
+        for script, coin in found:
+            coins.setdefault(script, []).append(coin)
+        return Lookup(
+            block=BlockRef(height=height, hash=self.header.block_hash),
+            coins={k: tuple(v) for k, v in coins.items()},
+            used=None,
+        )
+
+
+def _scan(
+    f: BinaryIO, count: int, wanted: dict[bytes, bytes], where: str
+) -> tuple[list[tuple[bytes, Coin]], int]:
+    """Walk ``count`` coins. Returns the matches and the highest coin height."""
+    buf = f.read(CHUNK)
+    end = len(buf)
+    eof = end < CHUNK
+    pos = 0
+    limit = end - _MARGIN
+    group_left = 0
+    txid_pos = 0
+    txid_saved = b""
+    best_len = 0
+    best = b""
+    found: list[tuple[bytes, Coin]] = []
+    n = 0
+    try:
+        while n < count:
+            if pos > limit and not eof:
+                if group_left:
+                    txid_saved = buf[txid_pos : txid_pos + 32]
+                    txid_pos = -1
+                more = f.read(CHUNK)
+                eof = len(more) < CHUNK
+                buf = buf[pos:] + more
+                end = len(buf)
+                limit = end - _MARGIN
+                pos = 0
+            if not group_left:
+                txid_pos = pos
+                pos += 32
+                group_left = buf[pos]
+                pos += 1
+                if group_left >= 253:
+                    group_left, pos = _compact_tail(buf, pos, group_left)
+                if not group_left:
+                    raise SnapshotFormatError(f"{where}: a transaction with zero coins (corrupt)")
+            vout = buf[pos]
+            pos += 1
+            if vout >= 253:
+                vout, pos = _compact_tail(buf, pos, vout)
+            code_pos = pos
+            while buf[pos] > 127:
+                pos += 1
+            pos += 1
+            code_len = pos - code_pos
+            if code_len >= best_len:
+                code = buf[code_pos:pos]
+                if code_len > best_len or code > best:
+                    best, best_len = code, code_len
+            amount_pos = pos
+            while buf[pos] > 127:
+                pos += 1
+            pos += 1
+            script_pos = pos
+            kind = buf[pos]
+            if kind < 6:
+                pos += 21 if kind < 2 else 33
+            elif kind < 128:
+                pos += kind - 5
+            else:
+                size, pos = _varint_at(buf, pos)
+                if size - 6 > MAX_SCRIPT_SIZE:
+                    raise SnapshotFormatError(
+                        f"{where}: coin {n} has a script of {size - 6} bytes, over the limit"
+                    )
+                pos += size - 6
+            key = buf[script_pos:pos]
+            if key in wanted:
+                if pos > end:
+                    raise IndexError
+                txid = buf[txid_pos : txid_pos + 32] if txid_pos >= 0 else txid_saved
+                found.append((wanted[key], _coin(buf, txid, vout, code_pos, amount_pos, wanted[key], where)))
+            group_left -= 1
+            n += 1
+    except IndexError:
+        raise SnapshotFormatError(
+            f"{where}: truncated: the header promises {count} coins but the file ends after {n}"
+        ) from None
+    if pos > end:
+        raise SnapshotFormatError(f"{where}: truncated inside the last coin")
+    if group_left:
+        raise SnapshotFormatError(
+            f"{where}: the last transaction promises {group_left} more coins than the header counts"
+        )
+    if pos != end or f.read(1):
+        raise SnapshotFormatError(
+            f"{where}: data left after the {count} coins the header counts (corrupt or appended)"
+        )
+    max_height = _varint_at(best, 0)[0] >> 1 if best else -1
+    return found, max_height
+
+
+def _compact_tail(buf: bytes, pos: int, first: int) -> tuple[int, int]:
+    width = {253: 2, 254: 4, 255: 8}[first]
+    if pos + width > len(buf):
+        raise IndexError
+    return int.from_bytes(buf[pos : pos + width], "little"), pos + width
+
+
+def _varint_at(buf: bytes, pos: int) -> tuple[int, int]:
+    n = 0
+    for _ in range(10):
+        ch = buf[pos]
+        pos += 1
+        n = (n << 7) | (ch & 0x7F)
+        if ch & 0x80:
+            n += 1
+        else:
+            return n, pos
+    raise SnapshotFormatError("a VARINT longer than 10 bytes (corrupt snapshot)")
+
+
+def _coin(
+    buf: bytes, txid: bytes, vout: int, code_pos: int, amount_pos: int, script: bytes, where: str
+) -> Coin:
+    code, _ = _varint_at(buf, code_pos)
+    compressed, _ = _varint_at(buf, amount_pos)
+    value = decompress_amount(compressed)
+    if value > MAX_MONEY:
+        raise SnapshotFormatError(f"{where}: a coin of {value} sats, above 21 million BTC")
+    return Coin(
+        txid=txid[::-1].hex(),
+        vout=vout,
+        value=value,
+        script=script,
+        height=code >> 1,
+        coinbase=bool(code & 1),
+    )
