@@ -110,46 +110,63 @@ def discover(
             progress(done, done)
         return answer
 
-    def request(chain: _Chain, stop: int) -> list[bytes]:
-        t = targets[chain.target]
-        scripts = t.scripts(chain.branch, chain.next_index, stop)
-        for offset, s in enumerate(scripts):
-            origins.setdefault(s, []).append(
-                Origin(target=chain.target, chain=chain.branch, index=chain.next_index + offset)
-            )
+    def derive(chain: _Chain, stop: int) -> list[bytes]:
+        scripts = targets[chain.target].scripts(chain.branch, chain.next_index, stop)
         chain.next_index = stop
         return scripts
 
+    def attach(chain: _Chain, start: int, scripts: list[bytes]) -> None:
+        for offset, s in enumerate(scripts):
+            origins.setdefault(s, []).append(
+                Origin(target=chain.target, chain=chain.branch, index=start + offset)
+            )
+
     singles = list(origins)
     if not source.has_history:
-        scripts = singles + [s for c in chains for s in request(c, range_)]
-        ask(scripts)
         method = "range"
+        wanted = list(singles)
+        for c in chains:
+            scripts = derive(c, range_)
+            attach(c, 0, scripts)
+            wanted += scripts
+        ask(wanted)
         for s, found in coins.items():
             for o in origins.get(s, ()):
                 if found and o.chain is not None and o.index is not None:
                     by_key[(o.target, o.chain)].used.add(o.index)
     else:
+        # Scripts are asked for in batches (for speed), but the answer is read index by index
+        # so the result does not depend on the batch size: a chain ends at the first index more
+        # than `gap` past its last used one, and anything fetched beyond that is dropped.
         method = "gap"
         open_chains = list(chains)
         first = True
         while first or open_chains:
-            scripts = list(singles) if first else []
+            wanted = list(singles) if first else []
             first = False
+            asked: list[tuple[_Chain, int, list[bytes]]] = []
             for c in open_chains:
-                stop = min(max(c.last_used + gap + 1, c.next_index + batch), MAX_INDEX)
-                scripts += request(c, stop)
-            answer = ask(scripts)
-            used = answer.used or frozenset()
-            for s in scripts:
-                if s in used:
-                    for o in origins.get(s, ()):
-                        if o.chain is not None and o.index is not None:
-                            c = by_key[(o.target, o.chain)]
-                            c.used.add(o.index)
-                            c.last_used = max(c.last_used, o.index)
+                start = c.next_index
+                stop = min(max(c.last_used + gap + 1, start + batch), MAX_INDEX)
+                scripts = derive(c, stop)
+                asked.append((c, start, scripts))
+                wanted += scripts
+            used = ask(wanted).used or frozenset()
+            for c, start, scripts in asked:
+                for offset, s in enumerate(scripts):
+                    index = start + offset
+                    if index > c.last_used + gap:
+                        c.next_index = index
+                        scripts = scripts[:offset]
+                        break
+                    if s in used:
+                        c.used.add(index)
+                        c.last_used = index
+                attach(c, start, scripts)
             open_chains = [
-                c for c in open_chains if c.next_index <= c.last_used + gap and c.next_index < MAX_INDEX
+                c
+                for c in open_chains
+                if c.next_index <= c.last_used + gap and c.next_index < MAX_INDEX
             ]
     if block is None:  # nothing to look up at all: still ask, so the answer names its block
         block = source.lookup([]).block

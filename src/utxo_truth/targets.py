@@ -414,6 +414,7 @@ def _parse_xpub(text: str, net: Network) -> Target:
             f"key. Pass the wallet's descriptor, e.g. wsh(sortedmulti(2,{prefix[0].lower()}pub1/<0;1>/*,"
             "...)), with each key in standard xpub/tpub form"
         )
+    _check_xpub_payload(payload, text)
     from embit import base58
 
     standard = base58.encode_check(_STANDARD_PUB[family] + payload[4:])
@@ -428,6 +429,32 @@ def _parse_xpub(text: str, net: Network) -> Target:
         branches=target.branches,
         _derive=target._derive,
     )
+
+
+def _check_xpub_payload(payload: bytes, text: str) -> None:
+    """BIP32 serialization rules (test vector 5): depth 0 means no parent, the key is a point."""
+    depth, parent, index, key = payload[4], payload[5:9], payload[9:13], payload[45:78]
+    if depth == 0 and parent != b"\0\0\0\0":
+        raise TargetError(f"extended key {_describe(text)} has depth 0 but a parent fingerprint")
+    if depth == 0 and index != b"\0\0\0\0":
+        raise TargetError(f"extended key {_describe(text)} has depth 0 but a child index")
+    if key[0] not in (2, 3):
+        raise TargetError(
+            f"extended key {_describe(text)} does not hold a compressed public key (first byte "
+            f"{key[0]:02x}; a public version with private key data?)"
+        )
+    try:
+        parse_pubkey(key) if FAST else _embit_pubkey(key)
+    except Exception:
+        raise TargetError(
+            f"extended key {_describe(text)} holds a public key that is not on the curve"
+        ) from None
+
+
+def _embit_pubkey(sec: bytes) -> None:
+    from embit import ec
+
+    ec.PublicKey.parse(sec)
 
 
 def _split_checksum(text: str) -> str:

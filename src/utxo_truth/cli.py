@@ -1,0 +1,181 @@
+"""``utxo-truth``: the command line. The only module that prints.
+
+Usage::
+
+    utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
+                    [--file FILE] [--gap N] [--range N] [--json] [--debug]
+
+Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
+failed); ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from ._api import scan
+from ._exceptions import InputError, SourceError, UtxoTruthError
+from ._models import Holdings
+from .discovery import DEFAULT_GAP, DEFAULT_RANGE
+
+__all__ = ["format_btc", "main"]
+
+EXIT_INPUT = 2
+EXIT_SOURCE = 3
+
+
+def format_btc(sats: int) -> str:
+    """Satoshis as a BTC string with 8 decimals, exactly (no float).
+
+    Example:
+        >>> format_btc(201268572)
+        '2.01268572'
+    """
+    sign = "-" if sats < 0 else ""
+    whole, frac = divmod(abs(sats), 100_000_000)
+    return f"{sign}{whole}.{frac:08d}"
+
+
+def _ranges(indexes: Sequence[int]) -> str:
+    """[0,1,2,5,19] -> '0-2,5,19'."""
+    out: list[str] = []
+    start = prev = None
+    for i in list(indexes) + [None]:  # type: ignore[list-item]
+        if start is not None and (i is None or i != prev + 1):  # type: ignore[operator]
+            out.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = None
+        if i is not None and start is None:
+            start = i
+        prev = i
+    return ",".join(out) or "-"
+
+
+def _short(text: str, width: int = 46) -> str:
+    return text if len(text) <= width else text[: width - 14] + "..." + text[-11:]
+
+
+def render_table(h: Holdings, out: TextIO) -> None:
+    """Write a readable table of ``h``."""
+    rows = [("target", "type", "method", "used indexes", "utxos", "BTC", "sats")]
+    for t in h.targets:
+        used = "; ".join(f"{c.name} {_ranges(c.used_indexes)}" for c in t.chains) or "-"
+        method = t.method if t.method == "single" else f"{t.method} {t.bound}"
+        rows.append(
+            (
+                _short(t.target),
+                t.script_type,
+                method,
+                used,
+                str(len(t.utxos)),
+                format_btc(t.total_sats),
+                str(t.total_sats),
+            )
+        )
+    rows.append(("total (each coin once)", "", "", "", str(len(h.utxos)), format_btc(h.total_sats), str(h.total_sats)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = {4, 5, 6}
+    for n, r in enumerate(rows):
+        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
+        out.write("  ".join(cells).rstrip() + "\n")
+        if n == 0 or n == len(rows) - 2:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+    if h.immature_sats:
+        out.write(
+            f"of which immature coinbase (not spendable yet): {format_btc(h.immature_sats)} BTC\n"
+        )
+    out.write(f"network {h.network}, true at block {h.block.height} {h.block.hash}\n")
+    out.write(f"source {h.source}\n")
+
+
+def to_json(h: Holdings) -> dict[str, object]:
+    """The ``--json`` object: the model, with amounts in satoshis."""
+    data: dict[str, object] = h.model_dump(mode="json")
+    data["spendable_sats"] = h.spendable_sats
+    return data
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="utxo-truth",
+        description="How much of the bitcoin you believe you have is real on-chain coin?",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser(
+        "scan",
+        help="find the UTXOs of xpubs, descriptors, addresses or scripts at one block",
+        description="Find the UTXOs of xpubs, descriptors, addresses or scripts at one block. "
+        "Private keys are refused.",
+    )
+    s.add_argument("targets", nargs="*", metavar="TARGET", help="xpub, descriptor, address or script hex")
+    s.add_argument("--file", action="append", default=[], metavar="FILE",
+                   help="read targets from FILE, one per line (lines starting with # are comments)")
+    s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
+    s.add_argument("--source", action="append", default=[], metavar="SPEC",
+                   help="chain source, e.g. snapshot:PATH (may be repeated in later versions)")
+    s.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
+    s.add_argument("--gap", type=int, default=DEFAULT_GAP, help="stop gap on history sources (default 20)")
+    s.add_argument("--range", type=int, default=DEFAULT_RANGE, dest="range_",
+                   help="indexes per chain on UTXO-only sources (default 1000, as Bitcoin Core)")
+    s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    s.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _read_targets(args: argparse.Namespace) -> list[str]:
+    targets = list(args.targets)
+    for name in args.file:
+        try:
+            with open(name, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except OSError as exc:
+            raise InputError(f"cannot read targets file {name}: {exc.strerror or exc}") from exc
+        targets += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return targets
+
+
+def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
+    sources = list(args.source) + ([f"snapshot:{args.snapshot}"] if args.snapshot else [])
+    if not sources:
+        raise InputError(
+            "no chain source: pass --snapshot PATH (a Bitcoin Core dumptxoutset file, offline) "
+            "or --source SPEC. utxo_truth never picks a server for you."
+        )
+    if len(sources) > 1:
+        raise InputError("several sources at once are not supported in this version: give one")
+    targets = _read_targets(args)
+    holdings = scan(targets, network=args.network, source=sources[0], gap=args.gap, range=args.range_)
+    if args.json:
+        json.dump(to_json(holdings), out, indent=2)
+        out.write("\n")
+    else:
+        render_table(holdings, out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run_scan(args, sys.stdout)
+    except UtxoTruthError as exc:
+        if args.debug:
+            raise
+        kind = "input" if isinstance(exc, InputError) else "source"
+        print(f"utxo-truth: {kind} error ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return EXIT_INPUT if not isinstance(exc, SourceError) else EXIT_SOURCE
+    except KeyboardInterrupt:
+        print("utxo-truth: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `utxo-truth scan ... --json | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

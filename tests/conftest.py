@@ -1,0 +1,36 @@
+"""Shared fixtures: Bitcoin Core's own answers on the regtest chain (copied from shared/regtest)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SNAPSHOT = DATA / "utxo-snapshot.dat"
+WALLETS = ("alice", "bob", "carol", "dave", "vault", "custodian")
+
+
+def load_oracle() -> dict[str, Any]:
+    return json.loads((DATA / "oracle.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def oracle() -> dict[str, Any]:
+    return load_oracle()
+
+
+def desc_path(desc: str) -> tuple[int, int]:
+    """(chain, index) from a scantxoutset 'desc' such as wpkh([d4eedd3c/84h/1h/0h/0/1]03...)."""
+    m = re.search(r"/(\d+)/(\d+)\]", desc)
+    assert m, desc
+    return int(m.group(1)), int(m.group(2))
+
+
+def coin_key(u: Any) -> tuple[str, int, int, int, bool]:
+    if isinstance(u, dict):
+        return (u["txid"], u["vout"], u["value"], u["height"], u["coinbase"])
+    return (u.txid, u.vout, u.value, u.height, u.coinbase)
