@@ -83,7 +83,9 @@ def test_taproot_addresses_equal_bitcoinlib_and_bip341(oracle: dict[str, Any]) -
     scripts = ours.scripts(0, 0, N_INDEXES)
     for i in range(N_INDEXES):
         out = _bip86_output_key(chain.child_public(i).public_byte)
-        theirs = Address(hashed_data=out, script_type="p2tr", encoding="bech32", witver=1, network="testnet")
+        theirs = Address(
+            hashed_data=out, script_type="p2tr", encoding="bech32", witver=1, network="testnet"
+        )
         assert address_of(scripts[i], "testnet") == theirs.address, i
 
 
@@ -96,5 +98,7 @@ def test_sortedmulti_addresses_equal_bitcoinlib(oracle: dict[str, Any]) -> None:
     for i in range(N_INDEXES):
         keys = sorted(c.child_public(i).public_byte for c in chains)
         witness_script = b"\x52" + b"".join(b"\x21" + k for k in keys) + b"\x53\xae"
-        theirs = Address(data=witness_script, script_type="p2wsh", encoding="bech32", network="testnet")
+        theirs = Address(
+            data=witness_script, script_type="p2wsh", encoding="bech32", network="testnet"
+        )
         assert address_of(scripts[i], "testnet") == theirs.address, i

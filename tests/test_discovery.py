@@ -29,7 +29,10 @@ class HistoryStub:
         self.moving_tip = moving_tip
         targets = parse_targets(w["descriptors"], "regtest")
         self.used: set[bytes] = set()
-        for chain, key in ((0, "used_receive_indexes_confirmed"), (1, "used_change_indexes_confirmed")):
+        for chain, key in (
+            (0, "used_receive_indexes_confirmed"),
+            (1, "used_change_indexes_confirmed"),
+        ):
             for i in w[key]:
                 self.used.add(targets[chain].scripts(0, i, i + 1)[0])
         self.coins: dict[bytes, list[Coin]] = {}
@@ -75,7 +78,9 @@ def test_wide_gap_reaches_61(oracle: dict[str, Any], gap: int) -> None:
     w = oracle["wallets"]["alice"]
     h = discover(parse_targets(w["descriptors"], "regtest"), HistoryStub(oracle, "alice"), gap=gap)
     assert list(_receive(h).used_indexes) == w["used_receive_indexes_confirmed"]
-    assert sorted(coin_key(u) for u in h.utxos) == sorted(coin_key(u) for u in w["scantxoutset"]["unspents"])
+    assert sorted(coin_key(u) for u in h.utxos) == sorted(
+        coin_key(u) for u in w["scantxoutset"]["unspents"]
+    )
 
 
 def test_gap_21_is_one_short(oracle: dict[str, Any]) -> None:
@@ -86,8 +91,12 @@ def test_gap_21_is_one_short(oracle: dict[str, Any]) -> None:
 
 def test_gap_zero_is_treated_as_one(oracle: dict[str, Any]) -> None:
     w = oracle["wallets"]["alice"]
-    h0 = discover(parse_targets(w["descriptors"], "regtest"), HistoryStub(oracle, "alice"), gap=0, batch=1)
-    h1 = discover(parse_targets(w["descriptors"], "regtest"), HistoryStub(oracle, "alice"), gap=1, batch=1)
+    h0 = discover(
+        parse_targets(w["descriptors"], "regtest"), HistoryStub(oracle, "alice"), gap=0, batch=1
+    )
+    h1 = discover(
+        parse_targets(w["descriptors"], "regtest"), HistoryStub(oracle, "alice"), gap=1, batch=1
+    )
     assert _receive(h0).used_indexes == _receive(h1).used_indexes == (0, 1, 2)
     assert h0.gap == 1
 
@@ -97,7 +106,9 @@ def test_every_wallet_with_wide_gap_equals_core(oracle: dict[str, Any], wallet: 
     w = oracle["wallets"][wallet]
     stub = HistoryStub(oracle, wallet)
     h = discover(parse_targets(w["descriptors"], "regtest"), stub, gap=25)
-    assert sorted(coin_key(u) for u in h.utxos) == sorted(coin_key(u) for u in w["scantxoutset"]["unspents"])
+    assert sorted(coin_key(u) for u in h.utxos) == sorted(
+        coin_key(u) for u in w["scantxoutset"]["unspents"]
+    )
     assert list(h.targets[0].chains[0].used_indexes) == w["used_receive_indexes_confirmed"]
     assert list(h.targets[1].chains[0].used_indexes) == w["used_change_indexes_confirmed"]
     # one look-up per round, all chains together: a handful, not one per script
@@ -107,7 +118,12 @@ def test_every_wallet_with_wide_gap_equals_core(oracle: dict[str, Any], wallet: 
 def test_a_moving_tip_is_refused_not_mixed(oracle: dict[str, Any]) -> None:
     w = oracle["wallets"]["alice"]
     with pytest.raises(InconsistentTipError, match="moved"):
-        discover(parse_targets(w["descriptors"], "regtest"), HistoryStub(oracle, "alice", moving_tip=True), gap=20, batch=10)
+        discover(
+            parse_targets(w["descriptors"], "regtest"),
+            HistoryStub(oracle, "alice", moving_tip=True),
+            gap=20,
+            batch=10,
+        )
 
 
 def test_origins_point_at_the_right_index(oracle: dict[str, Any]) -> None:

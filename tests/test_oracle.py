@@ -63,12 +63,16 @@ def test_snapshot_scan_equals_scantxoutset(
         assert all(c.scanned == 1000 for c in t.chains)
 
 
-def test_snapshot_scan_of_everything_at_once(oracle: dict[str, Any], source: SnapshotSource) -> None:
+def test_snapshot_scan_of_everything_at_once(
+    oracle: dict[str, Any], source: SnapshotSource
+) -> None:
     targets = [d for w in WALLETS for d in oracle["wallets"][w]["descriptors"]]
     h = scan(targets, network="regtest", source=source)
     expected = sum(oracle["wallets"][w]["scantxoutset"]["total_sats"] for w in WALLETS)
     assert h.total_sats == expected
-    assert len(h.utxos) == sum(len(oracle["wallets"][w]["scantxoutset"]["unspents"]) for w in WALLETS)
+    assert len(h.utxos) == sum(
+        len(oracle["wallets"][w]["scantxoutset"]["unspents"]) for w in WALLETS
+    )
 
 
 @pytest.mark.parametrize("range_", [1, 2, 6, 40, 62, 140])
@@ -86,7 +90,9 @@ def test_smaller_range_gives_exact_subset(
             assert all(i < range_ for i in c.used_indexes)
 
 
-def test_alice_range_finds_coins_a_gap_would_miss(oracle: dict[str, Any], source: SnapshotSource) -> None:
+def test_alice_range_finds_coins_a_gap_would_miss(
+    oracle: dict[str, Any], source: SnapshotSource
+) -> None:
     w = oracle["wallets"]["alice"]
     h = scan(w["descriptors"], network="regtest", source=source)
     receive = h.targets[0].chains[0]
@@ -106,7 +112,9 @@ def test_bare_p2pk_found_from_raw_script(oracle: dict[str, Any], source: Snapsho
         assert h.total_sats == bare["scantxoutset"]["total_sats"]
 
 
-def test_custodian_reused_address_and_600_outputs(oracle: dict[str, Any], source: SnapshotSource) -> None:
+def test_custodian_reused_address_and_600_outputs(
+    oracle: dict[str, Any], source: SnapshotSource
+) -> None:
     w = oracle["wallets"]["custodian"]
     h = scan(w["descriptors"], network="regtest", source=source)
     per_script: dict[str, int] = {}
@@ -126,14 +134,18 @@ def _mempool_spends() -> set[tuple[str, int]]:
 
 
 @pytest.mark.parametrize("wallet", WALLETS)
-def test_relation_to_core_listunspent(oracle: dict[str, Any], source: SnapshotSource, wallet: str) -> None:
+def test_relation_to_core_listunspent(
+    oracle: dict[str, Any], source: SnapshotSource, wallet: str
+) -> None:
     """Core's wallet listunspent (with mempool) = our confirmed coins - immature coinbase -
     coins spent in the mempool + new mempool receipts (which a snapshot cannot know)."""
     w = oracle["wallets"][wallet]
     h: Holdings = scan(w["descriptors"], network="regtest", source=source)
     spent = _mempool_spends()
     ours = {(u.txid, u.vout) for u in h.utxos if not u.immature and (u.txid, u.vout) not in spent}
-    core_confirmed = {(u["txid"], u["vout"]) for u in w["listunspent_with_mempool"] if u["confirmations"] > 0}
+    core_confirmed = {
+        (u["txid"], u["vout"]) for u in w["listunspent_with_mempool"] if u["confirmations"] > 0
+    }
     assert ours == core_confirmed
     if wallet == "dave":
         assert h.immature_sats == 2_500_000_000  # the coinbase still immature at the tip

@@ -1,4 +1,4 @@
-"""utxo_truth: of the bitcoin you believe you have, how much is real on-chain coin?
+"""utxo_truth: of the bitcoin you believe you have, how much is real on-chain coin.
 
 The public API is what ``__all__`` lists; everything else is private and may change.
 

@@ -20,7 +20,7 @@ def scan(
     network: Network | str,
     source: ChainSource | str,
     gap: int = DEFAULT_GAP,
-    range: int = DEFAULT_RANGE,  # noqa: A002 - the word users know from scantxoutset
+    range: int = DEFAULT_RANGE,
     progress: Progress | None = None,
 ) -> Holdings:
     """Find the unspent outputs of xpubs, descriptors, addresses or scripts at one block.
@@ -51,5 +51,5 @@ def scan(
     parsed = [t if isinstance(t, Target) else parse_target(t, net) for t in targets]
     src = open_source(source, net) if isinstance(source, str) else source
     if src.network is not net:
-        raise InputError(f"the source serves {src.network.title} but the scan is for {net.title}")
+        raise InputError(f"the source serves {src.network.label} but the scan is for {net.label}")
     return discover(parsed, src, gap=gap, range_=range, progress=progress)

@@ -6,7 +6,7 @@ The network is always explicit in utxo_truth: nothing defaults to mainnet.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ._exceptions import InputError
@@ -16,7 +16,7 @@ __all__ = ["Network", "parse_network"]
 
 @dataclass(frozen=True, slots=True)
 class _Params:
-    title: str
+    label: str
     magic: bytes  # P2P message start, also written into Bitcoin Core's UTXO snapshots
     hrp: str  # bech32 human-readable part
     p2pkh: int  # base58 version byte
@@ -26,7 +26,7 @@ class _Params:
     embit: str  # key of embit.networks.NETWORKS
 
 
-class Network(str, Enum):
+class Network(StrEnum):
     """A Bitcoin network. The value is the name used on the command line."""
 
     MAIN = "main"
@@ -41,9 +41,9 @@ class Network(str, Enum):
         return _PARAMS[self]
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         """Human name ("mainnet", "regtest", ...)."""
-        return self.params.title
+        return self.params.label
 
     @property
     def embit(self) -> dict[str, Any]:
@@ -53,16 +53,23 @@ class Network(str, Enum):
         net: dict[str, Any] = NETWORKS[self.params.embit]
         return net
 
-    def __str__(self) -> str:
-        return self.value
-
 
 _PARAMS: dict[Network, _Params] = {
-    Network.MAIN: _Params("mainnet", bytes.fromhex("f9beb4d9"), "bc", 0x00, 0x05, 0x80, "main", "main"),
-    Network.TESTNET: _Params("testnet3", bytes.fromhex("0b110907"), "tb", 0x6F, 0xC4, 0xEF, "test", "test"),
-    Network.TESTNET4: _Params("testnet4", bytes.fromhex("1c163f28"), "tb", 0x6F, 0xC4, 0xEF, "test", "test"),
-    Network.SIGNET: _Params("signet", bytes.fromhex("0a03cf40"), "tb", 0x6F, 0xC4, 0xEF, "test", "signet"),
-    Network.REGTEST: _Params("regtest", bytes.fromhex("fabfb5da"), "bcrt", 0x6F, 0xC4, 0xEF, "test", "regtest"),
+    Network.MAIN: _Params(
+        "mainnet", bytes.fromhex("f9beb4d9"), "bc", 0x00, 0x05, 0x80, "main", "main"
+    ),
+    Network.TESTNET: _Params(
+        "testnet3", bytes.fromhex("0b110907"), "tb", 0x6F, 0xC4, 0xEF, "test", "test"
+    ),
+    Network.TESTNET4: _Params(
+        "testnet4", bytes.fromhex("1c163f28"), "tb", 0x6F, 0xC4, 0xEF, "test", "test"
+    ),
+    Network.SIGNET: _Params(
+        "signet", bytes.fromhex("0a03cf40"), "tb", 0x6F, 0xC4, 0xEF, "test", "signet"
+    ),
+    Network.REGTEST: _Params(
+        "regtest", bytes.fromhex("fabfb5da"), "bcrt", 0x6F, 0xC4, 0xEF, "test", "regtest"
+    ),
 }
 
 _ALIASES = {

@@ -42,15 +42,15 @@ def format_btc(sats: int) -> str:
 
 def _ranges(indexes: Sequence[int]) -> str:
     """[0,1,2,5,19] -> '0-2,5,19'."""
+    idx = list(indexes)
     out: list[str] = []
-    start = prev = None
-    for i in list(indexes) + [None]:  # type: ignore[list-item]
-        if start is not None and (i is None or i != prev + 1):  # type: ignore[operator]
-            out.append(f"{start}" if start == prev else f"{start}-{prev}")
-            start = None
-        if i is not None and start is None:
-            start = i
-        prev = i
+    i = 0
+    while i < len(idx):
+        j = i
+        while j + 1 < len(idx) and idx[j + 1] == idx[j] + 1:
+            j += 1
+        out.append(str(idx[i]) if i == j else f"{idx[i]}-{idx[j]}")
+        i = j + 1
     return ",".join(out) or "-"
 
 
@@ -75,7 +75,17 @@ def render_table(h: Holdings, out: TextIO) -> None:
                 str(t.total_sats),
             )
         )
-    rows.append(("total (each coin once)", "", "", "", str(len(h.utxos)), format_btc(h.total_sats), str(h.total_sats)))
+    rows.append(
+        (
+            "total (each coin once)",
+            "",
+            "",
+            "",
+            str(len(h.utxos)),
+            format_btc(h.total_sats),
+            str(h.total_sats),
+        )
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {4, 5, 6}
     for n, r in enumerate(rows):
@@ -110,16 +120,35 @@ def _parser() -> argparse.ArgumentParser:
         description="Find the UTXOs of xpubs, descriptors, addresses or scripts at one block. "
         "Private keys are refused.",
     )
-    s.add_argument("targets", nargs="*", metavar="TARGET", help="xpub, descriptor, address or script hex")
-    s.add_argument("--file", action="append", default=[], metavar="FILE",
-                   help="read targets from FILE, one per line (lines starting with # are comments)")
+    s.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="xpub, descriptor, address or script hex"
+    )
+    s.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read targets from FILE, one per line (lines starting with # are comments)",
+    )
     s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
-    s.add_argument("--source", action="append", default=[], metavar="SPEC",
-                   help="chain source, e.g. snapshot:PATH (may be repeated in later versions)")
+    s.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="chain source, e.g. snapshot:PATH (may be repeated in later versions)",
+    )
     s.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
-    s.add_argument("--gap", type=int, default=DEFAULT_GAP, help="stop gap on history sources (default 20)")
-    s.add_argument("--range", type=int, default=DEFAULT_RANGE, dest="range_",
-                   help="indexes per chain on UTXO-only sources (default 1000, as Bitcoin Core)")
+    s.add_argument(
+        "--gap", type=int, default=DEFAULT_GAP, help="stop gap on history sources (default 20)"
+    )
+    s.add_argument(
+        "--range",
+        type=int,
+        default=DEFAULT_RANGE,
+        dest="range_",
+        help="indexes per chain on UTXO-only sources (default 1000, as Bitcoin Core)",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -147,7 +176,9 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     if len(sources) > 1:
         raise InputError("several sources at once are not supported in this version: give one")
     targets = _read_targets(args)
-    holdings = scan(targets, network=args.network, source=sources[0], gap=args.gap, range=args.range_)
+    holdings = scan(
+        targets, network=args.network, source=sources[0], gap=args.gap, range=args.range_
+    )
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
         out.write("\n")

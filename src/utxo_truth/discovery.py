@@ -80,8 +80,8 @@ def discover(
     for t in targets:
         if t.network is not source.network:
             raise InputError(
-                f"target {t.text[:20]}... is parsed for {t.network.title} but the source serves "
-                f"{source.network.title}"
+                f"target {t.text[:20]}... is parsed for {t.network.label} but the source serves "
+                f"{source.network.label}"
             )
     chains = [_Chain(i, b) for i, t in enumerate(targets) for b in range(len(t.branches))]
     by_key = {(c.target, c.branch): c for c in chains}

@@ -58,7 +58,7 @@ TargetKind = Literal["xpub", "descriptor", "address", "script"]
 _INPUT_CHARSET = (
     "0123456789()[],'/*abcdefgh@:$%{}"
     "IJKLMNOPQRSTUVWXYZ&+-.;<=>?!^_|~"
-    "ijklmnopqrstuvwxyzABCDEFGH`#\"\\ "
+    'ijklmnopqrstuvwxyzABCDEFGH`#"\\ '
 )
 _CHECKSUM_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _GENERATOR = (0xF5DEE51989, 0xA9FDCA3312, 0x1BAB10E32D, 0x3706B1677A, 0x644D626FFD)
@@ -122,9 +122,18 @@ _PUBLIC_VERSIONS: dict[bytes, tuple[str, str, str]] = {
 }
 _PRIVATE_VERSIONS = {
     bytes.fromhex(v)
-    for v in (
-        "0488ade4 049d7878 04b2430c 0295b005 02aa7a99 04358394 044a4e28 045f18bc 024285b5 02575048"
-    ).split()
+    for v in [
+        "0488ade4",
+        "049d7878",
+        "04b2430c",
+        "0295b005",
+        "02aa7a99",
+        "04358394",
+        "044a4e28",
+        "045f18bc",
+        "024285b5",
+        "02575048",
+    ]
 }
 _PRIVATE_PREFIXES = ("xprv", "yprv", "zprv", "Yprv", "Zprv", "tprv", "uprv", "vprv", "Uprv", "Vprv")
 _STANDARD_PUB = {"main": bytes.fromhex("0488b21e"), "test": bytes.fromhex("043587cf")}
@@ -168,9 +177,9 @@ def _looks_private(token: str) -> str | None:
     if payload is not None:
         if len(payload) == 78 and payload[:4] in _PRIVATE_VERSIONS:
             return "an extended private key"
-        if len(payload) in (33, 34) and payload[0] in (0x80, 0xEF):
-            if len(payload) == 33 or payload[33] == 0x01:
-                return "a WIF private key"
+        wif_sized = len(payload) == 33 or (len(payload) == 34 and payload[33] == 0x01)
+        if wif_sized and payload[0] in (0x80, 0xEF):
+            return "a WIF private key"
     # A WIF with a typo still holds most of a secret: refuse the shape, not just the valid ones.
     if len(token) in (51, 52) and token[0] in "5KL9c" and not set(token) <= _HEX:
         return "what looks like a WIF private key"
@@ -207,8 +216,10 @@ def _describe(text: str) -> str:
 
 
 def script_type_of(script: bytes) -> str:
-    """Classify a scriptPubKey: p2pkh, p2sh, p2wpkh, p2wsh, p2tr, witness_vN, p2pk, multisig,
-    nulldata or nonstandard."""
+    """Classify a scriptPubKey.
+
+    One of p2pkh, p2sh, p2wpkh, p2wsh, p2tr, witness_vN, p2pk, multisig, nulldata, nonstandard.
+    """
     n = len(script)
     if n == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
         return "p2pkh"
@@ -222,11 +233,10 @@ def script_type_of(script: bytes) -> str:
         return "p2tr"
     if 4 <= n <= 42 and (script[0] == 0 or 0x51 <= script[0] <= 0x60) and script[1] == n - 2:
         return f"witness_v{0 if script[0] == 0 else script[0] - 0x50}"
-    if (n == 35 and script[0] == 33 and script[1] in (2, 3)) or (
-        n == 67 and script[0] == 65 and script[1] == 4
-    ):
-        if script[-1] == 0xAC:
-            return "p2pk"
+    compressed_pk = n == 35 and script[0] == 33 and script[1] in (2, 3)
+    uncompressed_pk = n == 67 and script[0] == 65 and script[1] == 4
+    if (compressed_pk or uncompressed_pk) and script[-1] == 0xAC:
+        return "p2pk"
     if n >= 37 and script[-1] == 0xAE and 0x51 <= script[0] <= 0x60 and 0x51 <= script[-2] <= 0x60:
         return "multisig"
     if n >= 1 and script[0] == 0x6A:
@@ -268,11 +278,11 @@ def _address_script(text: str, network: Network) -> bytes:
         if hrp != p.hrp:
             raise NetworkMismatchError(
                 f"address {_describe(text)} is a {_HRP_NETWORKS[hrp]} address, but the network "
-                f"is {network.title}: pass --network matching the address",
-                expected=network.title,
+                f"is {network.label}: pass --network matching the address",
+                expected=network.label,
                 found=_HRP_NETWORKS[hrp],
             )
-        hrp_, data, spec = bech32.bech32_decode(lowered)
+        hrp_, _data, _spec = bech32.bech32_decode(lowered)
         if hrp_ is None:
             raise ChecksumError(
                 f"address {_describe(text)} has a bad bech32/bech32m checksum: check it for a typo"
@@ -291,17 +301,24 @@ def _address_script(text: str, network: Network) -> bytes:
             "that utxo_truth can read"
         )
     if not ok:
-        raise ChecksumError(f"address {_describe(text)} has a bad base58 checksum: check for a typo")
+        raise ChecksumError(
+            f"address {_describe(text)} has a bad base58 checksum: check for a typo"
+        )
     version = payload[0]
     if version == p.p2pkh:
         return b"\x76\xa9\x14" + payload[1:] + b"\x88\xac"
     if version == p.p2sh:
         return b"\xa9\x14" + payload[1:] + b"\x87"
-    found = {0x00: "mainnet", 0x05: "mainnet", 0x6F: "testnet/signet/regtest", 0xC4: "testnet/signet/regtest"}
+    found = {
+        0x00: "mainnet",
+        0x05: "mainnet",
+        0x6F: "testnet/signet/regtest",
+        0xC4: "testnet/signet/regtest",
+    }
     raise NetworkMismatchError(
         f"address {_describe(text)} is a {found.get(version, f'version-{version}')} address, but "
-        f"the network is {network.title}",
-        expected=network.title,
+        f"the network is {network.label}",
+        expected=network.label,
         found=found.get(version, f"version byte {version}"),
     )
 
@@ -404,14 +421,14 @@ def _parse_xpub(text: str, net: Network) -> Target:
     if family != net.params.family:
         raise NetworkMismatchError(
             f"{prefix} {_describe(text)} is a {_FAMILY_TITLE.get(family, family)} key, but the "
-            f"network is {net.title}",
-            expected=net.title,
+            f"network is {net.label}",
+            expected=net.label,
             found=_FAMILY_TITLE.get(family, family),
         )
     if kind.endswith("multi"):
         raise MultisigNeedsDescriptorError(
             f"{prefix} is one cosigner of a {kind} multisig: its scripts need every cosigner's "
-            f"key. Pass the wallet's descriptor, e.g. wsh(sortedmulti(2,{prefix[0].lower()}pub1/<0;1>/*,"
+            "key. Pass the wallet's descriptor, e.g. wsh(sortedmulti(2,KEY1/<0;1>/*,KEY2/<0;1>/*,"
             "...)), with each key in standard xpub/tpub form"
         )
     _check_xpub_payload(payload, text)
@@ -552,8 +569,8 @@ def _check_key(key: Any, net: Network) -> None:
         if family and family != net.params.family:
             raise NetworkMismatchError(
                 f"the descriptor holds a {_FAMILY_TITLE[family]} key, but the network is "
-                f"{net.title}",
-                expected=net.title,
+                f"{net.label}",
+                expected=net.label,
                 found=_FAMILY_TITLE[family],
             )
         if version != _STANDARD_PUB.get(net.params.family):
@@ -623,17 +640,13 @@ def _key_fn(key: Any, branch: int | None) -> KeyFn | None:
 
 
 def _fast_deriver(desc: Any, branch: int | None, bare: bool) -> ScriptsFn | None:
-    if desc.taproot:
-        if desc.taptree:
+    if desc.taproot or desc.miniscript is None:
+        maybe = None if desc.taptree else _key_fn(desc.key, branch)
+        if maybe is None:
             return None
-        kf = _key_fn(desc.key, branch)
-        if kf is None:
-            return None
-        return lambda a, b: [b"\x51\x20" + taproot_output_key(kf(i)) for i in range(a, b)]
-    if desc.miniscript is None:
-        kf = _key_fn(desc.key, branch)
-        if kf is None:
-            return None
+        kf: KeyFn = maybe
+        if desc.taproot:
+            return lambda a, b: [b"\x51\x20" + taproot_output_key(kf(i)) for i in range(a, b)]
         if desc.sh:
             return lambda a, b: [
                 b"\xa9\x14" + hash160(b"\x00\x14" + hash160(kf(i))) + b"\x87" for i in range(a, b)
@@ -644,10 +657,11 @@ def _fast_deriver(desc: Any, branch: int | None, bare: bool) -> ScriptsFn | None
     ms = desc.miniscript
     kind = type(ms).__name__
     if kind == "Pk" and bare:
-        kf = _key_fn(ms.args[0], branch)
-        if kf is None:
+        pk_fn = _key_fn(ms.args[0], branch)
+        if pk_fn is None:
             return None
-        return lambda a, b: [b"\x21" + kf(i) + b"\xac" for i in range(a, b)]
+        key_fn: KeyFn = pk_fn
+        return lambda a, b: [b"\x21" + key_fn(i) + b"\xac" for i in range(a, b)]
     if kind not in ("Multi", "Sortedmulti"):
         return None
     threshold = int(ms.args[0].num)

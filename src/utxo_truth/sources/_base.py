@@ -62,6 +62,8 @@ class ChainSource(Protocol):
         ...
 
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
-        """Coins (and, where known, use) of every script in ``scripts``, in as few requests or
-        passes as the source allows."""
+        """Coins (and, where known, use) of every script in ``scripts``.
+
+        A source answers in as few requests or passes as it can.
+        """
         ...

@@ -1,8 +1,8 @@
-"""Bitcoin Core's UTXO snapshot (``dumptxoutset``) as an offline chain source.
+r"""Bitcoin Core's UTXO snapshot (``dumptxoutset``) as an offline chain source.
 
 Format version 2 (Bitcoin Core 28 and later), all integers little-endian unless said::
 
-    magic "utxo\\xff" | version u16 | network magic 4 bytes | base block hash 32 | coin count u64
+    magic "utxo\xff" | version u16 | network magic 4 bytes | base block hash 32 | coin count u64
     then, per transaction with unspent outputs (sorted by txid):
       txid 32 | CompactSize n | n x ( CompactSize vout | Coin )
     Coin = VARINT(height*2 + coinbase) | VARINT(CompressAmount(value)) | CompressedScript
@@ -114,6 +114,9 @@ def _varint(n: int) -> bytes:
     return bytes(reversed(out))
 
 
+_POW10: tuple[int, ...] = tuple(int(10**i) for i in range(10))
+
+
 def decompress_amount(x: int) -> int:
     """Bitcoin Core's ``DecompressAmount``."""
     if x == 0:
@@ -127,7 +130,7 @@ def decompress_amount(x: int) -> int:
         n = x * 10 + d
     else:
         n = x + 1
-    return n * 10**e
+    return n * _POW10[e]
 
 
 class SnapshotSource:
@@ -143,7 +146,9 @@ class SnapshotSource:
 
     has_history = False
 
-    def __init__(self, path: str | os.PathLike[str], network: Network | str, *, height: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], network: Network | str, *, height: int | None = None
+    ) -> None:
         self._path = Path(path)
         self._network = parse_network(network)
         self._height = height
@@ -156,10 +161,10 @@ class SnapshotSource:
             ) from exc
         if header.network is not self._network:
             raise NetworkMismatchError(
-                f"snapshot {self._where} is of {header.network.title}, but the network is "
-                f"{self._network.title}",
-                expected=self._network.title,
-                found=header.network.title,
+                f"snapshot {self._where} is of {header.network.label}, but the network is "
+                f"{self._network.label}",
+                expected=self._network.label,
+                found=header.network.label,
             )
         self.header = header
 
@@ -234,7 +239,7 @@ def _scan(
     try:
         while n < count:
             if pos > limit and not eof:
-                if group_left:
+                if group_left and txid_pos >= 0:  # the group's txid is about to be cut off
                     txid_saved = buf[txid_pos : txid_pos + 32]
                     txid_pos = -1
                 more = f.read(CHUNK)
@@ -287,7 +292,9 @@ def _scan(
                 if pos > end:
                     raise IndexError
                 txid = buf[txid_pos : txid_pos + 32] if txid_pos >= 0 else txid_saved
-                found.append((wanted[key], _coin(buf, txid, vout, code_pos, amount_pos, wanted[key], where)))
+                found.append(
+                    (wanted[key], _coin(buf, txid, vout, code_pos, amount_pos, wanted[key], where))
+                )
             group_left -= 1
             n += 1
     except IndexError:
