@@ -228,17 +228,19 @@ def _scan(
     end = len(buf)
     eof = end < CHUNK
     pos = 0
-    limit = end - _MARGIN
+    never = 1 << 62
+    limit = never if eof else end - _MARGIN
     group_left = 0
     txid_pos = 0
     txid_saved = b""
     best_len = 0
     best = b""
+    best_first = 0
     found: list[tuple[bytes, Coin]] = []
     n = 0
     try:
         while n < count:
-            if pos > limit and not eof:
+            if pos > limit:  # near the end of the buffer: read on (limit is `never` at EOF)
                 if group_left and txid_pos >= 0:  # the group's txid is about to be cut off
                     txid_saved = buf[txid_pos : txid_pos + 32]
                     txid_pos = -1
@@ -246,7 +248,7 @@ def _scan(
                 eof = len(more) < CHUNK
                 buf = buf[pos:] + more
                 end = len(buf)
-                limit = end - _MARGIN
+                limit = never if eof else end - _MARGIN
                 pos = 0
             if not group_left:
                 txid_pos = pos
@@ -265,11 +267,14 @@ def _scan(
             while buf[pos] > 127:
                 pos += 1
             pos += 1
+            # Track the highest height without decoding every coin: a longer VARINT is larger,
+            # and same-length VARINTs order like their bytes, so most coins are ruled out by
+            # comparing one byte.
             code_len = pos - code_pos
-            if code_len >= best_len:
+            if code_len > best_len or (code_len == best_len and buf[code_pos] >= best_first):
                 code = buf[code_pos:pos]
                 if code_len > best_len or code > best:
-                    best, best_len = code, code_len
+                    best, best_len, best_first = code, code_len, code[0]
             amount_pos = pos
             while buf[pos] > 127:
                 pos += 1
