@@ -16,6 +16,12 @@ handlers keep working::
     │   └── SourceSpecError                     a ``--source`` string we cannot read
     └── SourceError                             a chain source failed or cannot be believed
         ├── SourceUnavailableError (OSError)    could not be reached / opened at all
+        ├── SourceTimeoutError (TimeoutError)   did not answer in time
+        ├── SourceProtocolError                 answered something malformed (garbage, bad JSON)
+        ├── ServerRefusedError                  answered with an error (see subclasses)
+        │   ├── HistoryTooLargeError            a script's history is over the server's limit
+        │   └── ServerBusyError                 rate-limited / "excessive resource usage"
+        ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
         └── InconsistentTipError                answers of one scan are true at different blocks
 
@@ -28,17 +34,23 @@ from __future__ import annotations
 __all__ = [
     "ChecksumError",
     "DescriptorError",
+    "HistoryTooLargeError",
     "InconsistentTipError",
     "InputError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
     "PrivateKeyError",
+    "ServerBusyError",
+    "ServerRefusedError",
     "SnapshotFormatError",
     "SourceError",
+    "SourceProtocolError",
     "SourceSpecError",
+    "SourceTimeoutError",
     "SourceUnavailableError",
     "TargetError",
     "UtxoTruthError",
+    "VerificationError",
 ]
 
 
@@ -99,6 +111,38 @@ class SourceError(UtxoTruthError):
 
 class SourceUnavailableError(SourceError, OSError):
     """The chain source could not be reached or opened at all."""
+
+
+class SourceTimeoutError(SourceError, TimeoutError):
+    """The chain source did not answer within the time allowed."""
+
+
+class SourceProtocolError(SourceError):
+    """The chain source answered something malformed: not JSON, wrong shape, wrong types."""
+
+
+class ServerRefusedError(SourceError):
+    """The server answered a request with an error."""
+
+    def __init__(self, message: str, *, code: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HistoryTooLargeError(ServerRefusedError):
+    """A script's history is larger than the server will return (a busy reused address).
+
+    Use a server with a higher limit (ElectrumX ``MAX_SEND``, Fulcrum ``max_history``) or your
+    own node.
+    """
+
+
+class ServerBusyError(ServerRefusedError):
+    """The server is rate-limiting this client ("excessive resource usage", "server busy")."""
+
+
+class VerificationError(SourceError):
+    """What a source sent fails a consensus check; the source is wrong or lying."""
 
 
 class SnapshotFormatError(SourceError, ValueError):

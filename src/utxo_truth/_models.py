@@ -6,7 +6,7 @@ JSON is validated the same way as one built in memory.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -78,12 +78,18 @@ class Utxo(_Frozen):
     script_pubkey: ScriptHex
     address: str | None = None
     """The address of the script on the scan's network, or None where none exists (bare P2PK)."""
-    height: Height
-    """The height of the block that created the output."""
+    height: Height | None
+    """The height of the block that created the output; None while unconfirmed."""
     coinbase: StrictBool
     immature: StrictBool = False
     """A coinbase output that cannot be spent yet at the scan's block (fewer than 100 blocks)."""
     origin: Origin | None = None
+    verification: Literal["spv", "node", "unverified"] = "unverified"
+    """``spv``: proven by merkle branch and proof-of-work headers; ``node``: read from the user's
+    own node or snapshot; ``unverified``: a server's word only (never counted as verified)."""
+    problem: str | None = None
+    spent_by: Hash32 | None = None
+    """An unconfirmed transaction spending this coin: still a UTXO at the block, leaving soon."""
 
     @property
     def outpoint(self) -> str:
@@ -117,6 +123,35 @@ def _sum_values(utxos: tuple[Utxo, ...]) -> int:
     return sum(u.value for u in utxos)
 
 
+def _totals(utxos: tuple[Utxo, ...], pending: tuple[Utxo, ...]) -> dict[str, int]:
+    return {
+        "total_sats": _sum_values(utxos),
+        "immature_sats": sum(u.value for u in utxos if u.immature),
+        "verified_sats": sum(u.value for u in utxos if u.verification != "unverified"),
+        "unverified_sats": sum(u.value for u in utxos if u.verification == "unverified"),
+        "spent_in_mempool_sats": sum(u.value for u in utxos if u.spent_by),
+        "pending_sats": _sum_values(pending),
+    }
+
+
+def _fill_totals(data: Any) -> Any:
+    """Compute totals left out (their default 0 is never used); totals given are checked."""
+    if isinstance(data, dict) and "utxos" in data:
+        utxos = tuple(u if isinstance(u, Utxo) else Utxo.model_validate(u) for u in data["utxos"])
+        pending = tuple(
+            u if isinstance(u, Utxo) else Utxo.model_validate(u) for u in data.get("pending", ())
+        )
+        for name, value in _totals(utxos, pending).items():
+            data.setdefault(name, value)
+    return data
+
+
+def _check_totals(model: Any) -> None:
+    for name, value in _totals(model.utxos, model.pending).items():
+        if getattr(model, name) != value:
+            raise ValueError(f"{name} must equal the sum of the UTXOs it counts")
+
+
 class TargetHoldings(_Frozen):
     """What one watch target (xpub, descriptor, address, script) holds at the scan's block."""
 
@@ -130,15 +165,21 @@ class TargetHoldings(_Frozen):
     bound: Annotated[StrictInt, Field(ge=0)]
     chains: tuple[ChainScan, ...]
     utxos: tuple[Utxo, ...]
-    total_sats: Sats
-    immature_sats: Sats
+    """Confirmed at the block."""
+    pending: tuple[Utxo, ...] = ()
+    """Unconfirmed receipts (mempool), where the source knows the mempool."""
+    total_sats: Sats = 0
+    immature_sats: Sats = 0
+    verified_sats: Sats = 0
+    unverified_sats: Sats = 0
+    spent_in_mempool_sats: Sats = 0
+    pending_sats: Sats = 0
+
+    _fill = model_validator(mode="before")(_fill_totals)
 
     @model_validator(mode="after")
     def _check(self) -> TargetHoldings:
-        if self.total_sats != _sum_values(self.utxos):
-            raise ValueError("total_sats must equal the sum of the UTXO values")
-        if self.immature_sats != _sum_values(tuple(u for u in self.utxos if u.immature)):
-            raise ValueError("immature_sats must equal the sum of the immature UTXO values")
+        _check_totals(self)
         return self
 
 
@@ -157,22 +198,40 @@ class Holdings(_Frozen):
     range: Annotated[StrictInt, Field(ge=1)]
     targets: tuple[TargetHoldings, ...]
     utxos: tuple[Utxo, ...]
-    total_sats: Sats
-    immature_sats: Sats
+    """Confirmed at the block, each outpoint once."""
+    pending: tuple[Utxo, ...] = ()
+    """Unconfirmed receipts (mempool), each outpoint once."""
+    total_sats: Sats = 0
+    """All confirmed coins at the block, verified or not (see ``verified_sats``)."""
+    immature_sats: Sats = 0
+    verified_sats: Sats = 0
+    """Confirmed coins proven (``spv``) or read from the user's own node (``node``)."""
+    unverified_sats: Sats = 0
+    """Confirmed coins a server reported but that could not be proven: never counted as real."""
+    spent_in_mempool_sats: Sats = 0
+    pending_sats: Sats = 0
+    problems: tuple[str, ...] = ()
+    """What a source got wrong or left out; empty when the answer is complete and consistent."""
+
+    _fill = model_validator(mode="before")(_fill_totals)
 
     @model_validator(mode="after")
     def _check(self) -> Holdings:
         seen: set[tuple[str, int]] = set()
-        for u in self.utxos:
+        for u in self.utxos + self.pending:
             key = (u.txid, u.vout)
             if key in seen:
                 raise ValueError(f"outpoint {u.outpoint} listed twice")
             seen.add(key)
-        if self.total_sats != _sum_values(self.utxos):
-            raise ValueError("total_sats must equal the sum of the UTXO values")
-        if self.immature_sats != _sum_values(tuple(u for u in self.utxos if u.immature)):
-            raise ValueError("immature_sats must equal the sum of the immature UTXO values")
+        if any(u.height is None for u in self.utxos):
+            raise ValueError("a confirmed UTXO needs a height")
+        _check_totals(self)
         return self
+
+    @property
+    def complete(self) -> bool:
+        """True when no source reported a problem and every confirmed coin is verified."""
+        return not self.problems and self.unverified_sats == 0
 
     @property
     def spendable_sats(self) -> int:

@@ -92,6 +92,8 @@ def discover(
 
     block: BlockRef | None = None
     coins: dict[bytes, tuple[Coin, ...]] = {}
+    pending: dict[bytes, tuple[Coin, ...]] = {}
+    problems: list[str] = []
     done = 0
 
     def ask(scripts: list[bytes]) -> Lookup:
@@ -105,6 +107,8 @@ def discover(
                 "scan: the chain moved. Scan again."
             )
         coins.update(answer.coins)
+        pending.update(answer.pending)
+        problems.extend(p for p in answer.problems if p not in problems)
         done += len(scripts)
         if progress:
             progress(done, done)
@@ -170,7 +174,42 @@ def discover(
             ]
     if block is None:  # nothing to look up at all: still ask, so the answer names its block
         block = source.lookup([]).block
-    return _holdings(targets, source, block, chains, origins, coins, method, gap, range_)
+    return _holdings(
+        targets,
+        source,
+        block,
+        chains,
+        origins,
+        coins,
+        pending,
+        tuple(problems),
+        method,
+        gap,
+        range_,
+    )
+
+
+def _utxo(c: Coin, script: bytes, address: str | None, origin: Origin, block: BlockRef) -> Utxo:
+    return Utxo(
+        txid=c.txid,
+        vout=c.vout,
+        value=c.value,
+        script_pubkey=script.hex(),
+        address=address,
+        height=c.height,
+        coinbase=c.coinbase,
+        immature=c.coinbase
+        and c.height is not None
+        and block.height + 1 - c.height < COINBASE_MATURITY,
+        origin=origin,
+        verification=c.verification,
+        problem=c.problem,
+        spent_by=c.spent_by,
+    )
+
+
+def _order(u: Utxo) -> tuple[int, str, int]:
+    return (u.height if u.height is not None else 1 << 40, u.txid, u.vout)
 
 
 def _holdings(
@@ -180,32 +219,25 @@ def _holdings(
     chains: list[_Chain],
     origins: dict[bytes, list[Origin]],
     coins: dict[bytes, tuple[Coin, ...]],
+    pending: dict[bytes, tuple[Coin, ...]],
+    problems: tuple[str, ...],
     method: str,
     gap: int,
     range_: int,
 ) -> Holdings:
     network = source.network
-    per_target: list[list[Utxo]] = [[] for _ in targets]
-    for script, found in coins.items():
-        address = address_of(script, network)
-        for o in origins.get(script, ()):
-            for c in found:
-                per_target[o.target].append(
-                    Utxo(
-                        txid=c.txid,
-                        vout=c.vout,
-                        value=c.value,
-                        script_pubkey=script.hex(),
-                        address=address,
-                        height=c.height,
-                        coinbase=c.coinbase,
-                        immature=c.coinbase and block.height + 1 - c.height < COINBASE_MATURITY,
-                        origin=o,
-                    )
-                )
+    confirmed: list[list[Utxo]] = [[] for _ in targets]
+    unconfirmed: list[list[Utxo]] = [[] for _ in targets]
+    for found_map, out in ((coins, confirmed), (pending, unconfirmed)):
+        for script, found in found_map.items():
+            where = origins.get(script, ())
+            if not where or not found:
+                continue
+            address = address_of(script, network)
+            for o in where:
+                out[o.target].extend(_utxo(c, script, address, o, block) for c in found)
     results = []
     for i, t in enumerate(targets):
-        utxos = tuple(sorted(per_target[i], key=lambda u: (u.height, u.txid, u.vout)))
         scans = tuple(
             ChainScan(
                 chain=c.branch,
@@ -225,16 +257,17 @@ def _holdings(
                 method="single" if not t.ranged else "gap" if method == "gap" else "range",
                 bound=0 if not t.ranged else gap if method == "gap" else range_,
                 chains=scans,
-                utxos=utxos,
-                total_sats=sum(u.value for u in utxos),
-                immature_sats=sum(u.value for u in utxos if u.immature),
+                utxos=tuple(sorted(confirmed[i], key=_order)),
+                pending=tuple(sorted(unconfirmed[i], key=_order)),
             )
         )
     unique: dict[tuple[str, int], Utxo] = {}
+    unique_pending: dict[tuple[str, int], Utxo] = {}
     for r in results:
         for u in r.utxos:
             unique.setdefault((u.txid, u.vout), u)
-    all_utxos = tuple(sorted(unique.values(), key=lambda u: (u.height, u.txid, u.vout)))
+        for u in r.pending:
+            unique_pending.setdefault((u.txid, u.vout), u)
     return Holdings(
         network=network.value,
         block=block,
@@ -242,7 +275,7 @@ def _holdings(
         gap=gap,
         range=range_,
         targets=tuple(results),
-        utxos=all_utxos,
-        total_sats=sum(u.value for u in all_utxos),
-        immature_sats=sum(u.value for u in all_utxos if u.immature),
+        utxos=tuple(sorted(unique.values(), key=_order)),
+        pending=tuple(sorted(unique_pending.values(), key=_order)),
+        problems=problems,
     )

@@ -4,8 +4,10 @@ Spec strings (a URL-like form; there is no silent default server, nothing is eve
 third party the user did not name):
 
 * ``snapshot:PATH`` — a Bitcoin Core ``dumptxoutset`` file, offline (the embedded default);
-* ``electrum://host:port``, ``electrums://host:port``, ``esplora+https://host/api``,
-  ``bitcoind://host:port`` — named here so that a clear error says they are not in this version.
+* ``electrum://host:port`` (plain TCP) and ``electrums://host:port[?fingerprint=HEX]`` (TLS,
+  certificate checked, or pinned by its SHA-256 fingerprint) — an Electrum server, verified;
+* ``esplora+https://host/api``, ``bitcoind://host:port`` — named here so that a clear error says
+  they are not in this version.
 """
 
 from __future__ import annotations
@@ -15,11 +17,20 @@ import re
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
 from ._base import ChainSource, Coin, Lookup
+from .electrum import ElectrumSource
 from .snapshot import SnapshotSource
 
-__all__ = ["ChainSource", "Coin", "Lookup", "SnapshotSource", "open_source", "redact"]
+__all__ = [
+    "ChainSource",
+    "Coin",
+    "ElectrumSource",
+    "Lookup",
+    "SnapshotSource",
+    "open_source",
+    "redact",
+]
 
-_PLANNED = ("electrum://", "electrums://", "esplora+https://", "esplora+http://", "bitcoind://")
+_PLANNED = ("esplora+https://", "esplora+http://", "bitcoind://")
 
 
 def redact(spec: str) -> str:
@@ -43,6 +54,8 @@ def open_source(spec: str, network: Network | str) -> ChainSource:
         if not path:
             raise SourceSpecError("snapshot: needs a path, as in snapshot:/data/utxo.dat")
         return SnapshotSource(path, net)
+    if spec.startswith(("electrum://", "electrums://")):
+        return ElectrumSource.from_url(spec, net)
     if spec.startswith(_PLANNED):
         raise SourceSpecError(
             f"source {redact(spec)!r} is not available in this version of utxo_truth yet; "

@@ -8,25 +8,35 @@ can tell) and which coins they hold. Sources never import discovery, reconcile o
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
 
 from .._models import BlockRef
 from .._network import Network
 
-__all__ = ["ChainSource", "Coin", "Lookup"]
+__all__ = ["ChainSource", "Coin", "Lookup", "Verification"]
+
+Verification = Literal["spv", "node", "unverified"]
+"""How a coin is known: ``spv`` (its transaction hashes to its txid and is proven by a merkle
+branch into a header of a proof-of-work-checked chain), ``node`` (read from the user's own node or
+its UTXO snapshot, trusted as such), ``unverified`` (a server said so; not proven)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Coin:
-    """An unspent output as a source reports it."""
+    """An unspent output as a source reports it. ``height`` is None for an unconfirmed one."""
 
     txid: str
     vout: int
     value: int
     script: bytes
-    height: int
+    height: int | None
     coinbase: bool
+    verification: Verification = "unverified"
+    problem: str | None = None
+    """Why the coin is unverified, or what the server got wrong about it."""
+    spent_by: str | None = None
+    """The txid of an unconfirmed transaction that spends this confirmed coin."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +50,12 @@ class Lookup:
 
     block: BlockRef
     coins: Mapping[bytes, tuple[Coin, ...]]
+    """Confirmed coins at ``block`` (including unverified ones and ones spent in the mempool)."""
     used: frozenset[bytes] | None
+    pending: Mapping[bytes, tuple[Coin, ...]] = field(default_factory=dict)
+    """Unconfirmed receipts (mempool), where the source knows the mempool."""
+    problems: tuple[str, ...] = ()
+    """What the source got wrong or left out (an incomplete answer is said here, never hidden)."""
 
 
 @runtime_checkable

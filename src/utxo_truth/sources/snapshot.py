@@ -355,4 +355,5 @@ def _coin(
         script=script,
         height=code >> 1,
         coinbase=bool(code & 1),
+        verification="node",
     )

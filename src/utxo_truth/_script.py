@@ -1,0 +1,57 @@
+"""Scripts and their addresses: classification and encoding, shared by targets and sources."""
+
+from __future__ import annotations
+
+from ._network import Network, parse_network
+
+__all__ = ["address_of", "script_type_of"]
+
+
+def script_type_of(script: bytes) -> str:
+    """Classify a scriptPubKey.
+
+    One of p2pkh, p2sh, p2wpkh, p2wsh, p2tr, witness_vN, p2pk, multisig, nulldata, nonstandard.
+    """
+    n = len(script)
+    if n == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
+        return "p2pkh"
+    if n == 23 and script[:2] == b"\xa9\x14" and script[22] == 0x87:
+        return "p2sh"
+    if n == 22 and script[:2] == b"\x00\x14":
+        return "p2wpkh"
+    if n == 34 and script[:2] == b"\x00\x20":
+        return "p2wsh"
+    if n == 34 and script[:2] == b"\x51\x20":
+        return "p2tr"
+    if 4 <= n <= 42 and (script[0] == 0 or 0x51 <= script[0] <= 0x60) and script[1] == n - 2:
+        return f"witness_v{0 if script[0] == 0 else script[0] - 0x50}"
+    compressed_pk = n == 35 and script[0] == 33 and script[1] in (2, 3)
+    uncompressed_pk = n == 67 and script[0] == 65 and script[1] == 4
+    if (compressed_pk or uncompressed_pk) and script[-1] == 0xAC:
+        return "p2pk"
+    if n >= 37 and script[-1] == 0xAE and 0x51 <= script[0] <= 0x60 and 0x51 <= script[-2] <= 0x60:
+        return "multisig"
+    if n >= 1 and script[0] == 0x6A:
+        return "nulldata"
+    return "nonstandard"
+
+
+def address_of(script: bytes, network: Network | str) -> str | None:
+    """The address of ``script`` on ``network``, or None where no address exists.
+
+    Example:
+        >>> address_of(bytes.fromhex("0014756535a3319c6d8933ff03fa30285105d895a189"), "regtest")
+        'bcrt1qw4jntge3n3kcjvllq0arq2z3qhvftgvf408j8f'
+    """
+    from embit import base58, bech32
+
+    p = parse_network(network).params
+    kind = script_type_of(script)
+    if kind == "p2pkh":
+        return str(base58.encode_check(bytes([p.p2pkh]) + script[3:23]))
+    if kind == "p2sh":
+        return str(base58.encode_check(bytes([p.p2sh]) + script[2:22]))
+    if kind in ("p2wpkh", "p2wsh", "p2tr") or kind.startswith("witness_v"):
+        version = 0 if script[0] == 0 else script[0] - 0x50
+        return str(bech32.encode(p.hrp, version, script[2:]))
+    return None

@@ -1,0 +1,230 @@
+"""A stand-in for Bitcoin Core's JSON-RPC, answering from the recorded chain (harness.chain).
+
+It implements the calls ElectrumX makes (see electrumx/server/daemon.py): getblockcount,
+getblockhash, getbestblockhash, getblock (verbosity 0 and 1), getblockheader, getrawtransaction,
+getrawmempool, getnetworkinfo, getmempoolinfo, getindexinfo, estimatesmartfee,
+gettxspendingprevout, getblockchaininfo; anything else is JSON-RPC error -32601, as Core answers.
+Single and batch (JSON array) requests, HTTP/1.1 keep-alive.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .chain import Chain
+
+RPC_INVALID_PARAMETER = -8
+RPC_INVALID_ADDRESS_OR_KEY = -5
+METHOD_NOT_FOUND = -32601
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BitcoindStandIn:
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.calls: dict[str, int] = {}
+
+    # --- the RPC methods -------------------------------------------------------------------
+    def getblockcount(self) -> int:
+        return self.chain.height
+
+    def getbestblockhash(self) -> str:
+        return self.chain.tip.hash
+
+    def getblockhash(self, height: int) -> str:
+        if not 0 <= height <= self.chain.height:
+            raise RpcError(RPC_INVALID_PARAMETER, "Block height out of range")
+        return self.chain.blocks[height].hash
+
+    def _block(self, blockhash: str) -> tuple[int, Any]:
+        try:
+            return self.chain.by_hash[blockhash]
+        except KeyError:
+            raise RpcError(RPC_INVALID_ADDRESS_OR_KEY, "Block not found") from None
+
+    def getblock(self, blockhash: str, verbosity: int | bool = 1) -> Any:
+        height, block = self._block(blockhash)
+        if verbosity in (0, False):
+            return block.raw.hex()
+        return {
+            "hash": block.hash,
+            "height": height,
+            "confirmations": self.chain.height - height + 1,
+            "previousblockhash": block.prev if height else None,
+            "nextblockhash": self.chain.blocks[height + 1].hash
+            if height < self.chain.height
+            else None,
+            "tx": [t.txid for t in block.txs],
+            "nTx": len(block.txs),
+            "time": int.from_bytes(block.header[68:72], "little"),
+        }
+
+    def getblockheader(self, blockhash: str, verbose: bool = True) -> Any:
+        height, block = self._block(blockhash)
+        if not verbose:
+            return block.header.hex()
+        return {
+            "hash": block.hash,
+            "height": height,
+            "confirmations": self.chain.height - height + 1,
+            "previousblockhash": block.prev if height else None,
+            "nextblockhash": self.chain.blocks[height + 1].hash
+            if height < self.chain.height
+            else None,
+        }
+
+    def getrawtransaction(
+        self, txid: str, verbose: int | bool = 0, blockhash: str | None = None
+    ) -> Any:
+        found = self.chain.txs.get(txid)
+        if found is None:
+            raise RpcError(
+                RPC_INVALID_ADDRESS_OR_KEY,
+                "No such mempool or blockchain transaction. Use gettransaction for wallet transactions.",
+            )
+        tx, height = found
+        if not verbose:
+            return tx.raw.hex()
+        out: dict[str, Any] = {"txid": tx.txid, "hex": tx.raw.hex()}
+        if height is not None:
+            out["blockhash"] = self.chain.blocks[height].hash
+            out["confirmations"] = self.chain.height - height + 1
+        return out
+
+    def getrawmempool(self, verbose: bool = False) -> Any:
+        return [t.txid for t in self.chain.mempool]
+
+    def getnetworkinfo(self) -> dict[str, Any]:
+        return {
+            "version": 310000,
+            "subversion": "/Satoshi:31.0.0(utxo_truth stand-in)/",
+            "protocolversion": 70016,
+            "relayfee": 0.00001,
+            "incrementalfee": 0.00001,
+            "networkactive": True,
+        }
+
+    def getmempoolinfo(self) -> dict[str, Any]:
+        return {
+            "loaded": True,
+            "size": len(self.chain.mempool),
+            "mempoolminfee": 0.00001,
+            "minrelaytxfee": 0.00001,
+            "incrementalrelayfee": 0.00001,
+        }
+
+    def getindexinfo(self, name: str | None = None) -> dict[str, Any]:
+        info = {"synced": True, "best_block_height": self.chain.height}
+        return {
+            "txindex": dict(info),
+            "txospenderindex": dict(info),
+            "basic block filter index": dict(info),
+        }
+
+    def estimatesmartfee(self, conf_target: int = 6, mode: str = "conservative") -> dict[str, Any]:
+        return {"feerate": 0.0001, "blocks": max(2, int(conf_target))}
+
+    def gettxspendingprevout(
+        self, outpoints: list[dict[str, Any]], options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        out = []
+        for op in outpoints:
+            item = {"txid": op["txid"], "vout": op["vout"]}
+            spender = self.chain.spenders.get((op["txid"], op["vout"]))
+            if spender:
+                item["spendingtxid"] = spender
+            out.append(item)
+        return out
+
+    def getblockchaininfo(self) -> dict[str, Any]:
+        return {
+            "chain": "regtest",
+            "blocks": self.chain.height,
+            "headers": self.chain.height,
+            "bestblockhash": self.chain.tip.hash,
+            "initialblockdownload": False,
+            "verificationprogress": 1,
+            "pruned": False,
+        }
+
+    # --- JSON-RPC plumbing -----------------------------------------------------------------
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        method = request.get("method")
+        params = request.get("params") or []
+        rid = request.get("id")
+        self.calls[str(method)] = self.calls.get(str(method), 0) + 1
+        fn = (
+            getattr(self, str(method), None)
+            if not str(method).startswith("_") and method not in ("handle", "serve")
+            else None
+        )
+        if fn is None or not callable(fn):
+            return {
+                "result": None,
+                "error": {"code": METHOD_NOT_FOUND, "message": "Method not found"},
+                "id": rid,
+            }
+        try:
+            with self.chain.lock:
+                result = fn(*params) if isinstance(params, list) else fn(**params)
+        except RpcError as e:
+            return {"result": None, "error": {"code": e.code, "message": e.message}, "id": rid}
+        except TypeError as e:
+            return {"result": None, "error": {"code": -1, "message": str(e)}, "id": rid}
+        return {"result": result, "error": None, "id": rid}
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, int]:
+        rpc = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    self._reply(
+                        500,
+                        {
+                            "result": None,
+                            "error": {"code": -32700, "message": "Parse error"},
+                            "id": None,
+                        },
+                    )
+                    return
+                if isinstance(payload, list):
+                    self._reply(200, [rpc.handle(r) for r in payload])
+                else:
+                    reply = rpc.handle(payload)
+                    status = (
+                        200
+                        if reply["error"] is None
+                        else (404 if reply["error"]["code"] == METHOD_NOT_FOUND else 500)
+                    )
+                    self._reply(status, reply)
+
+            def _reply(self, status: int, obj: Any) -> None:
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer((host, port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server, server.server_address[1]
