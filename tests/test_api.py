@@ -14,7 +14,14 @@ from utxo_truth import BlockRef, Holdings, Utxo
 
 def test_all_is_exactly_the_public_names() -> None:
     public = {n for n in dir(utxo_truth) if not n.startswith("_")}
-    modules = {"cli", "discovery", "sources", "targets", "annotations"}  # annotations: __future__
+    modules = {
+        "cli",
+        "discovery",
+        "sources",
+        "targets",
+        "verify",
+        "annotations",
+    }  # annotations: __future__
     assert set(utxo_truth.__all__) - {"__version__"} == public - modules
     for name in utxo_truth.__all__:
         assert getattr(utxo_truth, name) is not None

@@ -15,22 +15,28 @@ from ._api import scan
 from ._exceptions import (
     ChecksumError,
     DescriptorError,
+    HistoryTooLargeError,
     InconsistentTipError,
     InputError,
     MultisigNeedsDescriptorError,
     NetworkMismatchError,
     PrivateKeyError,
+    ServerBusyError,
+    ServerRefusedError,
     SnapshotFormatError,
     SourceError,
+    SourceProtocolError,
     SourceSpecError,
+    SourceTimeoutError,
     SourceUnavailableError,
     TargetError,
     UtxoTruthError,
+    VerificationError,
 )
 from ._models import BlockRef, ChainScan, Holdings, Origin, TargetHoldings, Utxo
 from ._network import Network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
-from .sources import ChainSource, Lookup, SnapshotSource, open_source
+from .sources import ChainSource, ElectrumSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
 
 __version__ = "0.1.0"
@@ -43,6 +49,8 @@ __all__ = [
     "ChainSource",
     "ChecksumError",
     "DescriptorError",
+    "ElectrumSource",
+    "HistoryTooLargeError",
     "Holdings",
     "InconsistentTipError",
     "InputError",
@@ -52,16 +60,21 @@ __all__ = [
     "NetworkMismatchError",
     "Origin",
     "PrivateKeyError",
+    "ServerBusyError",
+    "ServerRefusedError",
     "SnapshotFormatError",
     "SnapshotSource",
     "SourceError",
+    "SourceProtocolError",
     "SourceSpecError",
+    "SourceTimeoutError",
     "SourceUnavailableError",
     "Target",
     "TargetError",
     "TargetHoldings",
     "Utxo",
     "UtxoTruthError",
+    "VerificationError",
     "__version__",
     "descriptor_checksum",
     "discover",

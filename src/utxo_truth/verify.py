@@ -162,7 +162,8 @@ def check_header_chain(
         )
     if chain.hash(a_height) != a_hash:
         raise VerificationError(
-            f"header at checkpoint height {a_height} is {chain.hash(a_height)}, not the checkpoint {a_hash}"
+            f"header at checkpoint height {a_height} is {chain.hash(a_height)}, "
+            f"not the checkpoint {a_hash}"
         )
     return chain
 

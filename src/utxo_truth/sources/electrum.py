@@ -337,7 +337,8 @@ def _refusal(error: Any, what: str) -> ServerRefusedError:
         )
     if "excessive resource" in low or "busy" in low or "rate" in low:
         return ServerBusyError(
-            f"{what}: the server is rate-limiting this client: {text}. Wait and retry, or use another server",
+            f"{what}: the server is rate-limiting this client: {text}. "
+            "Wait and retry, or use another server",
             code=code,
         )
     return ServerRefusedError(f"{what}: the server answered an error: {text}", code=code)
@@ -550,7 +551,7 @@ class ElectrumSource:
         return lookup, tip_after
 
     def block_status(self, block: BlockRef) -> str:
-        """Is ``block`` (e.g. an earlier scan's) still the server's tip?
+        """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
 
         Returns ``"tip"``; ``"behind"`` (still on the best chain, which has grown); or
         ``"stale"`` (no longer on the best chain: reorganised away — scan again).
@@ -780,21 +781,25 @@ class ElectrumSource:
                     )
                 else:
                     problems.append(
-                        f"{key[0]}:{key[1]} ({name}): unconfirmed coin listed but not in the history"
+                        f"{key[0]}:{key[1]} ({name}): unconfirmed coin listed but not in "
+                        "the history"
                     )
                 continue
             if value != c.value:
                 problems.append(
-                    f"{key[0]}:{key[1]} ({name}): the server listed {value} sats, the transaction says {c.value}"
+                    f"{key[0]}:{key[1]} ({name}): the server listed {value} sats, "
+                    f"the transaction says {c.value}"
                 )
             if (c.height or 0) != max(height, 0):
                 problems.append(
-                    f"{key[0]}:{key[1]} ({name}): the server listed height {height}, its history says {heights.get(key[0])}"
+                    f"{key[0]}:{key[1]} ({name}): the server listed height {height}, "
+                    f"its history says {heights.get(key[0])}"
                 )
         for key, c in implied.items():
             if key not in listed:
                 problems.append(
-                    f"{c.txid}:{c.vout} ({name}): proven by the history but omitted by listunspent (incomplete answer)"
+                    f"{c.txid}:{c.vout} ({name}): proven by the history but omitted by "
+                    "listunspent (incomplete answer)"
                 )
         if missing:
             problems.append(
@@ -805,7 +810,8 @@ class ElectrumSource:
             expected = sum(c.value for c in mine_conf if c.problem is None)
             if _is_int(confirmed) and confirmed != expected and not missing:
                 problems.append(
-                    f"{name}: get_balance says {confirmed} sats confirmed, the history implies {expected}"
+                    f"{name}: get_balance says {confirmed} sats confirmed, "
+                    f"the history implies {expected}"
                 )
         coins[script] = mine_conf
         pending[script] = mine_pend
