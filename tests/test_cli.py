@@ -115,7 +115,7 @@ def test_table_from_file(
                 "--network",
                 "regtest",
                 "--source",
-                "electrum://h:1",
+                "bitcoind://h:1",
             ],
             2,
             "not available",
@@ -223,3 +223,17 @@ def test_console_script_runs(tmp_path: Path) -> None:
 )
 def test_format_btc_exact(sats: int, text: str) -> None:
     assert format_btc(sats) == text
+
+
+def test_unreachable_electrum_server_is_a_source_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "scan",
+        "bcrt1qw4jntge3n3kcjvllq0arq2z3qhvftgvf408j8f",
+        "--network",
+        "regtest",
+        "--source",
+        "electrum://127.0.0.1:1",
+    )
+    assert code == 3 and out == ""
+    assert "SourceUnavailableError" in err and err.count("\n") == 1

@@ -239,7 +239,7 @@ def test_unknown_network(net: str) -> None:
         "",
         "snapshot:",
         "http://example.invalid",
-        "electrum://u:secretpw@host:50001",
+        "electrum://u:secretpw@host",
         "ftp://x",
         "esplora+https://user:hunter2@host/api",
         "bitcoind://rpc:topsecret@127.0.0.1:8332",
