@@ -4,6 +4,10 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# ElectrumX (the real Electrum server the tests run) lives in its own venv: its dependencies
+# (aiohttp, aiorpcx, plyvel) stay out of the library's.
+EXVENV ?= .venv-electrumx
+ELECTRUMX := $(EXVENV)/bin/electrumx_server
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -18,6 +22,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
+
+$(ELECTRUMX):
+	$(PY) -m venv $(EXVENV)
+	$(EXVENV)/bin/python -m pip install -q 'e-x==2.0.0' 'plyvel==1.5.1'
 
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
@@ -34,14 +42,15 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test
+pytest: $(VENV)/.installed-test $(ELECTRUMX)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-bench $(ELECTRUMX)
 	$(BIN)/python benchmarks/bench_derive.py
 	$(BIN)/python benchmarks/bench_snapshot.py
+	$(BIN)/python benchmarks/bench_electrum.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .bench-data
+	rm -rf $(VENV) $(EXVENV) build *.egg-info src/*.egg-info .bench-data

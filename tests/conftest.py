@@ -34,3 +34,45 @@ def coin_key(u: Any) -> tuple[str, int, int, int, bool]:
     if isinstance(u, dict):
         return (u["txid"], u["vout"], u["value"], u["height"], u["coinbase"])
     return (u.txid, u.vout, u.value, u.height, u.coinbase)
+
+
+# ---- the real ElectrumX, indexing the recorded chain through a Bitcoin Core stand-in ---------
+
+
+class Server:
+    """A running bitcoind stand-in + ElectrumX pair."""
+
+    def __init__(self) -> None:
+        from harness.bitcoind import BitcoindStandIn
+        from harness.chain import Chain
+        from harness.electrumx import ElectrumX
+
+        self.chain = Chain()
+        self.rpc = BitcoindStandIn(self.chain)
+        self.http, self.rpc_port = self.rpc.serve()
+        self.ex = ElectrumX(self.rpc_port)
+        self.ex.wait_for_height(self.chain.height)
+
+    def stop(self) -> None:
+        self.ex.stop()
+        self.http.shutdown()
+
+
+def start_server() -> Server:
+    import os
+
+    from harness.electrumx import find_electrumx
+
+    if find_electrumx() is None:
+        message = "ElectrumX is not installed: `make test` installs it into .venv-electrumx"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Server()
+
+
+@pytest.fixture(scope="session")
+def electrumx() -> Any:
+    server = start_server()
+    yield server
+    server.stop()
