@@ -24,9 +24,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from snapshot_writer import coin_bytes, compact, write_header  # noqa: E402
+from snapshot_writer import coin_bytes, compact, write_header
 
-from utxo_truth import SnapshotSource, parse_target  # noqa: E402
+from utxo_truth import SnapshotSource, parse_target
 
 WALLET = (
     "wpkh([d4eedd3c/84h/1h/0h]tpubDD8aVRaGadAXsoaYJz6A2YL7UFhC1TCtMgQJJY8rWs3Po6NWuQ6pWrpJWEfca8"

@@ -9,7 +9,8 @@ one connection:
 2. for scripts with history: ``listunspent`` and ``get_balance``; every transaction of those
    histories (``transaction.get``); the headers missing from the verified chain
    (``block.headers``, 2016 a request);
-3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, and the tip again.
+3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, and the tip again
+   (the tip is also re-read at the end of round 2, so a look-up with nothing to prove stops there).
 
 Then, without trusting the server's listings:
 
@@ -499,7 +500,11 @@ class ElectrumSource:
         calls += [("blockchain.transaction.get", [t]) for t in txids]
         header_calls = self._header_calls(tip_height, histories) if self.verify else []
         calls += header_calls
+        # the tip again: enough when no proof is needed, and it spares ElectrumX's wait on a
+        # small reply in a round of its own
+        calls.append(("blockchain.headers.subscribe", []))
         replies = self.conn.call(calls, self.batch_size)
+        after_height, after_header = self._tip(replies.pop())
         listings = replies[: 2 * len(used) : 2]
         balances = replies[1 : 2 * len(used) : 2]
         tx_replies = replies[2 * len(used) : 2 * len(used) + len(txids)]
@@ -523,14 +528,16 @@ class ElectrumSource:
                 if c.height is not None and c.problem is None:
                     need_proof.setdefault((c.txid, c.height), []).append((s, k))
 
-        # round 3: merkle proofs and the tip again
+        # round 3 (only when there is something to prove): merkle proofs and the tip again
         proof_keys = list(need_proof) if self.verify else []
-        calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
-        calls.append(("blockchain.headers.subscribe", []))
-        replies = self.conn.call(calls, self.batch_size)
-        after_height, after_header = self._tip(replies[-1])
+        replies = []
+        if proof_keys:
+            calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
+            calls.append(("blockchain.headers.subscribe", []))
+            replies = self.conn.call(calls, self.batch_size)
+            after_height, after_header = self._tip(replies.pop())
         tip_after = BlockRef(height=after_height, hash=header_hash(after_header))
-        for (txid, height), reply in zip(proof_keys, replies[:-1], strict=True):
+        for (txid, height), reply in zip(proof_keys, replies, strict=True):
             problem = self._check_proof(txid, height, reply, chain)
             for s, k in need_proof[(txid, height)]:
                 c = coins[s][k]
