@@ -1,5 +1,5 @@
 # Two entry points, both working on a fresh machine (Python 3.11, make, gcc):
-#   make demo   install, then scan the example wallets on the bundled UTXO snapshot (offline)
+#   make demo   install, then reconcile the example portfolio on the bundled UTXO snapshot (offline)
 #   make test   install with test extras, then lint, type-check and run the whole test suite
 PY ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 EXVENV ?= .venv-electrumx
 ELECTRUMX := $(EXVENV)/bin/electrumx_server
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
+# Chromium renders the HTML report in a test; Debian's package, installed when missing (root).
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+
+chromium:
+ifeq ($(CHROMIUM),)
+	(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)) \
+		|| echo "warning: could not install chromium; the HTML rendering test needs it"
+endif
+
 $(ELECTRUMX):
 	$(PY) -m venv $(EXVENV)
 	$(EXVENV)/bin/python -m pip install -q 'e-x==2.0.0' 'plyvel==1.5.1'
@@ -32,8 +41,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/utxo-truth scan --file examples/regtest/wallets.txt --network regtest \
-		--snapshot examples/regtest/utxo-snapshot.dat
+	$(BIN)/utxo-truth reconcile examples/portfolio.toml
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
@@ -42,7 +50,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test $(ELECTRUMX)
+pytest: $(VENV)/.installed-test $(ELECTRUMX) chromium
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest

@@ -35,7 +35,21 @@ from ._exceptions import (
 )
 from ._models import BlockRef, ChainScan, Holdings, Origin, TargetHoldings, Utxo
 from ._network import Network
+from .claims import (
+    Book,
+    Custodian,
+    ExitStep,
+    Kind,
+    Portfolio,
+    PortfolioError,
+    Position,
+    Right,
+    Wallet,
+    load_portfolio,
+    parse_portfolio,
+)
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+from .reconcile import Report, reconcile, scan_targets
 from .sources import ChainSource, ElectrumSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
 
@@ -45,21 +59,30 @@ __all__ = [
     "DEFAULT_GAP",
     "DEFAULT_RANGE",
     "BlockRef",
+    "Book",
     "ChainScan",
     "ChainSource",
     "ChecksumError",
+    "Custodian",
     "DescriptorError",
     "ElectrumSource",
+    "ExitStep",
     "HistoryTooLargeError",
     "Holdings",
     "InconsistentTipError",
     "InputError",
+    "Kind",
     "Lookup",
     "MultisigNeedsDescriptorError",
     "Network",
     "NetworkMismatchError",
     "Origin",
+    "Portfolio",
+    "PortfolioError",
+    "Position",
     "PrivateKeyError",
+    "Report",
+    "Right",
     "ServerBusyError",
     "ServerRefusedError",
     "SnapshotFormatError",
@@ -75,11 +98,16 @@ __all__ = [
     "Utxo",
     "UtxoTruthError",
     "VerificationError",
+    "Wallet",
     "__version__",
     "descriptor_checksum",
     "discover",
+    "load_portfolio",
     "open_source",
+    "parse_portfolio",
     "parse_target",
     "parse_targets",
+    "reconcile",
     "scan",
+    "scan_targets",
 ]

@@ -4,6 +4,8 @@ Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
                     [--file FILE] [--gap N] [--range N] [--json] [--debug]
+    utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
+                    [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
 
 Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
 failed); ``--debug`` adds the traceback.
@@ -151,6 +153,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.add_argument("--debug", action="store_true", help="show tracebacks")
+    r = sub.add_parser(
+        "reconcile",
+        help="split what a portfolio believes it holds into real coin and shadow claims",
+        description="Verify the portfolio's wallets and custodians' reserves at one block and "
+        "report real vs shadow, by right and book, with exit paths and custodian coverage.",
+    )
+    r.add_argument("portfolio", metavar="PORTFOLIO.toml")
+    r.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="chain source (default: the portfolio's own `source`)",
+    )
+    r.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
+    r.add_argument("--gap", type=int, default=DEFAULT_GAP)
+    r.add_argument("--range", type=int, default=DEFAULT_RANGE, dest="range_")
+    r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    r.add_argument("--csv", metavar="FILE", help="also write a CSV file")
+    r.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    r.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -187,10 +210,133 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
+    from .claims import load_portfolio
+    from .reconcile import reconcile
+    from .report import render_text, to_json
+
+    sources = list(args.source) + ([f"snapshot:{args.snapshot}"] if args.snapshot else [])
+    if len(sources) > 1:
+        raise InputError("several sources at once are not supported in this version: give one")
+    portfolio = load_portfolio(args.portfolio)
+    progress = None if args.json else _progress_bar()
+    try:
+        report = reconcile(
+            portfolio,
+            source=sources[0] if sources else None,
+            gap=args.gap,
+            range=args.range_,
+            progress=progress.update if progress else None,
+        )
+    finally:
+        if progress:
+            progress.close()
+    for path, text in (
+        (args.csv, report.to_csv() if args.csv else ""),
+        (args.html, report.to_html() if args.html else ""),
+    ):
+        if path:
+            try:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+            except OSError as exc:
+                raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if args.json:
+        out.write(to_json(report) + "\n")
+    elif out.isatty():
+        _rich_report(report)
+    else:
+        out.write(render_text(report))
+    return 0
+
+
+class _progress_bar:
+    """A rich progress bar on stderr for long scans (silent when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._task = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._bar = Progress(console=Console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("scanning", total=None)
+
+    def update(self, done: int, needed: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=done, total=max(needed, done))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _rich_report(report: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .reconcile import Report
+    from .report import format_btc
+
+    assert isinstance(report, Report)
+    console = Console()
+    ratio = "unknown" if report.shadow_ratio is None else f"{100 * report.shadow_ratio:.1f}%"
+    console.print(
+        f"[bold green]{format_btc(report.finality_sats)} BTC[/] final (verified UTXOs under your keys); "
+        f"[bold yellow]{format_btc(report.shadow_sats)} BTC[/] shadow ({ratio})"
+    )
+    t = Table(title="positions: the way back to a UTXO")
+    for col in (
+        "position",
+        "custodian",
+        "right",
+        "book",
+        "BTC",
+        "steps",
+        "who can refuse",
+        "at risk",
+    ):
+        t.add_column(col, justify="right" if col in ("BTC", "steps", "at risk") else "left")
+    for p in report.positions:
+        t.add_row(
+            p.name,
+            p.custodian,
+            p.right.value,
+            p.book.value,
+            format_btc(p.amount_sats),
+            str(p.exit_steps),
+            ", ".join(p.parties) or "nobody",
+            format_btc(p.at_risk_sats),
+        )
+    console.print(t)
+    c = Table(title="custodians: reserves on-chain vs what they owe")
+    for col in ("custodian", "verified reserves", "liabilities", "coverage", "at risk"):
+        c.add_column(col, justify="left" if col == "custodian" else "right")
+    for x in report.custodians:
+        c.add_row(
+            x.name,
+            format_btc(x.verified_reserves_sats),
+            format_btc(x.liabilities_sats),
+            "-" if x.coverage is None else f"{100 * x.coverage:.1f}%",
+            format_btc(x.at_risk_sats),
+        )
+    console.print(c)
+    styles = {"critical": "bold red", "warning": "yellow", "info": "dim"}
+    for ch in report.checks:
+        console.print(f"[{styles[ch.level]}][{ch.level}][/] {ch.message}")
+    console.print(
+        f"[dim]true at block {report.block.height} {report.block.hash} ({report.network}; {report.source})[/]"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "reconcile":
+            return _run_reconcile(args, sys.stdout)
         return _run_scan(args, sys.stdout)
     except UtxoTruthError as exc:
         if args.debug:
