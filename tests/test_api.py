@@ -15,6 +15,7 @@ from utxo_truth import BlockRef, Holdings, Utxo
 def test_all_is_exactly_the_public_names() -> None:
     public = {n for n in dir(utxo_truth) if not n.startswith("_")}
     modules = {
+        "claims",
         "cli",
         "discovery",
         "sources",
