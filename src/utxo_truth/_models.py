@@ -6,6 +6,7 @@ JSON is validated the same way as one built in memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -152,7 +153,39 @@ def _check_totals(model: Any) -> None:
             raise ValueError(f"{name} must equal the sum of the UTXOs it counts")
 
 
-class TargetHoldings(_Frozen):
+class _Totals(_Frozen):
+    """Coins confirmed at a block, mempool receipts, and their totals (checked against them)."""
+
+    utxos: tuple[Utxo, ...]
+    """Confirmed at the block."""
+    pending: tuple[Utxo, ...] = ()
+    """Unconfirmed receipts (mempool), where the source knows the mempool."""
+    total_sats: Sats = 0
+    """All confirmed coins at the block, verified or not (see ``verified_sats``)."""
+    immature_sats: Sats = 0
+    verified_sats: Sats = 0
+    """Confirmed coins proven (``spv``) or read from the user's own node (``node``)."""
+    unverified_sats: Sats = 0
+    """Confirmed coins a server reported but that could not be proven: never counted as real."""
+    spent_in_mempool_sats: Sats = 0
+    pending_sats: Sats = 0
+
+    _fill = model_validator(mode="before")(_fill_totals)
+
+
+def unique_coins(groups: Sequence[_Totals]) -> tuple[tuple[Utxo, ...], tuple[Utxo, ...]]:
+    """The confirmed and pending coins of ``groups``, each outpoint once (first seen wins)."""
+    confirmed: dict[tuple[str, int], Utxo] = {}
+    pending: dict[tuple[str, int], Utxo] = {}
+    for g in groups:
+        for u in g.utxos:
+            confirmed.setdefault((u.txid, u.vout), u)
+        for u in g.pending:
+            pending.setdefault((u.txid, u.vout), u)
+    return tuple(confirmed.values()), tuple(pending.values())
+
+
+class TargetHoldings(_Totals):
     """What one watch target (xpub, descriptor, address, script) holds at the scan's block."""
 
     target: str
@@ -164,18 +197,6 @@ class TargetHoldings(_Frozen):
     0..bound-1 (UTXO-only source); ``single``: one script, no index."""
     bound: Annotated[StrictInt, Field(ge=0)]
     chains: tuple[ChainScan, ...]
-    utxos: tuple[Utxo, ...]
-    """Confirmed at the block."""
-    pending: tuple[Utxo, ...] = ()
-    """Unconfirmed receipts (mempool), where the source knows the mempool."""
-    total_sats: Sats = 0
-    immature_sats: Sats = 0
-    verified_sats: Sats = 0
-    unverified_sats: Sats = 0
-    spent_in_mempool_sats: Sats = 0
-    pending_sats: Sats = 0
-
-    _fill = model_validator(mode="before")(_fill_totals)
 
     @model_validator(mode="after")
     def _check(self) -> TargetHoldings:
@@ -183,7 +204,7 @@ class TargetHoldings(_Frozen):
         return self
 
 
-class Holdings(_Frozen):
+class Holdings(_Totals):
     """The answer of :func:`utxo_truth.scan`: every UTXO of the targets at one block.
 
     ``utxos`` holds each outpoint once even when two targets watch the same script;
@@ -197,23 +218,8 @@ class Holdings(_Frozen):
     gap: Annotated[StrictInt, Field(ge=1)]
     range: Annotated[StrictInt, Field(ge=1)]
     targets: tuple[TargetHoldings, ...]
-    utxos: tuple[Utxo, ...]
-    """Confirmed at the block, each outpoint once."""
-    pending: tuple[Utxo, ...] = ()
-    """Unconfirmed receipts (mempool), each outpoint once."""
-    total_sats: Sats = 0
-    """All confirmed coins at the block, verified or not (see ``verified_sats``)."""
-    immature_sats: Sats = 0
-    verified_sats: Sats = 0
-    """Confirmed coins proven (``spv``) or read from the user's own node (``node``)."""
-    unverified_sats: Sats = 0
-    """Confirmed coins a server reported but that could not be proven: never counted as real."""
-    spent_in_mempool_sats: Sats = 0
-    pending_sats: Sats = 0
     problems: tuple[str, ...] = ()
     """What a source got wrong or left out; empty when the answer is complete and consistent."""
-
-    _fill = model_validator(mode="before")(_fill_totals)
 
     @model_validator(mode="after")
     def _check(self) -> Holdings:

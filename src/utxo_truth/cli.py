@@ -133,14 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="read targets from FILE, one per line (lines starting with # are comments)",
     )
     s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
-    s.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="chain source, e.g. snapshot:PATH (may be repeated in later versions)",
-    )
-    s.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
+    _source_options(s, "chain source, e.g. snapshot:PATH or electrums://HOST:PORT")
     s.add_argument(
         "--gap", type=int, default=DEFAULT_GAP, help="stop gap on history sources (default 20)"
     )
@@ -160,14 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         "report real vs shadow, by right and book, with exit paths and custodian coverage.",
     )
     r.add_argument("portfolio", metavar="PORTFOLIO.toml")
-    r.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="chain source (default: the portfolio's own `source`)",
-    )
-    r.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
+    _source_options(r, "chain source (default: the portfolio's own `source`)")
     r.add_argument("--gap", type=int, default=DEFAULT_GAP)
     r.add_argument("--range", type=int, default=DEFAULT_RANGE, dest="range_")
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -175,6 +161,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
+
+
+def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--source", action="append", default=[], metavar="SPEC", help=help_text)
+    p.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
+
+
+def _chosen_source(args: argparse.Namespace) -> str | None:
+    sources = list(args.source) + ([f"snapshot:{args.snapshot}"] if args.snapshot else [])
+    if len(sources) > 1:
+        raise InputError("several sources at once are not supported in this version: give one")
+    return sources[0] if sources else None
 
 
 def _read_targets(args: argparse.Namespace) -> list[str]:
@@ -190,17 +188,15 @@ def _read_targets(args: argparse.Namespace) -> list[str]:
 
 
 def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
-    sources = list(args.source) + ([f"snapshot:{args.snapshot}"] if args.snapshot else [])
-    if not sources:
+    source = _chosen_source(args)
+    if source is None:
         raise InputError(
             "no chain source: pass --snapshot PATH (a Bitcoin Core dumptxoutset file, offline) "
             "or --source SPEC. utxo_truth never picks a server for you."
         )
-    if len(sources) > 1:
-        raise InputError("several sources at once are not supported in this version: give one")
     targets = _read_targets(args)
     holdings = scan(
-        targets, network=args.network, source=sources[0], gap=args.gap, range=args.range_
+        targets, network=args.network, source=source, gap=args.gap, range=args.range_
     )
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
@@ -215,15 +211,13 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     from .reconcile import reconcile
     from .report import render_text, to_json
 
-    sources = list(args.source) + ([f"snapshot:{args.snapshot}"] if args.snapshot else [])
-    if len(sources) > 1:
-        raise InputError("several sources at once are not supported in this version: give one")
+    source = _chosen_source(args)
     portfolio = load_portfolio(args.portfolio)
     progress = None if args.json else _progress_bar()
     try:
         report = reconcile(
             portfolio,
-            source=sources[0] if sources else None,
+            source=source,
             gap=args.gap,
             range=args.range_,
             progress=progress.update if progress else None,

@@ -27,7 +27,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ._exceptions import InconsistentTipError, InputError
-from ._models import COINBASE_MATURITY, BlockRef, ChainScan, Holdings, Origin, TargetHoldings, Utxo
+from ._models import (
+    COINBASE_MATURITY,
+    BlockRef,
+    ChainScan,
+    Holdings,
+    Origin,
+    TargetHoldings,
+    Utxo,
+    unique_coins,
+)
 from .sources._base import ChainSource, Coin, Lookup
 from .targets import Target, address_of
 
@@ -261,13 +270,7 @@ def _holdings(
                 pending=tuple(sorted(unconfirmed[i], key=_order)),
             )
         )
-    unique: dict[tuple[str, int], Utxo] = {}
-    unique_pending: dict[tuple[str, int], Utxo] = {}
-    for r in results:
-        for u in r.utxos:
-            unique.setdefault((u.txid, u.vout), u)
-        for u in r.pending:
-            unique_pending.setdefault((u.txid, u.vout), u)
+    all_utxos, all_pending = unique_coins(results)
     return Holdings(
         network=network.value,
         block=block,
@@ -275,7 +278,7 @@ def _holdings(
         gap=gap,
         range=range_,
         targets=tuple(results),
-        utxos=tuple(sorted(unique.values(), key=_order)),
-        pending=tuple(sorted(unique_pending.values(), key=_order)),
+        utxos=tuple(sorted(all_utxos, key=_order)),
+        pending=tuple(sorted(all_pending, key=_order)),
         problems=problems,
     )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ._api import scan
 from ._exceptions import InputError
-from ._models import BlockRef, Holdings, TargetHoldings, Utxo
+from ._models import BlockRef, Holdings, TargetHoldings, Utxo, unique_coins
 from .claims import Book, Custodian, ExitStep, Portfolio, Position, Right
 from .sources import ChainSource
 
@@ -236,17 +236,6 @@ def reconcile(
     return _build(portfolio, holdings)
 
 
-def _unique(groups: Sequence[TargetHoldings]) -> tuple[list[Utxo], list[Utxo]]:
-    seen: dict[tuple[str, int], Utxo] = {}
-    pend: dict[tuple[str, int], Utxo] = {}
-    for t in groups:
-        for u in t.utxos:
-            seen.setdefault((u.txid, u.vout), u)
-        for u in t.pending:
-            pend.setdefault((u.txid, u.vout), u)
-    return list(seen.values()), list(pend.values())
-
-
 def _verified(us: Sequence[Utxo]) -> int:
     return sum(u.value for u in us if u.verification != "unverified")
 
@@ -272,7 +261,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
         groups = holdings.targets[k : k + len(w.targets)]
         k += len(w.targets)
         all_own += groups
-        utxos, receipts = _unique(groups)
+        utxos, receipts = unique_coins(groups)
         wallet_reports.append(
             WalletReport(
                 name=w.name,
@@ -284,7 +273,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
             )
         )
         by_book[w.book.value] += _verified(utxos)
-    own_utxos, own_pending = _unique(all_own)
+    own_utxos, own_pending = unique_coins(all_own)
     finality = _verified(own_utxos)
     pending = sum(u.value for u in own_pending)
     unverified = _unverified(own_utxos)
@@ -414,7 +403,7 @@ def _custodian(
     checks: list[CheckResult],
 ) -> tuple[CustodianReport, tuple[int, int] | None]:
     policy = portfolio.checks
-    utxos, _ = _unique(groups)
+    utxos, _ = unique_coins(groups)
     verified = _verified(utxos) if c.reserves else None
     liabilities = c.liabilities_sats
     coverage = deficit = None
