@@ -18,6 +18,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "claims",
         "cli",
         "discovery",
+        "liabilities",
         "sources",
         "targets",
         "verify",

@@ -49,6 +49,13 @@ from .claims import (
     parse_portfolio,
 )
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+from .liabilities import (
+    LiabilityProof,
+    LiabilityProofError,
+    build_tree,
+    load_liability_proof,
+    verify_liability_proof,
+)
 from .reconcile import Report, reconcile, scan_targets
 from .sources import ChainSource, ElectrumSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
@@ -72,6 +79,8 @@ __all__ = [
     "InconsistentTipError",
     "InputError",
     "Kind",
+    "LiabilityProof",
+    "LiabilityProofError",
     "Lookup",
     "MultisigNeedsDescriptorError",
     "Network",
@@ -100,8 +109,10 @@ __all__ = [
     "VerificationError",
     "Wallet",
     "__version__",
+    "build_tree",
     "descriptor_checksum",
     "discover",
+    "load_liability_proof",
     "load_portfolio",
     "open_source",
     "parse_portfolio",
@@ -110,4 +121,5 @@ __all__ = [
     "reconcile",
     "scan",
     "scan_targets",
+    "verify_liability_proof",
 ]

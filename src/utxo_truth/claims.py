@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from ._exceptions import InputError
 from ._models import MAX_MONEY, Sats
 from ._network import Network, parse_network
+from .liabilities import LiabilityProof, LiabilityProofError, load_liability_proof
 
 __all__ = [
     "DEFAULT_EXIT_PATHS",
@@ -224,6 +225,8 @@ class Custodian(_Frozen):
     """Reserve addresses / descriptors (from the file and/or the reserves list)."""
     evidence_date: date | None = None
     evidence_height: Annotated[StrictInt, Field(ge=0)] | None = None
+    liabilities_proof: LiabilityProof | None = None
+    """A liability proof whose root total gave ``liabilities_sats`` (when verified)."""
 
 
 class Position(_Frozen):
@@ -251,6 +254,8 @@ class Position(_Frozen):
     ap_only_redemption: StrictBool = False
     """Redemption for BTC in kind only through authorised participants (ETFs)."""
     exit_path: tuple[ExitStep, ...]
+    liability_proof: LiabilityProof | None = None
+    """The custodian's proof that this position is a leaf of its liabilities tree."""
 
     @property
     def leverage(self) -> Decimal | None:
@@ -310,6 +315,7 @@ _CUSTODIAN_KEYS = {
     "name",
     "liabilities",
     "liabilities_sats",
+    "liabilities_proof",
     "claimed_reserves",
     "claimed_reserves_sats",
     "reserves",
@@ -387,7 +393,7 @@ def parse_portfolio(
     for i, c in enumerate(custodians):
         _check_targets(c.reserves, network, f"{where}: custodians[{i}] ({c.name!r}).reserves")
     positions = [
-        _position(p, f"{where}: positions[{i}]")
+        _position(p, f"{where}: positions[{i}]", base)
         for i, p in enumerate(_list(data, "positions", where))
     ]
     checks = data.get("checks", {})
@@ -564,9 +570,16 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
         )
         reserves = list(reserves) + addresses
         height = height if height is not None else file_height
+    liabilities = _sats(entry, "liabilities", where)
+    proof = _proof(entry, "liabilities_proof", where, base)
+    if proof is not None:
+        if liabilities is not None:
+            raise PortfolioError(f"{where}: give liabilities or liabilities_proof, not both")
+        liabilities = proof.root_btc_sats if proof.verified else None
     return Custodian(
         name=name,
-        liabilities_sats=_sats(entry, "liabilities", where),
+        liabilities_sats=liabilities,
+        liabilities_proof=proof,
         claimed_reserves_sats=_sats(entry, "claimed_reserves", where),
         reserves=tuple(dict.fromkeys(reserves)),
         evidence_date=evidence_date,
@@ -574,7 +587,20 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
     )
 
 
-def _position(entry: Mapping[str, Any], where: str) -> Position:
+def _proof(entry: Mapping[str, Any], key: str, where: str, base: Path) -> LiabilityProof | None:
+    file = entry.get(key)
+    if file is None:
+        return None
+    if not isinstance(file, str):
+        raise PortfolioError(f"{where}.{key}: a path to a liability proof file")
+    path = Path(file) if Path(file).is_absolute() else base / file
+    try:
+        return load_liability_proof(path)
+    except LiabilityProofError as exc:
+        raise PortfolioError(f"{where}.{key}: {exc}") from None
+
+
+def _position(entry: Mapping[str, Any], where: str, base: Path) -> Position:
     _unknown(entry, _POSITION_KEYS, where)
     name = _name(entry, where)
     where = f"{where} ({name!r})"
@@ -649,6 +675,7 @@ def _position(entry: Mapping[str, Any], where: str) -> Position:
         ap_only_redemption=_bool(entry, "ap_only_redemption", where)
         or (kind is Kind.ETF and "ap_only_redemption" not in entry),
         exit_path=exit_path,
+        liability_proof=_proof(entry, "liability_proof", where, base),
     )
 
 

@@ -6,6 +6,7 @@ Usage::
                     [--file FILE] [--gap N] [--range N] [--json] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
+    utxo-truth verify-liabilities FILE [--json]
 
 Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
 failed); ``--debug`` adds the traceback.
@@ -160,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--csv", metavar="FILE", help="also write a CSV file")
     r.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
+    v = sub.add_parser(
+        "verify-liabilities",
+        help="check a custodian's liability (Merkle sum tree) proof; exit 0 only when verified",
+    )
+    v.add_argument("file", metavar="FILE")
+    v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    v.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -195,15 +203,33 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             "or --source SPEC. utxo_truth never picks a server for you."
         )
     targets = _read_targets(args)
-    holdings = scan(
-        targets, network=args.network, source=source, gap=args.gap, range=args.range_
-    )
+    holdings = scan(targets, network=args.network, source=source, gap=args.gap, range=args.range_)
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
         out.write("\n")
     else:
         render_table(holdings, out)
     return 0
+
+
+def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
+    from .liabilities import load_liability_proof
+
+    proof = load_liability_proof(args.file)
+    if args.json:
+        out.write(proof.model_dump_json(indent=2) + "\n")
+    else:
+        state = "VERIFIED" if proof.verified else f"NOT VERIFIED: {proof.reason}"
+        out.write(
+            f"{state}\nformat {proof.format}, audit {proof.audit_id}, root {proof.root_hash}\n"
+        )
+        out.write(
+            "your balances: " + ", ".join(f"{k} {v}" for k, v in proof.leaf_balances.items()) + "\n"
+        )
+        out.write(
+            "root totals:   " + ", ".join(f"{k} {v}" for k, v in proof.root_totals.items()) + "\n"
+        )
+    return 0 if proof.verified else 1
 
 
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
@@ -331,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "reconcile":
             return _run_reconcile(args, sys.stdout)
+        if args.command == "verify-liabilities":
+            return _run_verify_liabilities(args, sys.stdout)
         return _run_scan(args, sys.stdout)
     except UtxoTruthError as exc:
         if args.debug:

@@ -38,6 +38,7 @@ CAVEATS = (
     "Coins at an address are not shown to be controlled by the custodian (no signed message is checked).",
     "A coin seen on-chain can still be spent later; a claim can be frozen later: this is one moment.",
     "Exposure positions are valued with the BTC-per-share figure and date given in the portfolio.",
+    "A liability proof shows your leaf is in one tree; other leaves can be fake, or negative where the format allows, and accounts can be left out.",
 )
 
 
@@ -89,6 +90,12 @@ class PositionReport(_Frozen):
     at_risk_sats: int | None
     """What the custodian owes you on this position (the amount of a redemption claim, the
     margin of a derivative) times its uncovered fraction; None when coverage is unknown."""
+    liability_included: bool | None = None
+    """True when a verified liability proof puts this position in the custodian's tree; None
+    when no proof was given."""
+    liability_root: str | None = None
+    liability_audit_id: str | None = None
+    liability_leaf_sats: int | None = None
 
 
 class CustodianReport(_Frozen):
@@ -110,6 +117,11 @@ class CustodianReport(_Frozen):
     at_risk_sats: int | None
     evidence_date: date | None
     evidence_height: int | None
+    liabilities_proven: bool = False
+    """True when ``liabilities_sats`` is the root total of a verified liability proof."""
+    liabilities_root: str | None = None
+    liabilities_snapshot_time: str | None = None
+    liabilities_snapshot_height: int | None = None
 
 
 class Report(_Frozen):
@@ -301,13 +313,20 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
         custodian_reports.append(report)
         uncovered[c.name] = cover
     # ---- positions
+    roots = {
+        c.name: c.liabilities_proof.root_hash
+        for c in portfolio.custodians
+        if c.liabilities_proof and c.liabilities_proof.verified
+    }
     position_reports = []
     redemption = exposure = 0
     unknown = []
     leverages: list[Decimal] = []
     for p in portfolio.positions:
         position_reports.append(
-            _position(p, uncovered.get(p.custodian), policy.leverage_max, checks)
+            _position(
+                p, uncovered.get(p.custodian), policy.leverage_max, roots.get(p.custodian), checks
+            )
         )
         if p.amount_sats is None:
             unknown.append(p.name)
@@ -473,6 +492,27 @@ def _custodian(
                     message=f"{c.name}: reserve evidence is {' and '.join(stale)}",
                 )
             )
+    proof = c.liabilities_proof
+    if proof is not None and not proof.verified:
+        checks.append(
+            CheckResult(
+                id="liability-proof-invalid",
+                level="critical",
+                subject=c.name,
+                message=f"{c.name}: its liability proof does not verify ({proof.reason}); liabilities are unknown",
+            )
+        )
+    if proof is not None and proof.verified and proof.snapshot_height is not None:
+        reserve_height = c.evidence_height if c.evidence_height is not None else block.height
+        if abs(reserve_height - proof.snapshot_height) > policy.evidence_max_blocks:
+            checks.append(
+                CheckResult(
+                    id="snapshot-gap",
+                    level="warning",
+                    subject=c.name,
+                    message=f"{c.name}: liabilities are proven at height {proof.snapshot_height}, reserves at {reserve_height}: {abs(reserve_height - proof.snapshot_height)} blocks apart",
+                )
+            )
     at_risk = None
     if cover is not None:
         at_risk = your_claims * cover[0] // cover[1]
@@ -490,6 +530,10 @@ def _custodian(
         at_risk_sats=at_risk,
         evidence_date=c.evidence_date,
         evidence_height=c.evidence_height,
+        liabilities_proven=bool(proof and proof.verified),
+        liabilities_root=proof.root_hash if proof else None,
+        liabilities_snapshot_time=proof.snapshot_time if proof else None,
+        liabilities_snapshot_height=proof.snapshot_height if proof else None,
     )
     return report, cover
 
@@ -503,8 +547,60 @@ def _claim_on_custodian(p: Position) -> int | None:
     return None
 
 
+def _inclusion(
+    p: Position, custodian_root: str | None, checks: list[CheckResult]
+) -> dict[str, Any]:
+    """Whether a liability proof puts the position in the custodian's tree, with its checks."""
+    proof = p.liability_proof
+    if proof is None:
+        return {}
+    if not proof.verified:
+        checks.append(
+            CheckResult(
+                id="liability-proof-invalid",
+                level="critical",
+                subject=p.name,
+                message=f"{p.name}: the liability proof does not verify: {proof.reason}",
+            )
+        )
+        return {
+            "liability_included": False,
+            "liability_root": proof.root_hash,
+            "liability_audit_id": proof.audit_id,
+        }
+    leaf = proof.leaf_btc_sats
+    if leaf != p.amount_sats:
+        checks.append(
+            CheckResult(
+                id="liability-mismatch",
+                level="warning",
+                subject=p.name,
+                message=f"{p.name}: the custodian's books hold {leaf} sats for you, you claim {p.amount_sats}",
+            )
+        )
+    if custodian_root is not None and proof.root_hash != custodian_root:
+        checks.append(
+            CheckResult(
+                id="liability-root-differs",
+                level="warning",
+                subject=p.name,
+                message=f"{p.name}: your proof's root is not the root of {p.custodian}'s published liabilities",
+            )
+        )
+    return {
+        "liability_included": True,
+        "liability_root": proof.root_hash,
+        "liability_audit_id": proof.audit_id,
+        "liability_leaf_sats": leaf,
+    }
+
+
 def _position(
-    p: Position, cover: tuple[int, int] | None, leverage_max: Decimal, checks: list[CheckResult]
+    p: Position,
+    cover: tuple[int, int] | None,
+    leverage_max: Decimal,
+    custodian_root: str | None,
+    checks: list[CheckResult],
 ) -> PositionReport:
     parties = tuple(dict.fromkeys(s.decided_by for s in p.exit_path if s.decided_by != "you"))
     leverage = p.leverage
@@ -558,4 +654,5 @@ def _position(
         rehypothecation=p.rehypothecation,
         ap_only_redemption=p.ap_only_redemption,
         at_risk_sats=at_risk,
+        **_inclusion(p, custodian_root, checks),
     )
