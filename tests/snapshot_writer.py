@@ -118,3 +118,21 @@ def write_snapshot(path: Path, network: str, block_hash_hex: str, groups: Iterab
             for vout, height, coinbase, value, script in coins:
                 f.write(coin_bytes(vout, height, coinbase, value, script))
     return count
+
+
+def hash_serialized_3(groups: Iterable[Group]) -> str:
+    """Bitcoin Core's gettxoutsetinfo hash of the coins, written here from TxOutSer (coinstats)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for txid, coins in sorted(groups, key=lambda g: g[0]):
+        for vout, height, coinbase, value, script in coins:
+            h.update(
+                txid
+                + struct.pack("<I", vout)
+                + struct.pack("<I", height * 2 + int(coinbase))
+                + struct.pack("<q", value)
+                + compact(len(script))
+                + script
+            )
+    return hashlib.sha256(h.digest()).digest()[::-1].hex()

@@ -15,7 +15,7 @@ import hmac
 from ctypes import byref, c_size_t, create_string_buffer
 from typing import Any
 
-__all__ = ["FAST", "child_pubkey", "hash160", "taproot_output_key"]
+__all__ = ["FAST", "child_pubkey", "decompress_pubkey", "hash160", "taproot_output_key"]
 
 _EC_COMPRESSED = 0b0100000010
 
@@ -70,6 +70,22 @@ def child_pubkey(parent_sec: bytes, parent_pub: Any, chain_code: bytes, index: i
         # probability about 2**-127; BIP32 says to skip such an index, which no wallet does
         raise ValueError(f"BIP32 child {index} is invalid")
     return _serialize(pub)
+
+
+def decompress_pubkey(sec: bytes) -> bytes:
+    """The 65-byte uncompressed form of a compressed public key."""
+    if FAST:
+        pub = _parse(sec)
+        out = create_string_buffer(65)
+        size = c_size_t(65)
+        _lib.secp256k1_ec_pubkey_serialize(_ctx, out, byref(size), pub, 0b0000000010)
+        return bytes(out.raw)
+    from embit import ec  # pragma: no cover - only without libsecp256k1
+
+    key = ec.PublicKey.parse(sec)
+    key.compressed = False
+    data: bytes = key.sec()
+    return data
 
 
 def parse_pubkey(sec: bytes) -> Any:

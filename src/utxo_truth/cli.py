@@ -24,6 +24,7 @@ from ._api import scan
 from ._exceptions import InputError, SourceError, UtxoTruthError
 from ._models import Holdings
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
+from .sources import open_source
 
 __all__ = ["format_btc", "main"]
 
@@ -174,6 +175,12 @@ def _parser() -> argparse.ArgumentParser:
 def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--source", action="append", default=[], metavar="SPEC", help=help_text)
     p.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
+    p.add_argument(
+        "--snapshot-hash",
+        metavar="HEX",
+        help="check the snapshot against this UTXO set hash (gettxoutsetinfo hash_serialized_3 "
+        "of a node you trust) before using it",
+    )
 
 
 def _chosen_source(args: argparse.Namespace) -> str | None:
@@ -203,7 +210,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             "or --source SPEC. utxo_truth never picks a server for you."
         )
     targets = _read_targets(args)
-    holdings = scan(targets, network=args.network, source=source, gap=args.gap, range=args.range_)
+    src = open_source(source, args.network, snapshot_hash=args.snapshot_hash)
+    holdings = scan(targets, network=args.network, source=src, gap=args.gap, range=args.range_)
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
         out.write("\n")
@@ -237,8 +245,13 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     from .reconcile import reconcile
     from .report import render_text, to_json
 
-    source = _chosen_source(args)
     portfolio = load_portfolio(args.portfolio)
+    spec = _chosen_source(args) or portfolio.source
+    source = (
+        open_source(spec, portfolio.network, snapshot_hash=args.snapshot_hash)
+        if spec is not None
+        else None
+    )
     progress = None if args.json else _progress_bar()
     try:
         report = reconcile(

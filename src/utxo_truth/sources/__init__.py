@@ -39,7 +39,9 @@ def redact(spec: str) -> str:
     return re.sub(r"(?i)((?:password|pass|token|key|apikey|cookie)=)[^&]*", r"\1***", spec)
 
 
-def open_source(spec: str, network: Network | str) -> ChainSource:
+def open_source(
+    spec: str, network: Network | str, *, snapshot_hash: str | None = None
+) -> ChainSource:
     """Make a chain source from a spec string such as ``snapshot:utxo.dat``.
 
     Example:
@@ -53,7 +55,9 @@ def open_source(spec: str, network: Network | str) -> ChainSource:
             path = path[2:]
         if not path:
             raise SourceSpecError("snapshot: needs a path, as in snapshot:/data/utxo.dat")
-        return SnapshotSource(path, net)
+        return SnapshotSource(path, net, expected_hash=snapshot_hash)
+    if snapshot_hash is not None:
+        raise SourceSpecError("--snapshot-hash applies to a snapshot: source only")
     if spec.startswith(("electrum://", "electrums://")):
         return ElectrumSource.from_url(spec, net)
     if spec.startswith(_PLANNED):

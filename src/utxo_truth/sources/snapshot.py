@@ -29,12 +29,56 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO
 
-from .._exceptions import NetworkMismatchError, SnapshotFormatError, SourceUnavailableError
+from .._exceptions import (
+    NetworkMismatchError,
+    SnapshotFormatError,
+    SourceUnavailableError,
+    VerificationError,
+)
 from .._models import MAX_MONEY, BlockRef
 from .._network import Network, network_by_magic, parse_network
 from ._base import Coin, Lookup
 
-__all__ = ["SnapshotHeader", "SnapshotSource", "compress_script", "read_header"]
+__all__ = [
+    "KNOWN_SNAPSHOTS",
+    "SnapshotHeader",
+    "SnapshotSource",
+    "UtxoSetInfo",
+    "compress_script",
+    "read_header",
+    "utxo_set_info",
+]
+
+KNOWN_SNAPSHOTS: dict[Network, dict[str, tuple[int, str]]] = {
+    # Bitcoin Core's assumeutxo parameters (src/kernel/chainparams.cpp): base block hash ->
+    # (height, hash_serialized_3). A snapshot of one of these blocks is checked against them.
+    Network.MAIN: {
+        "0000000000000000000320283a032748cef8227873ff4872689bf23f1cda83a5": (
+            840_000,
+            "a2a5521b1b5ab65f67818e5e8eccabb7171a517f9e2382208f77687310768f96",
+        ),
+        "000000000000000000010b17283c3c400507969a9c2afd1dcf2082ec5cca2880": (
+            880_000,
+            "dbd190983eaf433ef7c15f78a278ae42c00ef52e0fd2a54953782175fbadcea9",
+        ),
+        "0000000000000000000108970acb9522ffd516eae17acddcb1bd16469194a821": (
+            910_000,
+            "4daf8a17b4902498c5787966a2b51c613acdab5df5db73f196fa59a4da2f1568",
+        ),
+    },
+    Network.TESTNET: {
+        "0000000000000093bcb68c03a9a168ae252572d348a2eaeba2cdf9231d73206f": (
+            2_500_000,
+            "f841584909f68e47897952345234e37fcd9128cd818f41ee6c3ca68db8071be7",
+        ),
+    },
+    Network.TESTNET4: {
+        "0000000002ebe8bcda020e0dd6ccfbdfac531d2f6a81457191b99fc2df2dbe3b": (
+            90_000,
+            "784fb5e98241de66fdd429f4392155c9e7db5c017148e66e8fdbc95746f8b9b5",
+        ),
+    },
+}
 
 MAGIC = b"utxo\xff"
 VERSION = 2
@@ -137,6 +181,9 @@ class SnapshotSource:
     """A ``dumptxoutset`` file as a chain source: offline, no server, the embedded default.
 
     It knows unspent coins only, not history, so discovery scans a fixed range over it.
+    ``expected_hash`` (a ``gettxoutsetinfo`` ``hash_serialized_3`` from a node you trust) makes
+    the first look-up check the whole file against it; for a snapshot at one of Bitcoin Core's
+    assumeutxo blocks the expected hash and height are known and always checked.
 
     Example:
         >>> src = SnapshotSource("utxo.dat", network="regtest")  # doctest: +SKIP
@@ -147,7 +194,12 @@ class SnapshotSource:
     has_history = False
 
     def __init__(
-        self, path: str | os.PathLike[str], network: Network | str, *, height: int | None = None
+        self,
+        path: str | os.PathLike[str],
+        network: Network | str,
+        *,
+        height: int | None = None,
+        expected_hash: str | None = None,
     ) -> None:
         self._path = Path(path)
         self._network = parse_network(network)
@@ -167,6 +219,21 @@ class SnapshotSource:
                 found=header.network.label,
             )
         self.header = header
+        known = KNOWN_SNAPSHOTS.get(self._network, {}).get(header.block_hash)
+        if known is not None:
+            if height is not None and height != known[0]:
+                raise SnapshotFormatError(
+                    f"{self._where}: block {header.block_hash} is at height {known[0]}, not {height}"
+                )
+            self._height = known[0]
+            expected_hash = expected_hash or known[1]
+        if expected_hash is not None and (
+            len(expected_hash) != 64
+            or any(c not in "0123456789abcdef" for c in expected_hash.lower())
+        ):
+            raise SnapshotFormatError("expected_hash must be a UTXO set hash: 64 hex characters")
+        self.expected_hash = expected_hash.lower() if expected_hash else None
+        self.hash_verified = False
 
     @property
     def _where(self) -> str:
@@ -183,11 +250,40 @@ class SnapshotSource:
         return self.header.block_hash
 
     def describe(self) -> str:
-        """``snapshot:PATH``."""
-        return f"snapshot:{self._path}"
+        """``snapshot:PATH`` (and whether the file's UTXO set hash was verified)."""
+        return f"snapshot:{self._path}" + (
+            " (UTXO set hash verified)" if self.hash_verified else ""
+        )
+
+    def verify_hash(self) -> UtxoSetInfo:
+        """Read every coin and check the UTXO set hash against ``expected_hash``.
+
+        Bitcoin Core's ``hash_serialized_3`` (``gettxoutsetinfo``): double SHA-256 over every
+        coin's outpoint, height·2+coinbase, value and script, in the file's (txid, vout) order.
+        It proves the file holds exactly the UTXO set that hash was taken of — values included,
+        which the file's structure alone cannot show.
+
+        Raises:
+            VerificationError: the hash differs.
+        """
+        info = utxo_set_info(self._path, self._where)
+        if self.expected_hash is not None:
+            if info.hash_serialized_3 != self.expected_hash:
+                raise VerificationError(
+                    f"snapshot {self._where}: its UTXO set hashes to {info.hash_serialized_3}, "
+                    f"not the expected {self.expected_hash}: the file is altered or of another set"
+                )
+            self.hash_verified = True
+        return info
 
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
-        """One streaming pass over the file: the coins of every script in ``scripts``."""
+        """One streaming pass over the file: the coins of every script in ``scripts``.
+
+        With an expected UTXO set hash (given, or Bitcoin Core's for a known snapshot), the
+        whole file is checked against it first, once.
+        """
+        if self.expected_hash is not None and not self.hash_verified:
+            self.verify_hash()
         wanted: dict[bytes, bytes] = {}
         for s in scripts:
             wanted[compress_script(s)] = s
@@ -357,3 +453,94 @@ def _coin(
         coinbase=bool(code & 1),
         verification="node",
     )
+
+
+class UtxoSetInfo:
+    """What ``gettxoutsetinfo`` says of a UTXO set, computed from a snapshot file."""
+
+    __slots__ = ("hash_serialized_3", "total_sats", "txouts")
+
+    def __init__(self, hash_serialized_3: str, txouts: int, total_sats: int) -> None:
+        self.hash_serialized_3 = hash_serialized_3
+        self.txouts = txouts
+        self.total_sats = total_sats
+
+
+def _full_script(kind: int, payload: bytes) -> bytes:
+    if kind == 0:
+        return b"\x76\xa9\x14" + payload + b"\x88\xac"
+    if kind == 1:
+        return b"\xa9\x14" + payload + b"\x87"
+    if kind in (2, 3):
+        return b"\x21" + bytes([kind]) + payload + b"\xac"
+    from .._derive import decompress_pubkey
+
+    try:
+        return b"\x41" + decompress_pubkey(bytes([kind - 2]) + payload) + b"\xac"
+    except ValueError:
+        raise SnapshotFormatError(
+            "an uncompressed P2PK coin whose key is not on the curve"
+        ) from None
+
+
+def utxo_set_info(path: Path, where: str) -> UtxoSetInfo:
+    """Decode every coin of a snapshot: hash_serialized_3, coin count and total value."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    total = 0
+    with path.open("rb") as f:
+        header = read_header(f, where)
+        data = f.read()  # the slow, exact path: a full decode is needed anyway
+    pos = 0
+    n = 0
+    try:
+        while n < header.coins:
+            txid = data[pos : pos + 32]
+            pos += 32
+            k = data[pos]
+            pos += 1
+            if k >= 253:
+                k, pos = _compact_tail(data, pos, k)
+            for _ in range(k):
+                vout = data[pos]
+                pos += 1
+                if vout >= 253:
+                    vout, pos = _compact_tail(data, pos, vout)
+                code, pos = _varint_at(data, pos)
+                amount, pos = _varint_at(data, pos)
+                value = decompress_amount(amount)
+                size, pos = _varint_at(data, pos)
+                if size < 6:
+                    width = 20 if size < 2 else 32
+                    script = _full_script(size, data[pos : pos + width])
+                    pos += width
+                else:
+                    script = data[pos : pos + size - 6]
+                    pos += size - 6
+                if pos > len(data):
+                    raise IndexError
+                digest.update(
+                    txid
+                    + vout.to_bytes(4, "little")
+                    + code.to_bytes(4, "little")
+                    + value.to_bytes(8, "little", signed=True)
+                    + _compact(len(script))
+                    + script
+                )
+                total += value
+                n += 1
+    except IndexError:
+        raise SnapshotFormatError(f"{where}: truncated after {n} coins") from None
+    if pos != len(data):
+        raise SnapshotFormatError(f"{where}: data left after the {header.coins} coins")
+    final = hashlib.sha256(digest.digest()).digest()[::-1].hex()
+    return UtxoSetInfo(final, n, total)
+
+
+def _compact(n: int) -> bytes:
+    if n < 253:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    return b"\xfe" + n.to_bytes(4, "little")
