@@ -66,6 +66,10 @@ def test_every_wallet_equals_core(electrumx: Any, oracle: dict[str, Any], wallet
     assert {(u.txid, u.vout) for u in h.pending} == pending_core
     if wallet == "carol":
         assert h.spent_in_mempool_sats > 0 and all(u.spent_by for u in h.utxos if u.spent_by)
+    # spendable: verified, mature, not being spent = Core's listunspent minus mempool receipts
+    assert h.spendable_sats == sum(
+        u["value"] for u in w["listunspent_with_mempool"] if u["confirmations"] > 0
+    )
     if wallet in ("alice", "bob"):
         assert h.pending_sats > 0
 

@@ -241,5 +241,9 @@ class Holdings(_Totals):
 
     @property
     def spendable_sats(self) -> int:
-        """Satoshis spendable at the block: the total less immature coinbase outputs."""
-        return self.total_sats - self.immature_sats
+        """Verified, mature coins not already being spent by an unconfirmed transaction."""
+        return sum(
+            u.value
+            for u in self.utxos
+            if u.verification != "unverified" and not u.immature and u.spent_by is None
+        )
