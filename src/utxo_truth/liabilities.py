@@ -268,25 +268,12 @@ def _verify_okx(data: dict[str, Any]) -> LiabilityProof:
         totals = {a: _okx_str(v) for a, v in root_bal.items()}
         if len(path) < 2:
             raise _Bad("a path needs at least the sibling and the root")
+        reason = None
         if node_hash != root["hash"]:
-            return _okx(
-                False,
-                audit,
-                leaf,
-                root["hash"],
-                totals,
-                f"root: the path hashes to {node_hash}, not to the root {root['hash']}",
-            )
-        if any(node_bal[a] != root_bal[a] for a in _OKX_ASSETS):
-            return _okx(
-                False,
-                audit,
-                leaf,
-                root["hash"],
-                totals,
-                "root: the balances on the path do not add up to the root's totals",
-            )
-        return _okx(True, audit, leaf, root["hash"], totals, None)
+            reason = f"root: the path hashes to {node_hash}, not to the root {root['hash']}"
+        elif any(node_bal[a] != root_bal[a] for a in _OKX_ASSETS):
+            reason = "root: the balances on the path do not add up to the root's totals"
+        return _okx(reason is None, audit, leaf, root["hash"], totals, reason)
     except _Bad as exc:
         root_hash = (
             path[-1].get("hash")

@@ -52,17 +52,11 @@ class BitcoindStandIn:
             raise RpcError(RPC_INVALID_ADDRESS_OR_KEY, "Block not found") from None
 
     def getblock(self, blockhash: str, verbosity: int | bool = 1) -> Any:
-        height, block = self._block(blockhash)
+        _height, block = self._block(blockhash)
         if verbosity in (0, False):
             return block.raw.hex()
         return {
-            "hash": block.hash,
-            "height": height,
-            "confirmations": self.chain.height - height + 1,
-            "previousblockhash": block.prev if height else None,
-            "nextblockhash": self.chain.blocks[height + 1].hash
-            if height < self.chain.height
-            else None,
+            **self.getblockheader(blockhash),
             "tx": [t.txid for t in block.txs],
             "nTx": len(block.txs),
             "time": int.from_bytes(block.header[68:72], "little"),
