@@ -33,7 +33,17 @@ from ._exceptions import (
     UtxoTruthError,
     VerificationError,
 )
-from ._models import BlockRef, ChainScan, Holdings, Origin, TargetHoldings, Utxo
+from ._models import (
+    BlockRef,
+    ChainScan,
+    Consensus,
+    Disagreement,
+    Holdings,
+    Origin,
+    SourceAnswer,
+    TargetHoldings,
+    Utxo,
+)
 from ._network import Network
 from .claims import (
     Book,
@@ -70,8 +80,10 @@ __all__ = [
     "ChainScan",
     "ChainSource",
     "ChecksumError",
+    "Consensus",
     "Custodian",
     "DescriptorError",
+    "Disagreement",
     "ElectrumSource",
     "ExitStep",
     "HistoryTooLargeError",
@@ -96,6 +108,7 @@ __all__ = [
     "ServerRefusedError",
     "SnapshotFormatError",
     "SnapshotSource",
+    "SourceAnswer",
     "SourceError",
     "SourceProtocolError",
     "SourceSpecError",

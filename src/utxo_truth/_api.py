@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from ._exceptions import InputError
 from ._models import Holdings
+from ._multi import compare
 from ._network import Network, parse_network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, Progress, discover
 from .sources import ChainSource, open_source
@@ -18,7 +20,9 @@ def scan(
     targets: str | Target | Sequence[str | Target],
     *,
     network: Network | str,
-    source: ChainSource | str,
+    source: ChainSource | str | None = None,
+    sources: Sequence[ChainSource | str] | None = None,
+    policy: Literal["all", "quorum"] = "all",
     gap: int = DEFAULT_GAP,
     range: int = DEFAULT_RANGE,
     progress: Progress | None = None,
@@ -29,6 +33,12 @@ def scan(
         targets: one target or several (strings are parsed with :func:`parse_target`).
         network: ``main``, ``testnet``, ``testnet4``, ``signet`` or ``regtest``; never implied.
         source: a :class:`ChainSource`, or a spec string such as ``snapshot:utxo.dat``.
+        sources: several sources to ask and compare (instead of ``source``): pinned to one tip,
+            compared script by script; ``Holdings.consensus`` says who said what.
+        policy: with ``sources``: ``all`` must agree (default) or a ``quorum`` (majority).
+        sources: several sources to ask and compare (instead of ``source``): pinned to one tip,
+            compared script by script; ``Holdings.consensus`` says who said what.
+        policy: with ``sources``: ``all`` must agree (default) or a ``quorum`` (majority).
         gap: stop gap on sources that know history (0 is treated as 1).
         range: indexes 0..range-1 per chain on sources that know only unspent coins.
         progress: optional callback ``(done, needed)``.
@@ -49,7 +59,17 @@ def scan(
     if not targets:
         raise InputError("nothing to scan: give at least one xpub, descriptor, address or script")
     parsed = [t if isinstance(t, Target) else parse_target(t, net) for t in targets]
-    src = open_source(source, net) if isinstance(source, str) else source
-    if src.network is not net:
-        raise InputError(f"the source serves {src.network.label} but the scan is for {net.label}")
-    return discover(parsed, src, gap=gap, range_=range, progress=progress)
+    if (source is None) == (sources is None):
+        raise InputError("give one chain source (source=) or several to compare (sources=)")
+
+    def one(s: ChainSource) -> Holdings:
+        if s.network is not net:
+            raise InputError(f"the source serves {s.network.label} but the scan is for {net.label}")
+        return discover(parsed, s, gap=gap, range_=range, progress=progress)
+
+    if source is not None:
+        return one(open_source(source, net) if isinstance(source, str) else source)
+    assert sources is not None
+    opened = [open_source(s, net) if isinstance(s, str) else s for s in sources]
+    held, consensus = compare(opened, one, lambda s: s.describe(), policy=policy)
+    return held.model_copy(update={"consensus": consensus})

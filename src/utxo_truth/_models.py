@@ -24,9 +24,12 @@ __all__ = [
     "MAX_MONEY",
     "BlockRef",
     "ChainScan",
+    "Consensus",
+    "Disagreement",
     "Holdings",
     "Origin",
     "Sats",
+    "SourceAnswer",
     "TargetHoldings",
     "Utxo",
 ]
@@ -204,6 +207,34 @@ class TargetHoldings(_Totals):
         return self
 
 
+class SourceAnswer(_Frozen):
+    """What one source answered: its tip and total, or the error it failed with."""
+
+    source: str
+    block: BlockRef | None = None
+    total_sats: int | None = None
+    error: str | None = None
+
+
+class Disagreement(_Frozen):
+    """Sources that said different things about one script."""
+
+    target: str
+    script_pubkey: str
+    address: str | None
+    by_source: dict[str, tuple[str, ...]]
+    """Per source, the coins it reported (``txid:vout=sats``)."""
+
+
+class Consensus(_Frozen):
+    """How several sources compared."""
+
+    policy: Literal["all", "quorum"]
+    agreed: bool
+    sources: tuple[SourceAnswer, ...]
+    disagreements: tuple[Disagreement, ...] = ()
+
+
 class Holdings(_Totals):
     """The answer of :func:`utxo_truth.scan`: every UTXO of the targets at one block.
 
@@ -220,6 +251,8 @@ class Holdings(_Totals):
     targets: tuple[TargetHoldings, ...]
     problems: tuple[str, ...] = ()
     """What a source got wrong or left out; empty when the answer is complete and consistent."""
+    consensus: Consensus | None = None
+    """When several sources were asked: each one's answer and where they disagreed."""
 
     @model_validator(mode="after")
     def _check(self) -> Holdings:
@@ -236,8 +269,9 @@ class Holdings(_Totals):
 
     @property
     def complete(self) -> bool:
-        """True when no source reported a problem and every confirmed coin is verified."""
-        return not self.problems and self.unverified_sats == 0
+        """True when nothing is unverified or reported, and asked sources agreed."""
+        agreed = self.consensus is None or self.consensus.agreed
+        return not self.problems and self.unverified_sats == 0 and agreed
 
     @property
     def spendable_sats(self) -> int:

@@ -146,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="range_",
         help="indexes per chain on UTXO-only sources (default 1000, as Bitcoin Core)",
     )
+    s.add_argument(
+        "--policy",
+        choices=("all", "quorum"),
+        default="all",
+        help="with several --source: all must agree (default), or a majority",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.add_argument("--debug", action="store_true", help="show tracebacks")
     r = sub.add_parser(
@@ -183,10 +189,14 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+def _chosen_sources(args: argparse.Namespace) -> list[str]:
+    return ([f"snapshot:{args.snapshot}"] if args.snapshot else []) + list(args.source)
+
+
 def _chosen_source(args: argparse.Namespace) -> str | None:
-    sources = list(args.source) + ([f"snapshot:{args.snapshot}"] if args.snapshot else [])
+    sources = _chosen_sources(args)
     if len(sources) > 1:
-        raise InputError("several sources at once are not supported in this version: give one")
+        raise InputError("reconcile takes one source in this version: give one")
     return sources[0] if sources else None
 
 
@@ -203,15 +213,34 @@ def _read_targets(args: argparse.Namespace) -> list[str]:
 
 
 def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
-    source = _chosen_source(args)
-    if source is None:
+    specs = _chosen_sources(args)
+    if not specs:
         raise InputError(
             "no chain source: pass --snapshot PATH (a Bitcoin Core dumptxoutset file, offline) "
             "or --source SPEC. utxo_truth never picks a server for you."
         )
     targets = _read_targets(args)
-    src = open_source(source, args.network, snapshot_hash=args.snapshot_hash)
-    holdings = scan(targets, network=args.network, source=src, gap=args.gap, range=args.range_)
+    opened = [
+        open_source(
+            spec,
+            args.network,
+            snapshot_hash=args.snapshot_hash if spec.startswith("snapshot:") else None,
+        )
+        for spec in specs
+    ]
+    if len(opened) == 1:
+        holdings = scan(
+            targets, network=args.network, source=opened[0], gap=args.gap, range=args.range_
+        )
+    else:
+        holdings = scan(
+            targets,
+            network=args.network,
+            sources=opened,
+            policy=args.policy,
+            gap=args.gap,
+            range=args.range_,
+        )
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
         out.write("\n")
