@@ -115,7 +115,7 @@ def test_table_from_file(
                 "--network",
                 "regtest",
                 "--source",
-                "bitcoind://h:1",
+                "esplora+https://h/api",
             ],
             2,
             "not available",

@@ -242,7 +242,7 @@ def test_unknown_network(net: str) -> None:
         "electrum://u:secretpw@host",
         "ftp://x",
         "esplora+https://user:hunter2@host/api",
-        "bitcoind://rpc:topsecret@127.0.0.1:8332",
+        "bitcoind://rpc:topsecret@127.0.0.1",
     ],
 )
 def test_source_specs_refused_without_echoing_credentials(spec: str) -> None:

@@ -37,7 +37,7 @@ from ._models import (
     Utxo,
     unique_coins,
 )
-from .sources._base import ChainSource, Coin, Lookup
+from .sources._base import ChainSource, Coin, DescriptorSource, Lookup
 from .targets import Target, address_of
 
 __all__ = ["DEFAULT_GAP", "DEFAULT_RANGE", "MAX_INDEX", "Progress", "discover"]
@@ -92,6 +92,8 @@ def discover(
                 f"target {t.text[:20]}... is parsed for {t.network.label} but the source serves "
                 f"{source.network.label}"
             )
+    if isinstance(source, DescriptorSource):
+        return _discover_descriptors(targets, source, gap, range_, batch)
     chains = [_Chain(i, b) for i, t in enumerate(targets) for b in range(len(t.branches))]
     by_key = {(c.target, c.branch): c for c in chains}
     origins: dict[bytes, list[Origin]] = {}
@@ -192,6 +194,88 @@ def discover(
         coins,
         pending,
         tuple(problems),
+        method,
+        gap,
+        range_,
+    )
+
+
+def _discover_descriptors(
+    targets: Sequence[Target], source: DescriptorSource, gap: int, range_: int, batch: int
+) -> Holdings:
+    """Discovery through a node that derives scripts itself: it is asked in descriptors.
+
+    Ranges are the node's own, inclusive (``[0, range]``, as ``scantxoutset``); gap discovery asks
+    ``used_scripts`` in windows of ``batch + 1`` indexes and walks them with the same stop rule.
+    """
+    chains = [_Chain(i, b) for i, t in enumerate(targets) for b in range(len(t.branches))]
+    origins: dict[bytes, list[Origin]] = {}
+    singles: list[tuple[str, int | None]] = []
+    for i, t in enumerate(targets):
+        if not t.ranged:
+            origins.setdefault(t.script(), []).append(Origin(target=i))
+            singles.append((t.scan_descriptor(), None))
+
+    def desc(c: _Chain) -> str:
+        t = targets[c.target]
+        return t.scan_descriptor(c.branch if len(t.branches) > 1 else None)
+
+    def attach(c: _Chain, start: int, scripts: list[bytes]) -> None:
+        for offset, s in enumerate(scripts):
+            origins.setdefault(s, []).append(
+                Origin(target=c.target, chain=c.branch, index=start + offset)
+            )
+
+    heights: set[int] = set()
+    if not source.has_history:
+        method, end = "range", range_
+        for c in chains:
+            attach(c, 0, targets[c.target].scripts(c.branch, 0, end + 1))
+            c.next_index = end + 1
+    else:
+        method = "gap"
+        for c in chains:
+            while c.next_index <= c.last_used + gap:
+                start, stop = c.next_index, c.next_index + batch
+                used, height = source.used_scripts(desc(c), start, stop)
+                heights.add(height)
+                scripts = targets[c.target].scripts(c.branch, start, stop + 1)
+                c.next_index = stop + 1
+                for offset, s in enumerate(scripts):
+                    index = start + offset
+                    if index > c.last_used + gap:
+                        c.next_index = index
+                        scripts = scripts[:offset]
+                        break
+                    if s in used:
+                        c.used.add(index)
+                        c.last_used = index
+                attach(c, start, scripts)
+        end = max([range_, *(c.next_index - 1 for c in chains)])
+    requests: list[tuple[str, int | None]] = [(desc(c), end) for c in chains]
+    answer = source.lookup_descriptors(requests + singles)
+    if heights - {answer.block.height}:
+        raise InconsistentTipError(
+            f"{source.describe()} answered history at heights {sorted(heights)} and coins at "
+            f"{answer.block.height}: the chain moved. Scan again."
+        )
+    coins = dict(answer.coins)
+    if method == "range":
+        for s, found in coins.items():
+            for o in origins.get(s, ()):
+                if found and o.chain is not None and o.index is not None:
+                    next(c for c in chains if (c.target, c.branch) == (o.target, o.chain)).used.add(
+                        o.index
+                    )
+    return _holdings(
+        targets,
+        source,
+        answer.block,
+        chains,
+        origins,
+        coins,
+        {},
+        answer.problems,
         method,
         gap,
         range_,

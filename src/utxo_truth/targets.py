@@ -296,6 +296,15 @@ class Target:
     branches: tuple[str, ...] = ()
     _single: bytes | None = field(default=None, repr=False)
     _derive: tuple[ScriptsFn, ...] = field(default=(), repr=False)
+    descriptor: str = ""
+    """The target as a descriptor without checksum (``addr()``/``raw()`` for single scripts)."""
+
+    def scan_descriptor(self, branch: int | None = None) -> str:
+        """The descriptor of one branch, with its checksum: what a node is asked to scan."""
+        body = self.descriptor
+        if branch is not None and "<" in body:
+            body = re.sub(r"<([0-9;]+)>", lambda m: m.group(1).split(";")[branch], body)
+        return f"{body}#{descriptor_checksum(body)}"
 
     @property
     def ranged(self) -> bool:
@@ -352,10 +361,22 @@ def parse_target(text: str, network: Network | str) -> Target:
                 f"hex {_describe(t)} is not a recognised scriptPubKey; wrap it as raw(HEX) to "
                 "watch an arbitrary script"
             )
-        return Target(text=t.lower(), kind="script", script_type=kind, network=net, _single=script)
+        return Target(
+            text=t.lower(),
+            kind="script",
+            script_type=kind,
+            network=net,
+            _single=script,
+            descriptor=f"raw({t.lower()})",
+        )
     script = _address_script(t, net)
     return Target(
-        text=t, kind="address", script_type=script_type_of(script), network=net, _single=script
+        text=t,
+        kind="address",
+        script_type=script_type_of(script),
+        network=net,
+        _single=script,
+        descriptor=f"addr({t})",
     )
 
 
@@ -396,6 +417,7 @@ def _parse_xpub(text: str, net: Network) -> Target:
         network=net,
         branches=target.branches,
         _derive=target._derive,
+        descriptor=target.descriptor,
     )
 
 
@@ -458,12 +480,16 @@ def _parse_descriptor(text: str, net: Network) -> Target:
     name, inner = _outer(body)
     if name == "addr":
         script = _address_script(inner, net)
-        return Target(shown, "descriptor", script_type_of(script), net, _single=script)
+        return Target(
+            shown, "descriptor", script_type_of(script), net, _single=script, descriptor=body
+        )
     if name == "raw":
         if not (set(inner) <= _HEX and len(inner) % 2 == 0):
             raise DescriptorError("raw(...) takes the script as an even number of hex digits")
         script = bytes.fromhex(inner)
-        return Target(shown, "descriptor", script_type_of(script), net, _single=script)
+        return Target(
+            shown, "descriptor", script_type_of(script), net, _single=script, descriptor=body
+        )
     if name in ("combo", "rawtr", "musig"):
         raise DescriptorError(
             f"{name}() descriptors are not supported: list the scripts you mean with pkh(), "
@@ -488,7 +514,7 @@ def _parse_descriptor(text: str, net: Network) -> Target:
             script = _embit_script(desc, None, bare, 0)
         except Exception as exc:
             raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
-        return Target(shown, "descriptor", script_type, net, _single=script)
+        return Target(shown, "descriptor", script_type, net, _single=script, descriptor=body)
     n = desc.num_branches
     names = ("receive", "change") if n == 2 else tuple(f"branch {i}" for i in range(n))
     if n == 1:
@@ -499,7 +525,9 @@ def _parse_descriptor(text: str, net: Network) -> Target:
             d(0, 1)
         except Exception as exc:
             raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
-    return Target(shown, "descriptor", script_type, net, branches=names, _derive=derivers)
+    return Target(
+        shown, "descriptor", script_type, net, branches=names, _derive=derivers, descriptor=body
+    )
 
 
 def _safe(message: str) -> str:

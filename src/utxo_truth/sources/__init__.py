@@ -6,8 +6,9 @@ third party the user did not name):
 * ``snapshot:PATH`` — a Bitcoin Core ``dumptxoutset`` file, offline (the embedded default);
 * ``electrum://host:port`` (plain TCP) and ``electrums://host:port[?fingerprint=HEX]`` (TLS,
   certificate checked, or pinned by its SHA-256 fingerprint) — an Electrum server, verified;
-* ``esplora+https://host/api``, ``bitcoind://host:port`` — named here so that a clear error says
-  they are not in this version.
+* ``bitcoind://user:pass@host:port`` or ``bitcoind://host:port?cookie=PATH`` — your own Bitcoin
+  Core node (``scantxoutset``; ``scanblocks`` for gap discovery when it has block filters);
+* ``esplora+https://host/api`` — named here so that a clear error says it is not in this version.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import re
 
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
-from ._base import ChainSource, Coin, Lookup
+from ._base import ChainSource, Coin, DescriptorSource, Lookup
+from .bitcoind import BitcoindSource
 from .electrum import ElectrumSource
 from .snapshot import SnapshotSource
 
 __all__ = [
+    "BitcoindSource",
     "ChainSource",
     "Coin",
+    "DescriptorSource",
     "ElectrumSource",
     "Lookup",
     "SnapshotSource",
@@ -30,7 +34,7 @@ __all__ = [
     "redact",
 ]
 
-_PLANNED = ("esplora+https://", "esplora+http://", "bitcoind://")
+_PLANNED = ("esplora+https://", "esplora+http://")
 
 
 def redact(spec: str) -> str:
@@ -60,6 +64,8 @@ def open_source(
         raise SourceSpecError("--snapshot-hash applies to a snapshot: source only")
     if spec.startswith(("electrum://", "electrums://")):
         return ElectrumSource.from_url(spec, net)
+    if spec.startswith("bitcoind://"):
+        return BitcoindSource.from_url(spec, net)
     if spec.startswith(_PLANNED):
         raise SourceSpecError(
             f"source {redact(spec)!r} is not available in this version of utxo_truth yet; "

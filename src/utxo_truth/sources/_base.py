@@ -7,14 +7,14 @@ can tell) and which coins they hold. Sources never import discovery, reconcile o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from .._models import BlockRef
 from .._network import Network
 
-__all__ = ["ChainSource", "Coin", "Lookup", "Verification"]
+__all__ = ["ChainSource", "Coin", "DescriptorSource", "Lookup", "Verification"]
 
 Verification = Literal["spv", "node", "unverified"]
 """How a coin is known: ``spv`` (its transaction hashes to its txid and is proven by a merkle
@@ -81,4 +81,17 @@ class ChainSource(Protocol):
 
         A source answers in as few requests or passes as it can.
         """
+        ...
+
+
+@runtime_checkable
+class DescriptorSource(ChainSource, Protocol):
+    """A source that derives scripts itself and is asked in descriptors (a Bitcoin Core node)."""
+
+    def lookup_descriptors(self, requests: Sequence[tuple[str, int | None]]) -> Lookup:
+        """Coins of descriptors; ``(descriptor, end)`` scans indexes 0..end (None: one script)."""
+        ...
+
+    def used_scripts(self, descriptor: str, start: int, end: int) -> tuple[frozenset[bytes], int]:
+        """Scripts at indexes start..end with history, and the height that is true at."""
         ...
