@@ -61,6 +61,25 @@ class _Chain:
     last_used: int = -1
     used: set[int] = field(default_factory=set)
 
+    def walk(
+        self, start: int, scripts: list[bytes], used: frozenset[bytes], gap: int
+    ) -> list[bytes]:
+        """Read an answer for indexes start.. in order: the gap stop rule, in one place.
+
+        Returns the scripts up to the stop point; anything fetched beyond it is dropped, so the
+        result does not depend on how many indexes were asked at once.
+        """
+        self.next_index = start + len(scripts)
+        for offset, s in enumerate(scripts):
+            index = start + offset
+            if index > self.last_used + gap:
+                self.next_index = index
+                return scripts[:offset]
+            if s in used:
+                self.used.add(index)
+                self.last_used = index
+        return scripts
+
 
 def discover(
     targets: Sequence[Target],
@@ -168,16 +187,7 @@ def discover(
                 wanted += scripts
             used = ask(wanted).used or frozenset()
             for c, start, scripts in asked:
-                for offset, s in enumerate(scripts):
-                    index = start + offset
-                    if index > c.last_used + gap:
-                        c.next_index = index
-                        scripts = scripts[:offset]
-                        break
-                    if s in used:
-                        c.used.add(index)
-                        c.last_used = index
-                attach(c, start, scripts)
+                attach(c, start, c.walk(start, scripts, used, gap))
             open_chains = [
                 c
                 for c in open_chains
@@ -240,17 +250,7 @@ def _discover_descriptors(
                 used, height = source.used_scripts(desc(c), start, stop)
                 heights.add(height)
                 scripts = targets[c.target].scripts(c.branch, start, stop + 1)
-                c.next_index = stop + 1
-                for offset, s in enumerate(scripts):
-                    index = start + offset
-                    if index > c.last_used + gap:
-                        c.next_index = index
-                        scripts = scripts[:offset]
-                        break
-                    if s in used:
-                        c.used.add(index)
-                        c.last_used = index
-                attach(c, start, scripts)
+                attach(c, start, c.walk(start, scripts, used, gap))
         end = max([range_, *(c.next_index - 1 for c in chains)])
     requests: list[tuple[str, int | None]] = [(desc(c), end) for c in chains]
     answer = source.lookup_descriptors(requests + singles)
