@@ -33,7 +33,7 @@ def compare(
     *,
     policy: Policy = "all",
     attempts: int = 3,
-    wait: float = 1.0,
+    wait_seconds: float = 1.0,
 ) -> tuple[Holdings, Consensus]:
     """Scan with every source (``run``), pin them to one tip, compare, apply ``policy``."""
     if policy not in ("all", "quorum"):
@@ -52,7 +52,7 @@ def compare(
         if len(blocks) <= 1:
             break
         highest = max(blocks, key=lambda b: b.height)
-        time.sleep(wait)
+        time.sleep(wait_seconds)
         for i, h in list(answers.items()):
             if h.block != highest:
                 try:
