@@ -117,3 +117,29 @@ def test_cli_snapshot_hash(
         ]
     )
     assert code == 3 and "VerificationError" in capsys.readouterr().err
+
+
+def test_hash_streams_across_chunk_boundaries(
+    monkeypatch: pytest.MonkeyPatch, oracle: dict[str, Any]
+) -> None:
+    """The hash is read in fixed chunks (memory does not grow with the file): tiny chunks agree."""
+    from utxo_truth.sources import snapshot as snap
+
+    monkeypatch.setattr(snap, "_MARGIN", 300)
+    for chunk in (311, 997, 4096):
+        monkeypatch.setattr(snap, "CHUNK", chunk)
+        info = snap.utxo_set_info(SNAPSHOT, "test")
+        assert info.hash_serialized_3 == oracle["utxo_set"]["hash_serialized_3"], chunk
+        assert info.txouts == oracle["utxo_set"]["txouts"]
+
+
+@pytest.mark.parametrize("cut", [60, 5000, -1])
+def test_hash_path_refuses_truncated_or_extended_files(tmp_path: Path, cut: int) -> None:
+    from utxo_truth import SnapshotFormatError
+    from utxo_truth.sources import snapshot as snap
+
+    raw = SNAPSHOT.read_bytes()
+    path = tmp_path / "damaged.dat"
+    path.write_bytes(raw[:cut] if cut > 0 else raw + b"\x00")
+    with pytest.raises(SnapshotFormatError):
+        snap.utxo_set_info(path, "damaged")

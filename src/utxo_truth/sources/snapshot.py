@@ -484,56 +484,74 @@ def _full_script(kind: int, payload: bytes) -> bytes:
 
 
 def utxo_set_info(path: Path, where: str) -> UtxoSetInfo:
-    """Decode every coin of a snapshot: hash_serialized_3, coin count and total value."""
+    """Decode every coin of a snapshot: hash_serialized_3, coin count and total value.
+
+    Streams in fixed chunks like :meth:`SnapshotSource.lookup`: memory does not grow with the file.
+    """
     import hashlib
 
     digest = hashlib.sha256()
     total = 0
+    n = 0
     with path.open("rb") as f:
         header = read_header(f, where)
-        data = f.read()  # the slow, exact path: a full decode is needed anyway
-    pos = 0
-    n = 0
-    try:
-        while n < header.coins:
-            txid = data[pos : pos + 32]
-            pos += 32
-            k = data[pos]
-            pos += 1
-            if k >= 253:
-                k, pos = _compact_tail(data, pos, k)
-            for _ in range(k):
-                vout = data[pos]
+        data = f.read(CHUNK)
+        eof = len(data) < CHUNK
+        pos = 0
+        try:
+            while n < header.coins:
+                if not eof and pos > len(data) - _MARGIN:  # a whole group header + coin must fit
+                    more = f.read(CHUNK)
+                    eof = len(more) < CHUNK
+                    data = data[pos:] + more
+                    pos = 0
+                txid = data[pos : pos + 32]
+                pos += 32
+                k = data[pos]
                 pos += 1
-                if vout >= 253:
-                    vout, pos = _compact_tail(data, pos, vout)
-                code, pos = _varint_at(data, pos)
-                amount, pos = _varint_at(data, pos)
-                value = decompress_amount(amount)
-                size, pos = _varint_at(data, pos)
-                if size < 6:
-                    width = 20 if size < 2 else 32
-                    script = _full_script(size, data[pos : pos + width])
-                    pos += width
-                else:
-                    script = data[pos : pos + size - 6]
-                    pos += size - 6
-                if pos > len(data):
-                    raise IndexError
-                digest.update(
-                    txid
-                    + vout.to_bytes(4, "little")
-                    + code.to_bytes(4, "little")
-                    + value.to_bytes(8, "little", signed=True)
-                    + _compact(len(script))
-                    + script
-                )
-                total += value
-                n += 1
-    except IndexError:
-        raise SnapshotFormatError(f"{where}: truncated after {n} coins") from None
-    if pos != len(data):
-        raise SnapshotFormatError(f"{where}: data left after the {header.coins} coins")
+                if k >= 253:
+                    k, pos = _compact_tail(data, pos, k)
+                for _ in range(k):
+                    if not eof and pos > len(data) - _MARGIN:
+                        more = f.read(CHUNK)
+                        eof = len(more) < CHUNK
+                        data = data[pos:] + more
+                        pos = 0
+                    vout = data[pos]
+                    pos += 1
+                    if vout >= 253:
+                        vout, pos = _compact_tail(data, pos, vout)
+                    code, pos = _varint_at(data, pos)
+                    amount, pos = _varint_at(data, pos)
+                    value = decompress_amount(amount)
+                    size, pos = _varint_at(data, pos)
+                    if size < 6:
+                        width = 20 if size < 2 else 32
+                        script = _full_script(size, data[pos : pos + width])
+                        pos += width
+                    elif size - 6 > MAX_SCRIPT_SIZE:
+                        raise SnapshotFormatError(
+                            f"{where}: coin {n} has a script of {size - 6} bytes, over the limit"
+                        )
+                    else:
+                        script = data[pos : pos + size - 6]
+                        pos += size - 6
+                    if pos > len(data):
+                        raise IndexError
+                    digest.update(
+                        txid
+                        + vout.to_bytes(4, "little")
+                        + code.to_bytes(4, "little")
+                        + value.to_bytes(8, "little", signed=True)
+                        + _compact(len(script))
+                        + script
+                    )
+                    total += value
+                    n += 1
+        except IndexError:
+            raise SnapshotFormatError(f"{where}: truncated after {n} coins") from None
+        if pos != len(data) or f.read(1):
+            raise SnapshotFormatError(f"{where}: data left after the {header.coins} coins")
     final = hashlib.sha256(digest.digest()).digest()[::-1].hex()
     return UtxoSetInfo(final, n, total)
 
