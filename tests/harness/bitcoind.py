@@ -10,15 +10,32 @@ Single and batch (JSON array) requests, HTTP/1.1 keep-alive.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from .chain import Chain
+from .http import serve_post
 
 RPC_INVALID_PARAMETER = -8
 RPC_INVALID_ADDRESS_OR_KEY = -5
 METHOD_NOT_FOUND = -32601
+RPC_METHODS = frozenset(
+    [
+        "getblockcount",
+        "getbestblockhash",
+        "getblockhash",
+        "getblock",
+        "getblockheader",
+        "getrawtransaction",
+        "getrawmempool",
+        "getnetworkinfo",
+        "getmempoolinfo",
+        "getindexinfo",
+        "estimatesmartfee",
+        "gettxspendingprevout",
+        "getblockchaininfo",
+    ]
+)
 
 
 class RpcError(Exception):
@@ -156,12 +173,8 @@ class BitcoindStandIn:
         params = request.get("params") or []
         rid = request.get("id")
         self.calls[str(method)] = self.calls.get(str(method), 0) + 1
-        fn = (
-            getattr(self, str(method), None)
-            if not str(method).startswith("_") and method not in ("handle", "serve")
-            else None
-        )
-        if fn is None or not callable(fn):
+        fn = getattr(self, str(method)) if method in RPC_METHODS else None
+        if fn is None:
             return {
                 "result": None,
                 "error": {"code": METHOD_NOT_FOUND, "message": "Method not found"},
@@ -176,49 +189,26 @@ class BitcoindStandIn:
             return {"result": None, "error": {"code": -1, "message": str(e)}, "id": rid}
         return {"result": result, "error": None, "id": rid}
 
+    def answer(self, body: bytes, _authorization: str | None = None) -> tuple[int, bytes]:
+        """One HTTP POST: a single request or a batch, statuses as Bitcoin Core sends them."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            error = {
+                "result": None,
+                "error": {"code": -32700, "message": "Parse error"},
+                "id": None,
+            }
+            return 500, json.dumps(error).encode()
+        if isinstance(payload, list):
+            return 200, json.dumps([self.handle(r) for r in payload]).encode()
+        reply = self.handle(payload)
+        status = (
+            200
+            if reply["error"] is None
+            else (404 if reply["error"]["code"] == METHOD_NOT_FOUND else 500)
+        )
+        return status, json.dumps(reply).encode()
+
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, int]:
-        rpc = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                try:
-                    payload = json.loads(body)
-                except ValueError:
-                    self._reply(
-                        500,
-                        {
-                            "result": None,
-                            "error": {"code": -32700, "message": "Parse error"},
-                            "id": None,
-                        },
-                    )
-                    return
-                if isinstance(payload, list):
-                    self._reply(200, [rpc.handle(r) for r in payload])
-                else:
-                    reply = rpc.handle(payload)
-                    status = (
-                        200
-                        if reply["error"] is None
-                        else (404 if reply["error"]["code"] == METHOD_NOT_FOUND else 500)
-                    )
-                    self._reply(status, reply)
-
-            def _reply(self, status: int, obj: Any) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer((host, port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server, server.server_address[1]
+        return serve_post(self.answer, host, port)

@@ -9,10 +9,11 @@ every request is kept, so tests can check what was sent.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from .http import serve_post
 
 TRANSCRIPT = Path(__file__).resolve().parent.parent / "data" / "rpc-transcript.jsonl"
 
@@ -50,26 +51,9 @@ class Replay:
         return found
 
     def serve(self) -> tuple[ThreadingHTTPServer, int]:
-        replay = self
+        def answer(body: bytes, authorization: str | None) -> tuple[int, bytes]:
+            self.authorization.append(authorization)
+            status, reply = self.answer(json.loads(body))
+            return status, reply.encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                replay.authorization.append(self.headers.get("Authorization"))
-                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                status, body = replay.answer(request)
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server, server.server_address[1]
+        return serve_post(answer)
