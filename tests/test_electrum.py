@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -158,4 +157,3 @@ def test_no_scan_mixes_two_tips(electrumx: Any, oracle: dict[str, Any]) -> None:
     )
     assert answer.block.hash == oracle["tip"]["hash"]
     assert src.block_status(answer.block) == "tip"
-    time.sleep(0)  # the chain does not move here; the reorg test moves it

@@ -3,7 +3,6 @@ paying alice's receive index 7, then a longer branch that double-spends that pay
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,4 +76,3 @@ def test_a_fresh_client_after_the_reorg_agrees(server: Server, oracle: dict[str,
     src = ElectrumSource("127.0.0.1", server.ex.tcp_port, network="regtest", tls=False)
     h = scan(oracle["wallets"]["bob"]["descriptors"], network="regtest", source=src, gap=25)
     assert h.total_sats == server.chain.reorg["after"]["bob"]["total_sats"]
-    time.sleep(0)

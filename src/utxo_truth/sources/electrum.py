@@ -42,7 +42,7 @@ import socket
 import ssl
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -541,7 +541,7 @@ class ElectrumSource:
             problem = self._check_proof(txid, height, reply, chain)
             for s, k in need_proof[(txid, height)]:
                 c = coins[s][k]
-                coins[s][k] = _replace(
+                coins[s][k] = replace(
                     c, verification="spv" if problem is None else "unverified", problem=problem
                 )
         for cs in coins.values():
@@ -846,9 +846,3 @@ class ElectrumSource:
                 item["height"],
             )
         return out
-
-
-def _replace(c: Coin, **changes: Any) -> Coin:
-    from dataclasses import replace
-
-    return replace(c, **changes)
