@@ -694,3 +694,19 @@ def test_html_report_opens_in_chromium_and_shows_the_chart(tmp_path: Path) -> No
     keep = os.environ.get("UTXO_TRUTH_SCREENSHOT_DIR")
     if keep:
         shutil.copy(shot, Path(keep) / "report.png")
+
+
+def test_an_unknown_claim_makes_the_custodian_figures_unknown_not_smaller(
+    tmp_path: Path, oracle: dict[str, Any]
+) -> None:
+    d = base(oracle)
+    d["custodians"][0]["liabilities"] = "40.0"  # under-covered, so at-risk figures exist
+    d["positions"].append(
+        {"name": "perp", "custodian": "X", "kind": "derivative", "side": "long", "notional": "0.3"}
+    )  # no margin given
+    r = run_dict(tmp_path, d)
+    x = r.custodians[0]
+    assert x.coverage is not None and x.your_claims_sats is None and x.at_risk_sats is None
+    spot = next(p for p in r.positions if p.name == "spot")
+    assert spot.at_risk_sats is not None  # a known claim keeps its own figure
+    assert "unknown" in r.to_html()

@@ -113,7 +113,9 @@ class CustodianReport(_Frozen):
     deficit_sats: int | None
     chain_minus_claimed_sats: int | None
     """verified reserves - the custodian's own proof-of-reserves figure (negative: not confirmed)."""
-    your_claims_sats: int
+    your_claims_sats: int | None
+    """What the custodian owes you (redemption amounts, derivative margins); None when one of
+    them is unknown — never a partial sum."""
     at_risk_sats: int | None
     evidence_date: date | None
     evidence_height: int | None
@@ -290,12 +292,13 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
     pending = sum(u.value for u in own_pending)
     unverified = _unverified(own_utxos)
     # ---- custodians
-    claims_at: dict[str, int] = {}
+    claims_at: dict[str, int | None] = {}  # None: some claim there has an unknown amount
     holds_positions = {p.custodian for p in portfolio.positions}
     for p in portfolio.positions:
-        claim = _claim_on_custodian(p)
-        if claim:
-            claims_at[p.custodian] = claims_at.get(p.custodian, 0) + claim
+        owes, claim = _claim_on_custodian(p)
+        if owes:
+            known = claims_at.get(p.custodian, 0)
+            claims_at[p.custodian] = None if known is None or claim is None else known + claim
     custodian_reports = []
     uncovered: dict[str, tuple[int, int] | None] = {}
     for c in portfolio.custodians:
@@ -415,7 +418,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
 def _custodian(
     c: Custodian,
     groups: Sequence[TargetHoldings],
-    your_claims: int,
+    your_claims: int | None,
     holds_positions: bool,
     block: BlockRef,
     portfolio: Portfolio,
@@ -446,7 +449,7 @@ def _custodian(
                 id="no-reserve-evidence",
                 level="warning",
                 subject=c.name,
-                message=f"{c.name} holds positions of yours ({your_claims} sats redeemable) and shows no reserve addresses",
+                message=f"{c.name} holds positions of yours ({'an unknown amount' if your_claims is None else f'{your_claims} sats'} redeemable) and shows no reserve addresses",
             )
         )
     if c.reserves and liabilities is None:
@@ -515,7 +518,7 @@ def _custodian(
             )
     at_risk = None
     if cover is not None:
-        at_risk = your_claims * cover[0] // cover[1]
+        at_risk = None if your_claims is None else your_claims * cover[0] // cover[1]
     report = CustodianReport(
         name=c.name,
         reserve_targets=len(c.reserves),
@@ -538,13 +541,16 @@ def _custodian(
     return report, cover
 
 
-def _claim_on_custodian(p: Position) -> int | None:
-    """What the custodian itself owes you: a redemption claim, or a derivative's margin."""
+def _claim_on_custodian(p: Position) -> tuple[bool, int | None]:
+    """Whether the custodian owes you on ``p``, and how much (None: the file does not say).
+
+    It owes you a redemption claim's amount, or a derivative's margin.
+    """
     if p.right is Right.REDEMPTION:
-        return p.amount_sats
+        return True, p.amount_sats
     if p.kind.value == "derivative":
-        return p.margin_sats
-    return None
+        return True, p.margin_sats
+    return False, None
 
 
 def _inclusion(
@@ -632,7 +638,7 @@ def _position(
             )
         )
     at_risk = None
-    claim = _claim_on_custodian(p)
+    _owes, claim = _claim_on_custodian(p)
     if cover is not None and claim is not None:
         at_risk = claim * cover[0] // cover[1]
     return PositionReport(
