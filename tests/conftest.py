@@ -76,3 +76,23 @@ def electrumx() -> Any:
     server = start_server()
     yield server
     server.stop()
+
+
+# ---- the Esplora test server over the same recorded chain -------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _esplora_server() -> Any:
+    from harness.esplora import EsploraServer
+
+    server = EsploraServer().serve()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def esplora(_esplora_server: Any) -> Any:
+    """The Esplora server, with no faults and chain A; reset again after the test."""
+    _esplora_server.reset()
+    yield _esplora_server
+    _esplora_server.reset()

@@ -115,10 +115,10 @@ def test_table_from_file(
                 "--network",
                 "regtest",
                 "--source",
-                "esplora+https://h/api",
+                "esplora+ftp://h/api",
             ],
             2,
-            "not available",
+            "http",
         ),
         (
             [

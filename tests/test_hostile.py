@@ -241,7 +241,9 @@ def test_unknown_network(net: str) -> None:
         "http://example.invalid",
         "electrum://u:secretpw@host",
         "ftp://x",
-        "esplora+https://user:hunter2@host/api",
+        "esplora+ftp://user:hunter2@host/api",
+        "esplora+https://user:hunter2@host:port/api",
+        "esplora+user:hunter2@host/api",
         "bitcoind://rpc:topsecret@127.0.0.1",
     ],
 )

@@ -67,7 +67,7 @@ from .liabilities import (
     verify_liability_proof,
 )
 from .reconcile import Report, reconcile, scan_targets
-from .sources import ChainSource, ElectrumSource, Lookup, SnapshotSource, open_source
+from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
 
 __version__ = "0.1.0"
@@ -85,6 +85,7 @@ __all__ = [
     "DescriptorError",
     "Disagreement",
     "ElectrumSource",
+    "EsploraSource",
     "ExitStep",
     "HistoryTooLargeError",
     "Holdings",

@@ -8,7 +8,8 @@ third party the user did not name):
   certificate checked, or pinned by its SHA-256 fingerprint) — an Electrum server, verified;
 * ``bitcoind://user:pass@host:port`` or ``bitcoind://host:port?cookie=PATH`` — your own Bitcoin
   Core node (``scantxoutset``; ``scanblocks`` for gap discovery when it has block filters);
-* ``esplora+https://host/api`` — named here so that a clear error says it is not in this version.
+* ``esplora+https://host/api`` (``esplora+http://`` for a server of your own) — an Esplora REST
+  server (Blockstream's esplora/electrs, mempool.space), verified like Electrum.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .._network import Network, parse_network
 from ._base import ChainSource, Coin, DescriptorSource, Lookup
 from .bitcoind import BitcoindSource
 from .electrum import ElectrumSource
+from .esplora import EsploraSource
 from .snapshot import SnapshotSource
 
 __all__ = [
@@ -28,13 +30,12 @@ __all__ = [
     "Coin",
     "DescriptorSource",
     "ElectrumSource",
+    "EsploraSource",
     "Lookup",
     "SnapshotSource",
     "open_source",
     "redact",
 ]
-
-_PLANNED = ("esplora+https://", "esplora+http://")
 
 
 def redact(spec: str) -> str:
@@ -66,11 +67,9 @@ def open_source(
         return ElectrumSource.from_url(spec, net)
     if spec.startswith("bitcoind://"):
         return BitcoindSource.from_url(spec, net)
-    if spec.startswith(_PLANNED):
-        raise SourceSpecError(
-            f"source {redact(spec)!r} is not available in this version of utxo_truth yet; "
-            "use snapshot:PATH (a Bitcoin Core `dumptxoutset` file)"
-        )
+    if spec.startswith("esplora+"):
+        return EsploraSource.from_url(spec, net)
     raise SourceSpecError(
-        f"unknown source {redact(spec)!r}: use snapshot:PATH (a Bitcoin Core dumptxoutset file)"
+        f"unknown source {redact(spec)!r}: use snapshot:PATH (a Bitcoin Core dumptxoutset file), "
+        "electrum(s)://HOST:PORT, esplora+https://HOST/PATH or bitcoind://HOST:PORT"
     )

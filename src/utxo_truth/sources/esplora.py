@@ -1,0 +1,984 @@
+"""An Esplora REST server (Blockstream's esplora/electrs, mempool.space) as a chain source.
+
+Esplora is asked by *script hash* (``sha256(scriptPubKey)`` byte-reversed, as Electrum), so a
+script without an address (bare P2PK) works too. Nothing is sent but script hashes, txids,
+heights and block hashes. A look-up is a few phases, each a set of GETs run ``parallel`` at a time
+over one pooled keep-alive session:
+
+1. the tip: ``/blocks/tip/hash``, ``/blocks/tip/height`` and ``/block-height/:h`` (they must name
+   the same block, or the tip moved between the reads and the look-up starts again);
+2. ``/scripthash/:h`` for every script: ``chain_stats`` / ``mempool_stats`` say whether it was
+   ever used (gap discovery) and what its listing must add up to;
+3. for used scripts ``/scripthash/:h/utxo``, and ``/scripthash/:h/txs/mempool`` when the mempool
+   touches the script (Esplora's ``utxo`` leaves out coins spent in the mempool; we report them
+   as confirmed coins with ``spent_by``, like the other sources). When the server refuses the
+   listing for its utxo limit (electrs ``--utxos-limit``: HTTP 400 "Too many history entries" /
+   "Too many unspent transaction outputs"), the coins are rebuilt from the paged history
+   (``/scripthash/:h/txs/chain/:last_seen``, 25 a page) and ``/tx/:txid/outspends``;
+4. ``/tx/:txid/hex`` of every coin's transaction and ``/tx/:txid/merkle-proof`` of the confirmed
+   ones, and the headers from the checkpoint to the tip (``/block-height/:h`` at the top of each
+   of ``parallel`` segments, then ``/block/:hash/header`` walking back through each header's
+   previous-block hash);
+5. the tip again: if it moved, the look-up is made again (3 attempts, then
+   :class:`InconsistentTipError`).
+
+Then the same checks as the Electrum source (:mod:`utxo_truth.verify`): the header chain links
+from the checkpoint to the tip with proof of work and difficulty; each transaction hashes to its
+txid and a coin's value and script are read from it, never from the listing; a confirmed coin is
+``spv`` only when its merkle branch reaches the verified header at its height. The listing must
+add up to the server's own ``chain_stats`` (funded minus spent). What fails is said in
+``Lookup.problems`` and the coin stays ``unverified``; nothing is silently dropped or zeroed.
+
+Esplora has no bulk header endpoint, so the header chain costs about one request per block: it is
+cached between look-ups, and a chain longer than ``max_headers`` is not fetched (coins are then
+``unverified``, with the reason and the remedy: a ``checkpoint`` near the coins, or an Electrum
+server, which sends 2016 headers a request).
+
+Politeness: 429 and 503 are retried with exponential backoff and full jitter, honouring
+``Retry-After`` (seconds or an HTTP date) up to ``max_wait``; other 5xx, dropped connections,
+timeouts and truncated bodies are retried a bounded number of times; every other 4xx is a typed
+error at once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import requests
+
+from .._exceptions import (
+    HistoryTooLargeError,
+    InconsistentTipError,
+    ServerBusyError,
+    ServerRefusedError,
+    SourceProtocolError,
+    SourceSpecError,
+    SourceTimeoutError,
+    SourceUnavailableError,
+    VerificationError,
+)
+from .._models import BlockRef
+from .._network import Network, parse_network
+from .._script import address_of
+from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash, merkle_root_from_branch
+from ._base import Coin, Lookup
+
+__all__ = ["EsploraSource"]
+
+SEGMENT = 16
+"""The fewest headers walked back from one ``/block-height`` look-up (a worker walks a segment;
+there are as many segments as workers, so that the walk takes ``headers / parallel`` requests'
+time)."""
+PAGE = 25
+"""Confirmed transactions per page of ``/scripthash/:h/txs/chain`` (electrs' fixed size)."""
+_NULL_TXID = b"\x00" * 32
+_HEX = frozenset("0123456789abcdefABCDEF")
+_LIMIT_WORDS = ("too many history entries", "too many unspent transaction outputs", "too many")
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
+
+
+def _scripthash(script: bytes) -> str:
+    return hashlib.sha256(script).digest()[::-1].hex()
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _hex32(x: Any, what: str) -> str:
+    if not (isinstance(x, str) and len(x) == 64 and set(x) <= _HEX):
+        raise SourceProtocolError(f"server sent a malformed {what}: {str(x)[:80]!r}")
+    return x.lower()
+
+
+class _Restart(Exception):
+    """The server's chain changed under a look-up: start it again."""
+
+
+class _Retryable(Exception):
+    """A reply worth asking again (busy, 5xx, dropped, truncated, garbled)."""
+
+    def __init__(self, message: str, wait: float | None = None, busy: bool = False) -> None:
+        super().__init__(message)
+        self.wait = wait
+        self.busy = busy
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A coin as the server states it, before it is checked against its transaction."""
+
+    txid: str
+    vout: int
+    value: int
+    height: int | None
+    block_hash: str | None = None
+    spent_by: str | None = None
+
+
+@dataclass
+class _ScriptAnswer:
+    script: bytes
+    stats: dict[str, Any]
+    confirmed: list[_Claim]
+    pending: list[_Claim]
+    rebuilt: bool = False
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class EsploraSource:
+    """An Esplora REST server as a chain source, with SPV verification of every coin.
+
+    Args:
+        base_url: the API root, e.g. ``https://blockstream.info/api`` or
+            ``http://127.0.0.1:3002``. Only http and https. ``user:password@`` in it becomes
+            HTTP basic authentication and a query string (``?key=...``) is sent with every
+            request; neither is ever shown in :meth:`describe`, errors or logs.
+        network: the network the server must serve.
+        session: a ``requests.Session`` to use (its adapters, proxies and headers are kept);
+            by default one pooled session sized for ``parallel``.
+        parallel: requests in flight at once. The default (4) suits public servers.
+        timeout: seconds to connect and between bytes of a reply.
+        retries: attempts after the first for a 5xx, a dropped connection, a timeout or a
+            truncated reply.
+        max_wait: the longest a request may spend waiting out 429/503 backoff in total; a server
+            asking to wait longer (``Retry-After``) is reported as busy at once.
+        backoff: the first backoff pause in seconds (doubled each time, full jitter).
+        api_key: sent as ``Authorization: Bearer KEY`` (Blockstream Explorer API and similar).
+        checkpoint: ``(height, hash)`` the header chain is anchored to; genesis by default.
+        max_headers: the longest header chain fetched (about one request per header).
+        verify: False skips merkle proofs and headers (coins are then ``unverified``).
+        progress: called as ``(done, to_do)`` requests while a look-up runs.
+
+    Example:
+        >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
+    """
+
+    has_history = True
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        network: Network | str,
+        session: requests.Session | None = None,
+        parallel: int = 4,
+        timeout: float = 30.0,
+        retries: int = 3,
+        max_wait: float = 60.0,
+        backoff: float = 0.5,
+        api_key: str | None = None,
+        checkpoint: tuple[int, str] | None = None,
+        max_headers: int = 20_000,
+        verify: bool = True,
+        progress: Progress | None = None,
+    ) -> None:
+        self._network = parse_network(network)
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SourceSpecError(
+                "an Esplora base URL is http(s)://HOST[:PORT]/PATH, e.g. "
+                "https://blockstream.info/api (got a URL with scheme "
+                f"{parts.scheme or 'none'!r})"
+            )
+        if not 1 <= parallel <= 64:
+            raise SourceSpecError("parallel must be between 1 and 64")
+        if timeout <= 0 or retries < 0 or max_wait < 0 or backoff < 0 or max_headers < 1:
+            raise SourceSpecError(
+                "timeout and max_headers must be positive; retries, max_wait and backoff >= 0"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise SourceSpecError("the Esplora URL has a port that is not a number") from None
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        netloc = host + (f":{port}" if port else "")
+        self._root = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+        self._where = f"esplora+{self._root}"
+        self._params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.parallel, self.timeout, self.retries = parallel, timeout, retries
+        self.max_wait, self.backoff = max_wait, backoff
+        self.verify = verify
+        self.max_headers = max_headers
+        self.progress = progress
+        self.checkpoint = checkpoint or (0, GENESIS[self._network])
+        self._own_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=1, pool_maxsize=parallel, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+        self._auth: tuple[str, str] | None = None
+        if parts.username is not None:
+            self._auth = (unquote(parts.username), unquote(parts.password or ""))
+        self._headers_sent = {"User-Agent": "utxo_truth"}
+        if api_key:
+            self._headers_sent["Authorization"] = f"Bearer {api_key}"
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retried = 0
+        self.rebuilt = 0
+        """Scripts whose coins were rebuilt from history because the server refused to list them."""
+        self._done = 0
+        self._to_do = 0
+        self._headers: dict[int, bytes] = {}
+
+    @classmethod
+    def from_url(cls, url: str, network: Network | str, **kwargs: Any) -> EsploraSource:
+        """``esplora+https://host/api`` or ``esplora+http://host:port`` (a local server)."""
+        if not url.startswith(("esplora+https://", "esplora+http://")):
+            raise SourceSpecError(
+                "an Esplora source is esplora+https://HOST/PATH (or esplora+http:// for a "
+                "server on your own machine or network)"
+            )
+        return cls(url[len("esplora+") :], network=network, **kwargs)
+
+    @property
+    def network(self) -> Network:
+        """The network the server is asked about."""
+        return self._network
+
+    def describe(self) -> str:
+        """``esplora+https://host/path`` without credentials or query string."""
+        return self._where
+
+    def close(self) -> None:
+        """Stop the worker threads and close the session (if it was ours)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._own_session:
+            self.session.close()
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    def _get(self, path: str, *, json_reply: bool, missing_ok: bool = False) -> Any:
+        """GET ``path`` with retries; the body as text or parsed JSON; None for an allowed 404."""
+        url = self._root + path
+        spent_waiting = 0.0
+        failures = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._get_once(url, path, json_reply=json_reply, missing_ok=missing_ok)
+            except _Retryable as exc:
+                with self._lock:
+                    self.retried += 1
+                if exc.busy:
+                    pause = exc.wait
+                    if pause is None:
+                        pause = random.uniform(0, self.backoff * 2 ** min(attempt - 1, 10))
+                    if pause > self.max_wait or spent_waiting + pause > self.max_wait:
+                        raise ServerBusyError(
+                            f"{self._where}{path}: the server is rate-limiting this client "
+                            f"({exc}) beyond max_wait={self.max_wait:g}s. Wait and retry, lower "
+                            "parallel, or use your own server",
+                            code=429,
+                        ) from None
+                    spent_waiting += pause
+                else:
+                    failures += 1
+                    if failures > self.retries:
+                        raise self._final_error(path, exc) from None
+                    pause = random.uniform(0, self.backoff * 2 ** (failures - 1))
+                time.sleep(pause)
+
+    def _final_error(self, path: str, exc: _Retryable) -> Exception:
+        text = f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
+        if isinstance(exc.__cause__, requests.Timeout):
+            return SourceTimeoutError(text)
+        if isinstance(exc.__cause__, requests.ConnectionError):
+            return SourceUnavailableError(text)
+        if "not JSON" in str(exc) or "truncated" in str(exc):
+            return SourceProtocolError(text)
+        return SourceUnavailableError(text)
+
+    def _get_once(self, url: str, path: str, *, json_reply: bool, missing_ok: bool) -> Any:
+        try:
+            r = self.session.get(
+                url,
+                params=self._params or None,
+                headers=self._headers_sent,
+                auth=self._auth,
+                timeout=self.timeout,
+            )
+            body = r.content
+        except requests.Timeout as exc:
+            raise _Retryable(f"no answer within {self.timeout:g}s") from exc
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise _Retryable("the reply was truncated") from exc
+        except requests.ConnectionError as exc:
+            raise _Retryable("connection failed or dropped") from exc
+        except requests.RequestException as exc:
+            raise SourceUnavailableError(
+                f"{self._where}{path}: request failed: {type(exc).__name__}"
+            ) from None
+        finally:
+            with self._lock:
+                self.requests += 1
+        status = r.status_code
+        text = body[:300].decode("utf-8", "replace").strip()
+        if status in (429, 503):
+            raise _Retryable(
+                f"HTTP {status}", wait=_retry_after(r.headers.get("Retry-After")), busy=True
+            )
+        if status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        if status == 404 and missing_ok:
+            return None
+        if status >= 400:
+            low = text.lower()
+            if status == 400 and any(w in low for w in _LIMIT_WORDS):
+                raise HistoryTooLargeError(
+                    f"{self._where}{path}: the server refuses: {text[:160]}", code=status
+                )
+            if status in (401, 403):
+                raise ServerRefusedError(
+                    f"{self._where}{path}: access denied (HTTP {status}); check the API key or "
+                    "credentials",
+                    code=status,
+                )
+            if "<html" in low:
+                text = "an HTML page"
+            raise ServerRefusedError(
+                f"{self._where}{path}: HTTP {status}: {text[:160]}", code=status
+            )
+        if status != 200:
+            raise SourceProtocolError(f"{self._where}{path}: unexpected HTTP {status}")
+        length = r.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) != len(body):
+            raise _Retryable("the reply was truncated")
+        if not json_reply:
+            return body.decode("utf-8", "replace").strip()
+        try:
+            return r.json()
+        except ValueError:
+            raise _Retryable("the reply is not JSON (truncated or garbled)") from None
+
+    def _many(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
+        """Run ``jobs`` ``parallel`` at a time; results in order; the first error is raised."""
+        if not jobs:
+            return []
+        with self._lock:
+            self._to_do += len(jobs)
+        if self.parallel == 1 or len(jobs) == 1:
+            return [self._tick(job()) for job in jobs]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="esplora")
+        futures = [self._pool.submit(job) for job in jobs]
+        try:
+            return [self._tick(f.result()) for f in futures]
+        finally:
+            # on an error nothing may go on asking the server behind the caller's back
+            for f in futures:
+                f.cancel()
+            wait(futures)
+
+    def _tick(self, value: T) -> T:
+        with self._lock:
+            self._done += 1
+            done, to_do = self._done, self._to_do
+        if self.progress is not None:
+            self.progress(done, to_do)
+        return value
+
+    # --- the look-up ---------------------------------------------------------------------------
+    def lookup(self, scripts: Collection[bytes]) -> Lookup:
+        """Use, coins and mempool state of ``scripts`` at the server's tip, verified."""
+        scripts = list(dict.fromkeys(scripts))
+        self._done = self._to_do = 0
+        for _attempt in range(3):
+            try:
+                answer, tip_after = self._lookup_once(scripts)
+            except _Restart:
+                continue
+            if tip_after == answer.block.hash:
+                return answer
+        raise InconsistentTipError(
+            f"{self._where}: the tip kept moving during the look-up; scan again later"
+        )
+
+    def _tip(self) -> BlockRef:
+        """The server's best block, read so that height and hash belong together."""
+        tip_hash = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+        height_text = self._get("/blocks/tip/height", json_reply=False)
+        if not height_text.isdigit():
+            raise SourceProtocolError(
+                f"{self._where} sent a malformed tip height: {height_text[:40]!r}"
+            )
+        height = int(height_text)
+        at_height = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
+        if at_height is None or at_height.lower() != tip_hash:
+            raise _Restart
+        return BlockRef(height=height, hash=tip_hash)
+
+    def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, str]:
+        block = self._tip()
+        stats = self._many([self._stats_job(s) for s in scripts])
+        used = [s for s, st in zip(scripts, stats, strict=True) if st["tx_count"] > 0]
+        answers = {s: _ScriptAnswer(s, st, [], []) for s, st in zip(scripts, stats, strict=True)}
+
+        listings = self._many([self._listing_job(answers[s]) for s in used])
+        problems: list[str] = []
+        for s, listing in zip(used, listings, strict=True):
+            if listing is None:
+                answers[s].rebuilt = True
+        rebuild = [answers[s] for s in used if answers[s].rebuilt]
+        self._rebuild(rebuild, problems)
+        for s in used:
+            if answers[s].rebuilt:
+                continue
+            self._check_sums(answers[s], problems)
+
+        # the coins' transactions, proofs and the headers
+        claims = [c for s in used for c in (*answers[s].confirmed, *answers[s].pending)]
+        txids = sorted({c.txid for c in claims})
+        confirmed_txids = sorted({c.txid for s in used for c in answers[s].confirmed})
+        # the proof also gives the height of a coin seen only as spent by the mempool
+        need_height = {c.txid for s in used for c in answers[s].confirmed if c.height == -1}
+        want_proofs = confirmed_txids if self.verify else sorted(need_height)
+        raw = self._many([self._hex_job(t) for t in txids])
+        proofs = self._many([self._proof_job(t) for t in want_proofs])
+        txs = self._parse_txs(txids, raw, problems)
+        proof_of = dict(zip(want_proofs, proofs, strict=True))
+        for a in answers.values():
+            for c in a.confirmed:
+                if c.height is not None and c.height > block.height:
+                    raise _Restart  # a block newer than the tip we pinned: the chain moved
+        chain, chain_problem = (
+            self._header_chain(block) if self.verify and confirmed_txids else (None, None)
+        )
+        if chain is not None:
+            for a in answers.values():
+                for c in a.confirmed:
+                    if (
+                        c.height is not None
+                        and c.block_hash is not None
+                        and chain.start <= c.height
+                        and chain.hash(c.height) != c.block_hash
+                    ):
+                        raise _Restart  # listed in a block that is no longer at that height
+
+        coins: dict[bytes, tuple[Coin, ...]] = {}
+        pending: dict[bytes, tuple[Coin, ...]] = {}
+        for s in used:
+            a = answers[s]
+            name = self._name(s)
+            checked = [
+                self._check_coin(s, name, c, txs, proof_of.get(c.txid), chain, chain_problem)
+                for c in a.confirmed
+            ]
+            coins[s] = tuple(sorted(checked, key=lambda c: (c.txid, c.vout)))
+            pend = [self._check_coin(s, name, c, txs, None, None, None) for c in a.pending]
+            pending[s] = tuple(sorted(pend, key=lambda c: (c.txid, c.vout)))
+        for group in (*coins.values(), *pending.values()):
+            for coin in group:
+                if coin.problem:
+                    problems.append(
+                        f"{coin.txid}:{coin.vout} ({self._name(coin.script)}): {coin.problem}"
+                    )
+        tip_after = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+        lookup = Lookup(
+            block=block,
+            coins={s: v for s, v in coins.items() if v},
+            used=frozenset(used),
+            pending={s: v for s, v in pending.items() if v},
+            problems=tuple(dict.fromkeys(problems)),
+        )
+        return lookup, tip_after
+
+    def block_status(self, block: BlockRef) -> str:
+        """``"tip"``, ``"behind"`` (still on the best chain, which grew) or ``"stale"``."""
+        tip_hash = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+        if tip_hash == block.hash:
+            return "tip"
+        at = self._get(f"/block-height/{block.height}", json_reply=False, missing_ok=True)
+        return "behind" if at is not None and at.lower() == block.hash else "stale"
+
+    # --- jobs ----------------------------------------------------------------------------------
+    def _stats_job(self, script: bytes) -> Callable[[], dict[str, Any]]:
+        def job() -> dict[str, Any]:
+            r = self._get(f"/scripthash/{_scripthash(script)}", json_reply=True)
+            return self._parse_stats(r, script)
+
+        return job
+
+    def _listing_job(self, answer: _ScriptAnswer) -> Callable[[], bool | None]:
+        """Fill ``answer`` from ``/utxo`` (and the mempool); None when the listing is refused."""
+
+        def job() -> bool | None:
+            sh = _scripthash(answer.script)
+            try:
+                listing = self._get(f"/scripthash/{sh}/utxo", json_reply=True)
+            except HistoryTooLargeError:
+                return None
+            for c in self._parse_utxos(listing, answer.script):
+                (answer.confirmed if c.height is not None else answer.pending).append(c)
+            if answer.stats["mempool"]["tx_count"] > 0:
+                txs = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
+                answer.confirmed.extend(self._spent_in_mempool(txs, answer))
+            return True
+
+        return job
+
+    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Claim]:
+        """Confirmed coins of the script that mempool transactions spend (``/utxo`` omits them)."""
+        parsed = [self._parse_tx_json(t) for t in self._as_list(txs, "mempool transactions")]
+        in_mempool = {t["txid"] for t in parsed}
+        listed = {(c.txid, c.vout) for c in (*answer.confirmed, *answer.pending)}
+        out = []
+        for t in parsed:
+            for prev_txid, prev_vout, prev_script, prev_value in t["vin"]:
+                if prev_script != answer.script or prev_txid in in_mempool:
+                    continue
+                if (prev_txid, prev_vout) in listed:
+                    continue
+                # the spent coin's height comes from its merkle proof (checked later)
+                out.append(_Claim(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
+        return out
+
+    def _hex_job(self, txid: str) -> Callable[[], str | None]:
+        return lambda: self._get(f"/tx/{txid}/hex", json_reply=False, missing_ok=True)
+
+    def _proof_job(self, txid: str) -> Callable[[], Any]:
+        return lambda: self._get(f"/tx/{txid}/merkle-proof", json_reply=True, missing_ok=True)
+
+    # --- rebuilding a listing the server refuses -----------------------------------------------
+    def _rebuild(self, answers: list[_ScriptAnswer], problems: list[str]) -> None:
+        """Coins from the paged history and ``/tx/:txid/outspends`` (past the utxo limit)."""
+        if not answers:
+            return
+        histories = self._many([self._history_job(a) for a in answers])
+        funding: dict[str, None] = {}
+        candidates: list[dict[tuple[str, int], _Claim]] = []
+        for a, history in zip(answers, histories, strict=True):
+            outputs: dict[tuple[str, int], _Claim] = {}
+            for t in history:
+                for vout, (script, value) in enumerate(t["vout"]):
+                    if script == a.script:
+                        outputs[(t["txid"], vout)] = _Claim(
+                            t["txid"], vout, value, t["height"], t["block_hash"]
+                        )
+                        funding[t["txid"]] = None
+            candidates.append(outputs)
+        spends = self._many([self._outspends_job(t) for t in funding])
+        spend_of = dict(zip(funding, spends, strict=True))
+        for a, outputs, history in zip(answers, candidates, histories, strict=True):
+            spent_in_history = {
+                (p_txid, p_vout): t["txid"] for t in history for p_txid, p_vout, _s, _v in t["vin"]
+            }
+            name = self._name(a.script)
+            for (txid, vout), claim in sorted(outputs.items()):
+                status = spend_of[txid]
+                if vout >= len(status):
+                    problems.append(f"{txid}:{vout} ({name}): outspends has no entry for it")
+                    continue
+                spent, by, by_confirmed = status[vout]
+                if spent != ((txid, vout) in spent_in_history):
+                    problems.append(
+                        f"{txid}:{vout} ({name}): outspends and the script's history disagree "
+                        "on whether it is spent"
+                    )
+                if spent and by_confirmed:
+                    continue
+                if claim.height is None:
+                    if not spent:
+                        a.pending.append(claim)
+                else:
+                    a.confirmed.append(replace(claim, spent_by=by if spent else None))
+            self._check_sums(a, problems)
+        with self._lock:
+            self.rebuilt += len(answers)
+
+    def _history_job(self, answer: _ScriptAnswer) -> Callable[[], list[dict[str, Any]]]:
+        def job() -> list[dict[str, Any]]:
+            sh = _scripthash(answer.script)
+            out: list[dict[str, Any]] = []
+            if answer.stats["mempool"]["tx_count"] > 0:
+                mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
+                out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
+            last: str | None = None
+            seen: set[str] = set()
+            while True:
+                path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
+                page = self._as_list(self._get(path, json_reply=True), "history")
+                parsed = [self._parse_tx_json(t) for t in page]
+                for t in parsed:
+                    if t["txid"] in seen or t["height"] is None:
+                        raise SourceProtocolError(
+                            f"{self._where}: the history pages of {self._name(answer.script)} "
+                            "repeat a transaction or list an unconfirmed one"
+                        )
+                    seen.add(t["txid"])
+                out += parsed
+                if len(page) < PAGE:
+                    break
+                last = parsed[-1]["txid"]
+            confirmed = answer.stats["chain"]["tx_count"]
+            if len(seen) != confirmed:
+                raise SourceProtocolError(
+                    f"{self._where}: the history of {self._name(answer.script)} has {len(seen)} "
+                    f"confirmed transactions but its chain_stats say {confirmed}"
+                )
+            return out
+
+        return job
+
+    def _outspends_job(self, txid: str) -> Callable[[], list[tuple[bool, str | None, bool]]]:
+        def job() -> list[tuple[bool, str | None, bool]]:
+            r = self._as_list(self._get(f"/tx/{txid}/outspends", json_reply=True), "outspends")
+            out: list[tuple[bool, str | None, bool]] = []
+            for item in r:
+                if not (isinstance(item, dict) and isinstance(item.get("spent"), bool)):
+                    raise SourceProtocolError(f"{self._where} sent a malformed outspend")
+                if not item["spent"]:
+                    out.append((False, None, False))
+                    continue
+                status = item.get("status")
+                confirmed = isinstance(status, dict) and status.get("confirmed") is True
+                out.append((True, _hex32(item.get("txid"), "spending txid"), confirmed))
+            return out
+
+        return job
+
+    # --- headers -------------------------------------------------------------------------------
+    def _header_chain(self, tip: BlockRef) -> tuple[HeaderChain | None, str | None]:
+        """The verified chain from the checkpoint to ``tip``, or why it was not fetched."""
+        low = self.checkpoint[0]
+        if tip.height < low:
+            raise VerificationError(
+                f"{self._where}: its tip {tip.height} is below the checkpoint height {low}"
+            )
+        span = tip.height - low + 1
+        if span > self.max_headers:
+            return None, (
+                f"not verified: the {span:,} headers from the checkpoint (height {low}) to the tip "
+                f"exceed max_headers={self.max_headers:,} (Esplora sends one header a request); "
+                "pass a checkpoint=(height, hash) at or below your oldest coin, or verify through "
+                "an Electrum server"
+            )
+        for attempt in range(2):
+            if (
+                self._headers.get(tip.height) is not None
+                and header_hash(self._headers[tip.height]) != tip.hash
+            ):
+                self._headers = {}
+            self._fetch_headers(low, tip)
+            headers = [self._headers[h] for h in range(low, tip.height + 1)]
+            try:
+                chain = check_header_chain(headers, low, self._network, anchor=self.checkpoint)
+            except VerificationError as exc:
+                self._headers = {}
+                if attempt == 0:
+                    continue  # a cached header from before a reorg: fetch them all again
+                raise VerificationError(
+                    f"{self._where}: {exc}. The server is wrong or lying: use another server"
+                ) from None
+            if chain.hash(tip.height) != tip.hash:
+                raise _Restart
+            return chain, None
+        raise AssertionError("unreachable")
+
+    def _fetch_headers(self, low: int, tip: BlockRef) -> None:
+        """Fill the cache for heights low..tip: segments walked back from ``/block-height``."""
+        missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
+        if not missing:
+            return
+        # one worker walks a segment back header by header: as many segments as workers
+        size = min(max(-(-len(missing) // self.parallel), SEGMENT), 1000)
+        segments: list[tuple[int, int]] = []
+        start = missing[0]
+        for a, b in zip(missing, [*missing[1:], None], strict=True):
+            if b != a + 1 or a - start + 1 == size:
+                segments.append((start, a))
+                if b is not None:
+                    start = b
+        results = self._many([self._segment_job(lo, hi, tip) for lo, hi in segments])
+        for run in results:
+            self._headers.update(run)
+
+    def _segment_job(self, lo: int, hi: int, tip: BlockRef) -> Callable[[], dict[int, bytes]]:
+        def job() -> dict[int, bytes]:
+            if hi == tip.height:
+                block_hash = tip.hash
+            else:
+                at = self._get(f"/block-height/{hi}", json_reply=False, missing_ok=True)
+                if at is None:
+                    raise _Restart  # the chain got shorter: a reorg
+                block_hash = _hex32(at, "block hash")
+            out: dict[int, bytes] = {}
+            for height in range(hi, lo - 1, -1):
+                text = self._get(f"/block/{block_hash}/header", json_reply=False)
+                try:
+                    header = bytes.fromhex(text)
+                except ValueError:
+                    header = b""
+                if len(header) != 80 or header_hash(header) != block_hash:
+                    raise VerificationError(
+                        f"{self._where}: the header sent for block {block_hash} at height "
+                        f"{height} is not that block's header. The server is wrong or lying"
+                    )
+                out[height] = header
+                block_hash = header[4:36][::-1].hex()
+            return out
+
+        return job
+
+    # --- parsing and checking ------------------------------------------------------------------
+    def _name(self, script: bytes) -> str:
+        return address_of(script, self._network) or f"script {script.hex()[:24]}..."
+
+    def _as_list(self, x: Any, what: str) -> list[Any]:
+        if not isinstance(x, list):
+            raise SourceProtocolError(f"{self._where} sent malformed {what}: {str(x)[:80]}")
+        return x
+
+    def _parse_stats(self, r: Any, script: bytes) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, name in (("chain_stats", "chain"), ("mempool_stats", "mempool")):
+            part = r.get(key) if isinstance(r, dict) else None
+            fields = ("funded_txo_sum", "spent_txo_sum", "tx_count")
+            if not (isinstance(part, dict) and all(_is_int(part.get(f)) for f in fields)):
+                raise SourceProtocolError(
+                    f"{self._where} sent malformed stats for {self._name(script)}: {str(r)[:80]}"
+                )
+            out[name] = part
+        out["tx_count"] = out["chain"]["tx_count"] + out["mempool"]["tx_count"]
+        return out
+
+    def _parse_status(self, status: Any) -> tuple[int | None, str | None]:
+        if not (isinstance(status, dict) and isinstance(status.get("confirmed"), bool)):
+            raise SourceProtocolError(f"{self._where} sent a malformed status: {str(status)[:80]}")
+        if not status["confirmed"]:
+            return None, None
+        height = status.get("block_height")
+        if not (isinstance(height, int) and not isinstance(height, bool) and height >= 0):
+            raise SourceProtocolError(f"{self._where} sent a malformed block height")
+        return height, _hex32(status.get("block_hash"), "block hash")
+
+    def _parse_utxos(self, r: Any, script: bytes) -> list[_Claim]:
+        out = []
+        for item in self._as_list(r, f"unspent outputs of {self._name(script)}"):
+            if not (
+                isinstance(item, dict)
+                and _is_int(item.get("vout"))
+                and item["vout"] >= 0
+                and _is_int(item.get("value"))
+                and item["value"] >= 0
+            ):
+                raise SourceProtocolError(
+                    f"{self._where} sent a malformed unspent output: {str(item)[:80]}"
+                )
+            height, block_hash = self._parse_status(item.get("status"))
+            out.append(
+                _Claim(
+                    _hex32(item.get("txid"), "txid"),
+                    item["vout"],
+                    item["value"],
+                    height,
+                    block_hash,
+                )
+            )
+        return out
+
+    def _parse_tx_json(self, t: Any) -> dict[str, Any]:
+        """The parts of an Esplora transaction object we use, type-checked."""
+        if not (
+            isinstance(t, dict)
+            and isinstance(t.get("vin"), list)
+            and isinstance(t.get("vout"), list)
+        ):
+            raise SourceProtocolError(f"{self._where} sent a malformed transaction: {str(t)[:80]}")
+        vin = []
+        for i in t["vin"]:
+            if not isinstance(i, dict):
+                raise SourceProtocolError(f"{self._where} sent a malformed input")
+            prev = i.get("prevout")
+            if i.get("is_coinbase") is True or prev is None:
+                continue
+            if not (
+                isinstance(prev, dict) and _is_int(prev.get("value")) and _is_int(i.get("vout"))
+            ):
+                raise SourceProtocolError(f"{self._where} sent a malformed input")
+            vin.append(
+                (
+                    _hex32(i.get("txid"), "input txid"),
+                    i["vout"],
+                    self._script_hex(prev),
+                    prev["value"],
+                )
+            )
+        vout = []
+        for o in t["vout"]:
+            if not (isinstance(o, dict) and _is_int(o.get("value")) and o["value"] >= 0):
+                raise SourceProtocolError(f"{self._where} sent a malformed output")
+            vout.append((self._script_hex(o), o["value"]))
+        height, block_hash = self._parse_status(t.get("status"))
+        return {
+            "txid": _hex32(t.get("txid"), "txid"),
+            "vin": vin,
+            "vout": vout,
+            "height": height,
+            "block_hash": block_hash,
+        }
+
+    def _script_hex(self, o: dict[str, Any]) -> bytes:
+        s = o.get("scriptpubkey")
+        try:
+            if isinstance(s, str):
+                return bytes.fromhex(s)
+        except ValueError:
+            pass
+        raise SourceProtocolError(f"{self._where} sent a malformed scriptpubkey")
+
+    def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
+        """The listing must add up to the server's own funded-minus-spent figures."""
+        chain, mempool = a.stats["chain"], a.stats["mempool"]
+        listed_conf = sum(c.value for c in a.confirmed)
+        spent_in_mempool = sum(c.value for c in a.confirmed if c.spent_by)
+        listed_pend = sum(c.value for c in a.pending)
+        name = self._name(a.script)
+        if listed_conf != chain["funded_txo_sum"] - chain["spent_txo_sum"]:
+            problems.append(
+                f"{name}: the server lists {listed_conf} sats of confirmed coins but its "
+                f"chain_stats imply {chain['funded_txo_sum'] - chain['spent_txo_sum']} "
+                "(incomplete or inconsistent answer)"
+            )
+        if listed_pend - spent_in_mempool != mempool["funded_txo_sum"] - mempool["spent_txo_sum"]:
+            problems.append(
+                f"{name}: the server's mempool listing does not add up to its mempool_stats "
+                "(incomplete or inconsistent answer)"
+            )
+
+    def _parse_txs(
+        self, txids: list[str], raw: list[str | None], problems: list[str]
+    ) -> dict[str, Any]:
+        from embit.transaction import Transaction
+
+        txs: dict[str, Any] = {}
+        for txid, text in zip(txids, raw, strict=True):
+            try:
+                tx = Transaction.parse(bytes.fromhex(text or ""))
+            except Exception:
+                continue  # the coins of this transaction say why
+            if tx.txid().hex() == txid:
+                txs[txid] = tx
+        return txs
+
+    def _check_coin(
+        self,
+        script: bytes,
+        name: str,
+        claim: _Claim,
+        txs: dict[str, Any],
+        proof: Any,
+        chain: HeaderChain | None,
+        chain_problem: str | None,
+    ) -> Coin:
+        tx = txs.get(claim.txid)
+        height = claim.height
+        if height == -1:  # a coin spent in the mempool: its height is its merkle proof's
+            height = proof.get("block_height") if isinstance(proof, dict) else None
+            if not _is_int(height):
+                height = None
+        base = Coin(
+            claim.txid,
+            claim.vout,
+            claim.value,
+            script,
+            height,
+            False,
+            spent_by=claim.spent_by,
+        )
+        if tx is None:
+            return replace(
+                base,
+                problem="the server would not send its transaction, or sent one that does not "
+                "hash to its txid",
+            )
+        if not claim.vout < len(tx.vout) or bytes(tx.vout[claim.vout].script_pubkey.data) != script:
+            return replace(
+                base,
+                problem="listed by the server, but its transaction has no such "
+                "output to this script",
+            )
+        value = int(tx.vout[claim.vout].value)
+        coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
+        problem = None
+        if value != claim.value:
+            problem = f"the server listed {claim.value} sats, the transaction says {value}"
+        coin = replace(base, value=value, coinbase=coinbase, problem=problem)
+        if claim.height is None:
+            return coin  # a mempool receipt: proven to exist, not to be confirmed
+        if height is None:
+            return replace(coin, problem=problem or "no merkle proof: its height is unknown")
+        reason = self._check_proof(claim.txid, height, proof, chain, chain_problem)
+        if reason is not None:
+            return replace(coin, problem=problem or reason)
+        return replace(coin, verification="spv" if problem is None else "unverified")
+
+    def _check_proof(
+        self,
+        txid: str,
+        height: int,
+        proof: Any,
+        chain: HeaderChain | None,
+        chain_problem: str | None,
+    ) -> str | None:
+        if not self.verify:
+            return "not verified (verification is off)"
+        if chain is None:
+            return chain_problem or "not verified: no header chain"
+        if proof is None:
+            return "no merkle proof: the server says it is not confirmed"
+        if not (
+            isinstance(proof, dict)
+            and isinstance(proof.get("merkle"), list)
+            and _is_int(proof.get("pos"))
+            and _is_int(proof.get("block_height"))
+        ):
+            return "malformed merkle proof"
+        if proof["block_height"] != height:
+            return f"the merkle proof is for height {proof['block_height']}, not {height}"
+        if height < chain.start:
+            return (
+                f"not verified: height {height} is below the checkpoint ({chain.start}); pass "
+                "an older checkpoint"
+            )
+        if height > chain.tip_height:
+            return f"height {height} is above the verified tip"
+        try:
+            branch = [_hex32(x, "merkle hash") for x in proof["merkle"]]
+            if merkle_root_from_branch(txid, branch, proof["pos"]) != chain.merkle_root(height):
+                return f"merkle proof does not reach the block at height {height}"
+        except (VerificationError, SourceProtocolError) as exc:
+            return f"bad merkle proof: {exc}"
+        return None
