@@ -42,10 +42,19 @@ def expected_confirmed(oracle: dict[str, Any], wallet: str) -> list[Any]:
 # ---- answers equal Bitcoin Core's ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("prefer_history", [True, False], ids=["history", "listing"])
 @pytest.mark.parametrize("wallet", WALLETS)
-def test_every_wallet_equals_core(esplora: Any, oracle: dict[str, Any], wallet: str) -> None:
+def test_every_wallet_equals_core(
+    esplora: Any, oracle: dict[str, Any], wallet: str, prefer_history: bool
+) -> None:
     w = oracle["wallets"][wallet]
-    h = scan(w["descriptors"], network="regtest", source=source(esplora), gap=25)
+    src = source(esplora, prefer_history=prefer_history)
+    h = scan(w["descriptors"], network="regtest", source=src, gap=25)
+    kinds = esplora.counts()
+    if prefer_history:  # one request a script, plus one stats probe of the page size
+        assert kinds["scripthash"] <= 2 and kinds["scripthash/utxo"] <= 1
+    else:
+        assert kinds["scripthash/utxo"] == kinds["scripthash"] > 0
     assert h.block.height == oracle["tip"]["height"] and h.block.hash == oracle["tip"]["hash"]
     # confirmed: exactly scantxoutset, every coin proven by its transaction and merkle branch
     assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, wallet)
@@ -127,8 +136,16 @@ def test_600_output_address_behind_a_limit_of_500(
 ) -> None:
     esplora.faults.utxo_limit = 500
     esplora.faults.limit_message = message
-    src = source(esplora)
-    h = scan(oracle["wallets"]["custodian"]["descriptors"], network="regtest", source=src, gap=25)
+    w = oracle["wallets"]["custodian"]["descriptors"]
+    # asked by history (the default) the address needs no listing: its one transaction is
+    # its whole history
+    h = scan(w, network="regtest", source=source(esplora), gap=25)
+    assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, "custodian")
+    assert h.problems == () and esplora.counts()["scripthash/utxo"] <= 1
+    # asked by listing, the server refuses it; its coins are rebuilt from history + outspends
+    esplora.paths.clear()
+    src = source(esplora, prefer_history=False)
+    h = scan(w, network="regtest", source=src, gap=25)
     assert src.rebuilt == 1  # the one reserve address over the limit, rebuilt from history
     counts = esplora.counts()
     assert counts["scripthash/txs/chain"] >= 1 and counts["tx/outspends"] > 0
@@ -148,7 +165,7 @@ def test_limit_on_a_reused_address_with_mempool_spends(
     esplora.faults.utxo_limit = 0
     for wallet in ("carol", "alice", "custodian"):
         w = oracle["wallets"][wallet]
-        src = source(esplora)
+        src = source(esplora, prefer_history=False)
         h = scan(w["descriptors"], network="regtest", source=src, gap=25)
         assert src.rebuilt > 0
         assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, wallet)
@@ -173,7 +190,7 @@ def check_alice(h: Any, oracle: dict[str, Any]) -> None:
 
 
 def test_429_with_retry_after_is_honoured(esplora: Any, oracle: dict[str, Any]) -> None:
-    esplora.faults.burst(429, 2, match="/utxo", **{"Retry-After": "1"})
+    esplora.faults.burst(429, 2, match="/txs$", **{"Retry-After": "1"})
     src = source(esplora)
     t0 = time.monotonic()
     check_alice(scan(alice(oracle), network="regtest", source=src, gap=25), oracle)
@@ -328,16 +345,34 @@ def test_a_tip_that_never_settles(esplora: Any, oracle: dict[str, Any]) -> None:
 # ---- lies are caught by verification ------------------------------------------------------------
 
 
-def test_changed_value_is_caught(esplora: Any, oracle: dict[str, Any]) -> None:
+def test_changed_value_is_caught_in_a_listing(esplora: Any, oracle: dict[str, Any]) -> None:
     def inflate(path: str, value: Any) -> Any:
         if path.endswith("/utxo"):
             return [dict(u, value=u["value"] + 100_000_000) for u in value]
         return value
 
     esplora.faults.edit = inflate
-    h = scan(alice(oracle), network="regtest", source=source(esplora), gap=25)
+    src = source(esplora, prefer_history=False)
+    h = scan(alice(oracle), network="regtest", source=src, gap=25)
     # values are read from the transactions; the listing's lie is reported
     assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, "alice")
+    assert any("the transaction says" in p for p in h.problems) and not h.complete
+
+
+def test_changed_value_is_caught_in_a_history(esplora: Any, oracle: dict[str, Any]) -> None:
+    def inflate(path: str, value: Any) -> Any:
+        if path.endswith("/txs"):
+            return [
+                dict(t, vout=[dict(o, value=o["value"] + 10**8) for o in t["vout"]]) for t in value
+            ]
+        return value
+
+    esplora.faults.edit = inflate
+    h = scan(alice(oracle), network="regtest", source=source(esplora), gap=25)
+    # the edited objects no longer hash to their txids: the raw transactions are fetched and
+    # their values used; every coin is reported as mislisted
+    assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, "alice")
+    assert esplora.counts()["tx/hex"] > 0
     assert any("the transaction says" in p for p in h.problems) and not h.complete
 
 
@@ -359,11 +394,34 @@ def test_invented_coin_is_not_verified(esplora: Any, oracle: dict[str, Any]) -> 
         return value
 
     esplora.faults.edit = invent
-    h = scan(alice(oracle), network="regtest", source=source(esplora), gap=25)
+    src = source(esplora, prefer_history=False)
+    h = scan(alice(oracle), network="regtest", source=src, gap=25)
     invented = [u for u in h.utxos if u.txid in ("ab" * 32, other["txid"])]
     assert len(invented) == 2 and all(u.verification == "unverified" for u in invented)
     assert h.verified_sats == oracle["wallets"]["alice"]["scantxoutset"]["total_sats"]
     assert h.total_sats == h.verified_sats + 2 * 10**8 and not h.complete
+
+
+def test_invented_transaction_in_a_history_is_not_verified(
+    esplora: Any, oracle: dict[str, Any]
+) -> None:
+    real = oracle["wallets"]["alice"]["scantxoutset"]["unspents"][0]
+
+    def invent(path: str, value: Any) -> Any:
+        if path.endswith("/txs"):
+            for t in value:
+                for o in t["vout"]:
+                    if t["txid"] == real["txid"] and o["scriptpubkey"] == real["script_pubkey"]:
+                        fake = dict(t, txid="cd" * 32, vout=[dict(o, value=10**8)])
+                        return [fake, *value]
+        return value
+
+    esplora.faults.edit = invent
+    h = scan(alice(oracle), network="regtest", source=source(esplora), gap=25)
+    fake = [u for u in h.utxos if u.txid == "cd" * 32]
+    assert len(fake) == 1 and fake[0].verification == "unverified"
+    assert h.verified_sats == oracle["wallets"]["alice"]["scantxoutset"]["total_sats"]
+    assert any("does not hash to its txid" in p for p in h.problems) and not h.complete
 
 
 def test_bad_merkle_proof_leaves_the_coin_unverified(esplora: Any, oracle: dict[str, Any]) -> None:
@@ -380,14 +438,25 @@ def test_bad_merkle_proof_leaves_the_coin_unverified(esplora: Any, oracle: dict[
 
 
 def test_forged_header_is_a_verification_error(esplora: Any, oracle: dict[str, Any]) -> None:
+    def forge_summary(path: str, value: Any) -> Any:
+        if path.startswith("/blocks/") and isinstance(value, list):
+            return [dict(b, nonce=b["nonce"] + 1) if b["height"] == 200 else b for b in value]
+        return value
+
+    esplora.faults.edit = forge_summary
+    with pytest.raises(VerificationError, match="does not hash to its id"):
+        scan(alice(oracle), network="regtest", source=source(esplora), gap=20)
+
     tip = oracle["tip"]["hash"]
 
-    def forge(path: str, value: Any) -> Any:
+    def forge_header(path: str, value: Any) -> Any:
         if path == f"/block/{tip}/header":
             return value[:-2] + ("00" if value[-2:] != "00" else "01")
         return value
 
-    esplora.faults.edit = forge
+    esplora.reset()
+    esplora.faults.burst(404, 100, match="^/blocks/[0-9]")  # the header walk instead
+    esplora.faults.edit = forge_header
     with pytest.raises(VerificationError, match="not that block's header"):
         scan(alice(oracle), network="regtest", source=source(esplora), gap=20)
 
@@ -399,7 +468,8 @@ def test_omitted_coin_is_reported(esplora: Any, oracle: dict[str, Any]) -> None:
         return value
 
     esplora.faults.edit = omit
-    h = scan(alice(oracle), network="regtest", source=source(esplora), gap=20)
+    src = source(esplora, prefer_history=False)
+    h = scan(alice(oracle), network="regtest", source=src, gap=20)
     assert any("chain_stats imply" in p or "mempool_stats" in p for p in h.problems)
     assert not h.complete
 
@@ -431,7 +501,7 @@ def test_checkpoint_and_max_headers(esplora: Any, oracle: dict[str, Any]) -> Non
     assert any(height < cut for height, _v in heights) and any(
         height >= cut for height, _v in heights
     )
-    assert esplora.counts()["block/header"] == oracle["tip"]["height"] - cut + 1
+    assert esplora.counts()["blocks"] == -(-(oracle["tip"]["height"] - cut + 1) // 10)
 
     wrong = (cut, esplora.chain.blocks[cut + 1].hash)
     with pytest.raises(VerificationError, match="checkpoint"):
@@ -442,6 +512,16 @@ def test_headers_are_fetched_once_per_source(esplora: Any, oracle: dict[str, Any
     src = source(esplora)
     for _ in range(2):
         scan(alice(oracle), network="regtest", source=src, gap=20)
+    # /blocks/:start sends 10 headers: the 296 of the chain in 30 requests, once
+    assert esplora.counts()["blocks"] == -(-(oracle["tip"]["height"] + 1) // 10)
+    assert esplora.counts()["block/header"] == 0
+
+
+def test_header_walk_when_blocks_is_not_served(esplora: Any, oracle: dict[str, Any]) -> None:
+    esplora.faults.burst(404, 100, match="^/blocks/[0-9]")
+    src = source(esplora)
+    check_alice(scan(alice(oracle), network="regtest", source=src, gap=25), oracle)
+    # one header a request, walked back from a /block-height look-up per segment
     assert esplora.counts()["block/header"] == oracle["tip"]["height"] + 1
 
 
@@ -526,3 +606,59 @@ def test_snapshot_still_agrees_on_totals(esplora: Any, oracle: dict[str, Any]) -
     b = scan(targets, network="regtest", source=SnapshotSource(SNAPSHOT, "regtest"))
     assert a.block == b.block and a.total_sats == b.total_sats
     assert sorted(coin_key(u) for u in a.utxos) == sorted(coin_key(u) for u in b.utxos)
+
+
+# ---- the test server speaks Esplora as an independent client understands it --------------------
+
+
+def test_script_hash_is_plain_sha256(esplora: Any, oracle: dict[str, Any]) -> None:
+    import hashlib
+
+    bare = oracle["bare_p2pk"]
+    scan([bare["descriptor"]], network="regtest", source=source(esplora))
+    script = bytes.fromhex(bare["scantxoutset"]["unspents"][0]["script_pubkey"])
+    assert f"/scripthash/{hashlib.sha256(script).hexdigest()}" in esplora.paths
+
+
+@pytest.mark.parametrize("wallet", ["alice", "carol", "custodian"])
+def test_bdk_reads_the_test_server_like_core(
+    esplora: Any, oracle: dict[str, Any], wallet: str
+) -> None:
+    bdk = pytest.importorskip("bdkpython")
+    w = oracle["wallets"][wallet]
+    d0, d1 = (bdk.Descriptor(d, bdk.NetworkKind.TEST) for d in w["descriptors"])
+    bdk_wallet = bdk.Wallet(d0, d1, bdk.Network.REGTEST, bdk.Persister.new_in_memory())
+    client = bdk.EsploraClient(esplora.url)
+    bdk_wallet.apply_update(client.full_scan(bdk_wallet.start_full_scan().build(), 25, 4))
+    # these wallets hold no coinbase coins: BDK's total is Core's `listunspent 0` total
+    assert bdk_wallet.balance().total.to_sat() == sum(
+        u["value"] for u in w["listunspent_with_mempool"]
+    )
+    tip = bdk_wallet.latest_checkpoint()
+    assert (tip.height, str(tip.hash)) == (oracle["tip"]["height"], oracle["tip"]["hash"])
+
+
+@pytest.mark.parametrize("page_size", [3, 10])
+def test_a_server_with_shorter_pages_is_noticed(
+    esplora: Any, oracle: dict[str, Any], page_size: int
+) -> None:
+    # mempool's electrs lets its operator shorten history pages; a short page read as a whole
+    # history would lose coins, so the fullest page of each look-up is checked against stats
+    esplora.faults.page_size = page_size
+    for wallet in ("alice", "custodian"):
+        w = oracle["wallets"][wallet]
+        src = source(esplora)
+        h = scan(w["descriptors"], network="regtest", source=src, gap=25)
+        if wallet == "custodian":  # its hot address has 309 transactions: a full page
+            assert src.page_size == page_size
+        assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, wallet)
+        assert h.problems == () and all(u.verification == "spv" for u in h.utxos)
+    esplora.faults.utxo_limit = 0  # and paging through the whole history with short pages
+    h = scan(
+        oracle["wallets"]["custodian"]["descriptors"],
+        network="regtest",
+        source=source(esplora, page_size=page_size),
+        gap=25,
+    )
+    assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, "custodian")
+    assert h.problems == ()

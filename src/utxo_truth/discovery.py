@@ -87,7 +87,7 @@ def discover(
     *,
     gap: int = DEFAULT_GAP,
     range_: int = DEFAULT_RANGE,
-    batch: int = 100,
+    batch: int | None = None,
     progress: Progress | None = None,
 ) -> Holdings:
     """Find every UTXO of ``targets`` through ``source``, at one block.
@@ -97,7 +97,9 @@ def discover(
         source: any :class:`~utxo_truth.sources.ChainSource`.
         gap: stop gap for history sources (0 is treated as 1).
         range_: indexes per chain for sources without history.
-        batch: smallest number of indexes asked per chain per round (history sources).
+        batch: smallest number of indexes asked per chain per round (history sources); by
+            default the source's ``lookup_batch`` if it has one (a source that pays a request
+            per script asks for no more than the stop rule needs), else 100.
         progress: optional callback ``(done, needed)``.
     """
     if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
@@ -105,6 +107,10 @@ def discover(
     if isinstance(range_, bool) or not isinstance(range_, int) or not 1 <= range_ <= MAX_INDEX:
         raise InputError(f"range must be a whole number from 1 to 2**31, not {range_!r}")
     gap = max(gap, 1)
+    if batch is None:
+        batch = getattr(source, "lookup_batch", 100)
+    if not isinstance(batch, int) or batch < 1:
+        raise InputError(f"batch must be a whole number >= 1, not {batch!r}")
     for t in targets:
         if t.network is not source.network:
             raise InputError(

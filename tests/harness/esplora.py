@@ -38,7 +38,8 @@ MEMPOOL_PAGE = 50
 
 
 def scripthash(script: bytes) -> str:
-    return hashlib.sha256(script).digest()[::-1].hex()
+    """electrs' REST script hash: sha256 in plain hex (unlike Electrum's, not reversed)."""
+    return hashlib.sha256(script).hexdigest()
 
 
 def _varint(n: int) -> bytes:
@@ -96,6 +97,8 @@ class Faults:
     """The next N replies send half their body under the full Content-Length, then close."""
     garbage: int = 0
     """The next N JSON replies are not JSON."""
+    page_size: int = PAGE
+    """Confirmed transactions a history page holds (mempool's electrs lets operators change it)."""
     utxo_limit: int | None = None
     limit_message: str = "Too many history entries"
     reorg_after: int | None = None
@@ -294,7 +297,7 @@ class EsploraServer:
                 self._index = (key[0], key[1], _Index(self.chain))
             return self._index[2]
 
-    def serve(self) -> EsploraServer:
+    def serve(self, port: int = 0) -> EsploraServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -320,7 +323,7 @@ class EsploraServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -334,6 +337,11 @@ class EsploraServer:
     # ---------------------------------------------------------------------------------------
     def answer(self, raw_path: str, auth: str | None = None) -> tuple[int, bytes, dict[str, str]]:
         path = raw_path.split("?", 1)[0]
+        if path == "/__requests":  # the request log, for a benchmark in another process
+            with self.lock:
+                log = json.dumps(self.paths).encode()
+                self.paths = []
+            return 200, log, {"Content-Type": "application/json"}
         with self.lock:
             self.paths.append(path)
             self.seen.append((raw_path, auth))
@@ -440,17 +448,18 @@ class EsploraServer:
         if rest[0] == "txs":
             mempool = ix.mempool_history(sh)
             chain = ix.chain_history(sh)
+            size = self.faults.page_size
             if rest == ["txs"]:
-                txids = mempool[:MEMPOOL_PAGE] + chain[:PAGE]
+                txids = mempool[:MEMPOOL_PAGE] + chain[:size]
             elif rest == ["txs", "mempool"]:
                 txids = mempool[:MEMPOOL_PAGE]
             elif rest == ["txs", "chain"]:
-                txids = chain[:PAGE]
+                txids = chain[:size]
             elif len(rest) == 3 and rest[1] == "chain":
                 if rest[2] not in chain:
                     return 200, []
                 k = chain.index(rest[2]) + 1
-                txids = chain[k : k + PAGE]
+                txids = chain[k : k + size]
             else:
                 return 404, "Not Found"
             return 200, [ix.tx_json(t) for t in txids]
@@ -487,3 +496,23 @@ class EsploraServer:
                 out.append({"spent": True, "txid": by, "vin": vin, "status": ix.status(by)})
             return 200, out
         return 404, "Not Found"
+
+
+def main() -> None:
+    """Serve in a process of its own: ``python -m harness.esplora [PORT [DELAY]]``.
+
+    Run from ``tests/``. ``GET /__requests`` returns the paths asked since the last time and
+    clears them.
+    """
+    import sys
+
+    server = EsploraServer()
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server.faults.delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    server.serve(port)
+    print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

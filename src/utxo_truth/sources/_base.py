@@ -76,6 +76,9 @@ class ChainSource(Protocol):
         """A short public description (no credentials), e.g. ``snapshot:utxo.dat``."""
         ...
 
+    # A source may also have ``lookup_batch: int``: the fewest indexes per chain discovery should
+    # ask in one look-up (default 100). A source that pays one request per script sets 1.
+
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """Coins (and, where known, use) of every script in ``scripts``.
 

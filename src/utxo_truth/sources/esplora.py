@@ -1,6 +1,6 @@
 """An Esplora REST server (Blockstream's esplora/electrs, mempool.space) as a chain source.
 
-Esplora is asked by *script hash* (``sha256(scriptPubKey)`` byte-reversed, as Electrum), so a
+Esplora is asked by *script hash* (``sha256(scriptPubKey)`` in hex, not reversed as Electrum's), so a
 script without an address (bare P2PK) works too. Nothing is sent but script hashes, txids,
 heights and block hashes. A look-up is a few phases, each a set of GETs run ``parallel`` at a time
 over one pooled keep-alive session:
@@ -80,6 +80,10 @@ there are as many segments as workers, so that the walk takes ``headers / parall
 time)."""
 PAGE = 25
 """Confirmed transactions per page of ``/scripthash/:h/txs/chain`` (electrs' fixed size)."""
+MEMPOOL_PAGE = 50
+"""Mempool transactions ``/scripthash/:h/txs`` returns at most."""
+BLOCKS_PAGE = 10
+"""Block summaries per ``/blocks/:start`` reply."""
 _NULL_TXID = b"\x00" * 32
 _HEX = frozenset("0123456789abcdefABCDEF")
 _LIMIT_WORDS = ("too many history entries", "too many unspent transaction outputs", "too many")
@@ -89,7 +93,11 @@ Progress = Callable[[int, int], None]
 
 
 def _scripthash(script: bytes) -> str:
-    return hashlib.sha256(script).digest()[::-1].hex()
+    """Esplora's script hash: sha256 of the scriptPubKey in hex, *not* byte-reversed.
+
+    Electrum's is reversed (see esplora issue #460).
+    """
+    return hashlib.sha256(script).hexdigest()
 
 
 def _is_int(x: Any) -> bool:
@@ -130,10 +138,12 @@ class _Claim:
 @dataclass
 class _ScriptAnswer:
     script: bytes
-    stats: dict[str, Any]
     confirmed: list[_Claim]
     pending: list[_Claim]
-    rebuilt: bool = False
+    stats: dict[str, Any] | None = None
+    """Read for a long history only (a short one is whole in its first page)."""
+    note: str | None = None
+    """What could not be had for this script (said in the look-up's problems)."""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -142,12 +152,94 @@ def _retry_after(value: str | None) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return int(value)  # a duration in seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(frozen=True, slots=True)
+class _TxOuts:
+    """A transaction's outputs (script, value), known from bytes that hash to its txid."""
+
+    outputs: tuple[tuple[bytes, int], ...]
+    coinbase: bool
+
+
+def _varint(n: int) -> bytes:
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    if n <= 0xFFFFFFFF:
+        return b"\xfe" + n.to_bytes(4, "little")
+    return b"\xff" + n.to_bytes(8, "little")
+
+
+def _txid_of_json(t: dict[str, Any]) -> str | None:
+    """The txid an Esplora transaction object serialises to (without witness).
+
+    None when a field needed for that is missing or malformed.
+    """
+    try:
+        parts = [(t["version"] & 0xFFFFFFFF).to_bytes(4, "little"), _varint(len(t["vin"]))]
+        for i in t["vin"]:
+            sig = bytes.fromhex(i["scriptsig"])
+            parts += [
+                bytes.fromhex(i["txid"])[::-1],
+                (i["vout"] & 0xFFFFFFFF).to_bytes(4, "little"),
+                _varint(len(sig)),
+                sig,
+                i["sequence"].to_bytes(4, "little"),
+            ]
+        parts.append(_varint(len(t["vout"])))
+        for o in t["vout"]:
+            spk = bytes.fromhex(o["scriptpubkey"])
+            parts += [o["value"].to_bytes(8, "little"), _varint(len(spk)), spk]
+        parts.append(t["locktime"].to_bytes(4, "little"))
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        return None
+    raw = b"".join(parts)
+    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
+
+
+def _outs_from_hex(text: str | None, txid: str) -> _TxOuts | None:
+    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise."""
+    from embit.transaction import Transaction
+
+    try:
+        tx = Transaction.parse(bytes.fromhex(text or ""))
+    except Exception:
+        return None
+    if tx.txid().hex() != txid:
+        return None
+    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
+    outs = tuple((bytes(o.script_pubkey.data), int(o.value)) for o in tx.vout)
+    return _TxOuts(outs, coinbase)
+
+
+def _header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
+    """(height, id, 80-byte header) rebuilt from a ``/blocks`` item; None if fields are missing."""
+    try:
+        prev = b.get("previousblockhash") or "00" * 32
+        header = b"".join(
+            [
+                (b["version"] & 0xFFFFFFFF).to_bytes(4, "little"),
+                bytes.fromhex(prev)[::-1],
+                bytes.fromhex(b["merkle_root"])[::-1],
+                b["timestamp"].to_bytes(4, "little"),
+                b["bits"].to_bytes(4, "little"),
+                b["nonce"].to_bytes(4, "little"),
+            ]
+        )
+        height, block_id = b["height"], _hex32(b["id"], "block id")
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, SourceProtocolError):
+        return None
+    if len(header) != 80 or not _is_int(height):
+        return None
+    return height, block_id, header
 
 
 class EsploraSource:
@@ -172,6 +264,12 @@ class EsploraSource:
         checkpoint: ``(height, hash)`` the header chain is anchored to; genesis by default.
         max_headers: the longest header chain fetched (about one request per header).
         verify: False skips merkle proofs and headers (coins are then ``unverified``).
+        prefer_history: True (default) derives a script's coins from its history when the first
+            history page holds all of it (one request, as BDK asks); False lists every used
+            script with ``/scripthash/:h`` stats and ``/utxo`` (two requests, and the listing
+            is checked against the stats' sums).
+        page_size: confirmed transactions per history page (electrs: 25; mempool's electrs can
+            be configured otherwise; a page found cut short lowers it).
         progress: called as ``(done, to_do)`` requests while a look-up runs.
 
     Example:
@@ -179,6 +277,8 @@ class EsploraSource:
     """
 
     has_history = True
+    lookup_batch = 1
+    """Discovery asks no more indexes than its stop rule needs: here every script is a request."""
 
     def __init__(
         self,
@@ -195,6 +295,8 @@ class EsploraSource:
         checkpoint: tuple[int, str] | None = None,
         max_headers: int = 20_000,
         verify: bool = True,
+        prefer_history: bool = True,
+        page_size: int = PAGE,
         progress: Progress | None = None,
     ) -> None:
         self._network = parse_network(network)
@@ -223,6 +325,10 @@ class EsploraSource:
         self.parallel, self.timeout, self.retries = parallel, timeout, retries
         self.max_wait, self.backoff = max_wait, backoff
         self.verify = verify
+        self.prefer_history = prefer_history
+        if page_size < 1:
+            raise SourceSpecError("page_size must be at least 1")
+        self.page_size = page_size
         self.max_headers = max_headers
         self.progress = progress
         self.checkpoint = checkpoint or (0, GENESIS[self._network])
@@ -234,6 +340,10 @@ class EsploraSource:
             )
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            # proxies from the environment are read once, here; requests would otherwise read
+            # them (and ~/.netrc) again for every request, a third of its time per request
+            session.proxies = requests.utils.get_environ_proxies(self._root)
+            session.trust_env = False
         self.session = session
         self._auth: tuple[str, str] | None = None
         if parts.username is not None:
@@ -250,6 +360,9 @@ class EsploraSource:
         self._done = 0
         self._to_do = 0
         self._headers: dict[int, bytes] = {}
+        self._blocks_endpoint = True
+        self._proven_whole = (0, 0)
+        self._recent_tip: tuple[BlockRef | None, float] = (None, 0.0)
 
     @classmethod
     def from_url(cls, url: str, network: Network | str, **kwargs: Any) -> EsploraSource:
@@ -414,61 +527,83 @@ class EsploraSource:
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """Use, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
-        self._done = self._to_do = 0
         for _attempt in range(3):
             try:
                 answer, tip_after = self._lookup_once(scripts)
             except _Restart:
                 continue
             if tip_after == answer.block.hash:
+                self._recent_tip = (answer.block, time.monotonic())
                 return answer
         raise InconsistentTipError(
             f"{self._where}: the tip kept moving during the look-up; scan again later"
         )
 
     def _tip(self) -> BlockRef:
-        """The server's best block, read so that height and hash belong together."""
+        """The tip, hash first.
+
+        A block found between the two reads changes the hash read again at the end of the
+        look-up, which then starts again.
+        """
         tip_hash = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
         height_text = self._get("/blocks/tip/height", json_reply=False)
         if not height_text.isdigit():
             raise SourceProtocolError(
                 f"{self._where} sent a malformed tip height: {height_text[:40]!r}"
             )
-        height = int(height_text)
-        at_height = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
-        if at_height is None or at_height.lower() != tip_hash:
-            raise _Restart
-        return BlockRef(height=height, hash=tip_hash)
+        return BlockRef(height=int(height_text), hash=tip_hash)
 
     def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, str]:
-        block = self._tip()
-        stats = self._many([self._stats_job(s) for s in scripts])
-        used = [s for s, st in zip(scripts, stats, strict=True) if st["tx_count"] > 0]
-        answers = {s: _ScriptAnswer(s, st, [], []) for s, st in zip(scripts, stats, strict=True)}
-
-        listings = self._many([self._listing_job(answers[s]) for s in used])
+        # the tip the previous look-up ended on, if it is a moment old, saves two requests (the
+        # tip is read again at the end of this look-up all the same)
+        recent, when = self._recent_tip
+        block = recent if recent and time.monotonic() - when < 1.0 else self._tip()
+        self._recent_tip = (None, 0.0)
+        # one request a script: the first page of its history says whether it was used and,
+        # for all but busy scripts, is the whole history, from which the coins are derived (its
+        # transactions are believed only if they hash to their txids)
+        pages = self._many([self._first_page_job(s) for s in scripts])
+        answers = {s: _ScriptAnswer(s, [], []) for s in scripts}
+        used = [s for s, page in zip(scripts, pages, strict=True) if page]
         problems: list[str] = []
-        for s, listing in zip(used, listings, strict=True):
-            if listing is None:
-                answers[s].rebuilt = True
-        rebuild = [answers[s] for s in used if answers[s].rebuilt]
-        self._rebuild(rebuild, problems)
-        for s in used:
-            if answers[s].rebuilt:
-                continue
+        txouts: dict[str, _TxOuts | None] = {}
+        whole = self._whole_pages([(s, p) for s, p in zip(scripts, pages, strict=True) if p])
+        long: list[bytes] = []
+        for s, page in zip(scripts, pages, strict=True):
+            if page and s in whole:
+                self._coins_from_history(answers[s], page, None, txouts, problems)
+            elif page:
+                long.append(s)
+        # a long history: its stats, then /utxo (or, past the utxo limit, the paged history)
+        listed = self._many([self._listing_job(answers[s]) for s in long])
+        refused = [answers[s] for s, ok in zip(long, listed, strict=True) if not ok]
+        self._rebuild(refused, txouts, problems)
+        for s in long:
             self._check_sums(answers[s], problems)
+            note = answers[s].note
+            if note and note not in problems:
+                problems.append(note)
 
-        # the coins' transactions, proofs and the headers
+        # transactions not seen whole yet, merkle proofs, the header chain
         claims = [c for s in used for c in (*answers[s].confirmed, *answers[s].pending)]
-        txids = sorted({c.txid for c in claims})
+        need_tx = sorted({c.txid for c in claims if txouts.get(c.txid) is None})
         confirmed_txids = sorted({c.txid for s in used for c in answers[s].confirmed})
         # the proof also gives the height of a coin seen only as spent by the mempool
-        need_height = {c.txid for s in used for c in answers[s].confirmed if c.height == -1}
-        want_proofs = confirmed_txids if self.verify else sorted(need_height)
-        raw = self._many([self._hex_job(t) for t in txids])
-        proofs = self._many([self._proof_job(t) for t in want_proofs])
-        txs = self._parse_txs(txids, raw, problems)
-        proof_of = dict(zip(want_proofs, proofs, strict=True))
+        need_height = sorted({c.txid for s in used for c in answers[s].confirmed if c.height == -1})
+        want_proofs = confirmed_txids if self.verify else need_height
+        # the headers missing from the cache are asked in the same go (one wait, not two)
+        header_jobs = self._blocks_jobs(block) if self.verify and confirmed_txids else []
+        fetched = self._many(
+            [self._hex_job(t) for t in need_tx]
+            + [self._proof_job(t) for t in want_proofs]
+            + header_jobs
+        )
+        for txid, text in zip(need_tx, fetched[: len(need_tx)], strict=True):
+            txouts[txid] = _outs_from_hex(text, txid)
+        n = len(need_tx) + len(want_proofs)
+        proof_of = dict(zip(want_proofs, fetched[len(need_tx) : n], strict=True))
+        for run in fetched[n:]:
+            self._headers.update(run)
         for a in answers.values():
             for c in a.confirmed:
                 if c.height is not None and c.height > block.height:
@@ -491,13 +626,12 @@ class EsploraSource:
         pending: dict[bytes, tuple[Coin, ...]] = {}
         for s in used:
             a = answers[s]
-            name = self._name(s)
             checked = [
-                self._check_coin(s, name, c, txs, proof_of.get(c.txid), chain, chain_problem)
+                self._check_coin(s, c, txouts, proof_of.get(c.txid), chain, chain_problem)
                 for c in a.confirmed
             ]
             coins[s] = tuple(sorted(checked, key=lambda c: (c.txid, c.vout)))
-            pend = [self._check_coin(s, name, c, txs, None, None, None) for c in a.pending]
+            pend = [self._check_coin(s, c, txouts, None, None, None) for c in a.pending]
             pending[s] = tuple(sorted(pend, key=lambda c: (c.txid, c.vout)))
         for group in (*coins.values(), *pending.values()):
             for coin in group:
@@ -524,27 +658,76 @@ class EsploraSource:
         return "behind" if at is not None and at.lower() == block.hash else "stale"
 
     # --- jobs ----------------------------------------------------------------------------------
-    def _stats_job(self, script: bytes) -> Callable[[], dict[str, Any]]:
-        def job() -> dict[str, Any]:
-            r = self._get(f"/scripthash/{_scripthash(script)}", json_reply=True)
-            return self._parse_stats(r, script)
+    def _whole_pages(self, pages: list[tuple[bytes, list[dict[str, Any]]]]) -> set[bytes]:
+        """The scripts whose first history page is their whole history.
+
+        A page with fewer confirmed transactions than the server's page size (electrs: 25,
+        ``page_size``) and fewer than 50 mempool ones is whole, as BDK also assumes. mempool's
+        electrs lets its operator shorten pages, so each look-up checks its fullest page against
+        that script's stats (one request): a page found cut short teaches the real page size,
+        and pages that size are then asked by stats and ``/utxo``.
+        """
+        if not self.prefer_history:
+            return set()
+
+        def counts(page: list[dict[str, Any]]) -> tuple[int, int]:
+            confirmed = sum(t["height"] is not None for t in page)
+            return confirmed, len(page) - confirmed
+
+        def fits(page: list[dict[str, Any]]) -> bool:
+            c, m = counts(page)
+            return c < self.page_size and m < MEMPOOL_PAGE
+
+        candidates = [(s, counts(p)) for s, p in pages if fits(p)]
+        if candidates:
+            script, (c, m) = max(candidates, key=lambda x: x[1])
+            if (c, m) > self._proven_whole:
+                stats = self._parse_stats(
+                    self._get(f"/scripthash/{_scripthash(script)}", json_reply=True), script
+                )
+                if stats["chain"]["tx_count"] > c:
+                    self.page_size = c  # a cut-short page is a full one: its size is the size
+                elif stats["mempool"]["tx_count"] > m:
+                    return set()  # the mempool is cut short too: list every script
+                else:
+                    self._proven_whole = max(self._proven_whole, (c, m))
+        return {s for s, p in pages if fits(p)}
+
+    def _first_page_job(self, script: bytes) -> Callable[[], list[dict[str, Any]]]:
+        def job() -> list[dict[str, Any]]:
+            r = self._get(f"/scripthash/{_scripthash(script)}/txs", json_reply=True)
+            return [self._parse_tx_json(t) for t in self._as_list(r, "history")]
 
         return job
 
-    def _listing_job(self, answer: _ScriptAnswer) -> Callable[[], bool | None]:
-        """Fill ``answer`` from ``/utxo`` (and the mempool); None when the listing is refused."""
+    def _listing_job(self, answer: _ScriptAnswer) -> Callable[[], bool]:
+        """Fill ``answer`` from its stats and ``/utxo`` (and the mempool).
 
-        def job() -> bool | None:
+        False when the server refuses the listing (its utxo limit).
+        """
+
+        def job() -> bool:
             sh = _scripthash(answer.script)
+            answer.stats = self._parse_stats(
+                self._get(f"/scripthash/{sh}", json_reply=True), answer.script
+            )
             try:
                 listing = self._get(f"/scripthash/{sh}/utxo", json_reply=True)
             except HistoryTooLargeError:
-                return None
+                return False
             for c in self._parse_utxos(listing, answer.script):
                 (answer.confirmed if c.height is not None else answer.pending).append(c)
             if answer.stats["mempool"]["tx_count"] > 0:
-                txs = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
+                txs = self._as_list(
+                    self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True), "history"
+                )
                 answer.confirmed.extend(self._spent_in_mempool(txs, answer))
+                if len(txs) < answer.stats["mempool"]["tx_count"]:
+                    answer.note = (
+                        f"{self._name(answer.script)}: the server sends {len(txs)} of its "
+                        f"{answer.stats['mempool']['tx_count']} mempool transactions: coins "
+                        "spent in the mempool may be missing"
+                    )
             return True
 
         return job
@@ -571,65 +754,104 @@ class EsploraSource:
     def _proof_job(self, txid: str) -> Callable[[], Any]:
         return lambda: self._get(f"/tx/{txid}/merkle-proof", json_reply=True, missing_ok=True)
 
-    # --- rebuilding a listing the server refuses -----------------------------------------------
-    def _rebuild(self, answers: list[_ScriptAnswer], problems: list[str]) -> None:
+    # --- coins from a history ------------------------------------------------------------------
+    def _coins_from_history(
+        self,
+        a: _ScriptAnswer,
+        history: list[dict[str, Any]],
+        outspends: dict[str, list[tuple[bool, str | None, bool]]] | None,
+        txouts: dict[str, _TxOuts | None],
+        problems: list[str],
+    ) -> None:
+        """Outputs to the script less those its history spends.
+
+        ``outspends``, when given, has the last word; a disagreement with the history is reported.
+        """
+        spenders = {
+            (p_txid, p_vout): (t["txid"], t["height"] is not None)
+            for t in history
+            for p_txid, p_vout, _s, _v in t["vin"]
+        }
+        for t in history:
+            txouts.setdefault(t["txid"], t["outs"])
+            for vout, (script, value) in enumerate(t["vout"]):
+                if script != a.script:
+                    continue
+                key = (t["txid"], vout)
+                by, by_confirmed = spenders.get(key, (None, False))
+                if outspends is not None:
+                    status = outspends.get(t["txid"], [])
+                    if vout >= len(status):
+                        problems.append(
+                            f"{key[0]}:{vout} ({self._name(a.script)}): outspends has no entry "
+                            "for it"
+                        )
+                        continue
+                    spent, said_by, said_confirmed = status[vout]
+                    if spent != (by is not None):
+                        problems.append(
+                            f"{key[0]}:{vout} ({self._name(a.script)}): outspends and the "
+                            "script's history "
+                            "disagree on whether it is spent"
+                        )
+                    by, by_confirmed = (said_by, said_confirmed) if spent else (None, False)
+                if by is not None and by_confirmed:
+                    continue
+                claim = _Claim(t["txid"], vout, value, t["height"], t["block_hash"])
+                if t["height"] is None:
+                    if by is None:
+                        a.pending.append(claim)
+                else:
+                    a.confirmed.append(replace(claim, spent_by=by))
+
+    def _rebuild(
+        self,
+        answers: list[_ScriptAnswer],
+        txouts: dict[str, _TxOuts | None],
+        problems: list[str],
+    ) -> None:
         """Coins from the paged history and ``/tx/:txid/outspends`` (past the utxo limit)."""
         if not answers:
             return
         histories = self._many([self._history_job(a) for a in answers])
-        funding: dict[str, None] = {}
-        candidates: list[dict[tuple[str, int], _Claim]] = []
-        for a, history in zip(answers, histories, strict=True):
-            outputs: dict[tuple[str, int], _Claim] = {}
-            for t in history:
-                for vout, (script, value) in enumerate(t["vout"]):
-                    if script == a.script:
-                        outputs[(t["txid"], vout)] = _Claim(
-                            t["txid"], vout, value, t["height"], t["block_hash"]
-                        )
-                        funding[t["txid"]] = None
-            candidates.append(outputs)
+        funding = {
+            t["txid"]: None
+            for a, history in zip(answers, histories, strict=True)
+            for t in history
+            if any(script == a.script for script, _v in t["vout"])
+        }
         spends = self._many([self._outspends_job(t) for t in funding])
         spend_of = dict(zip(funding, spends, strict=True))
-        for a, outputs, history in zip(answers, candidates, histories, strict=True):
-            spent_in_history = {
-                (p_txid, p_vout): t["txid"] for t in history for p_txid, p_vout, _s, _v in t["vin"]
-            }
-            name = self._name(a.script)
-            for (txid, vout), claim in sorted(outputs.items()):
-                status = spend_of[txid]
-                if vout >= len(status):
-                    problems.append(f"{txid}:{vout} ({name}): outspends has no entry for it")
-                    continue
-                spent, by, by_confirmed = status[vout]
-                if spent != ((txid, vout) in spent_in_history):
-                    problems.append(
-                        f"{txid}:{vout} ({name}): outspends and the script's history disagree "
-                        "on whether it is spent"
-                    )
-                if spent and by_confirmed:
-                    continue
-                if claim.height is None:
-                    if not spent:
-                        a.pending.append(claim)
-                else:
-                    a.confirmed.append(replace(claim, spent_by=by if spent else None))
-            self._check_sums(a, problems)
+        for a, history in zip(answers, histories, strict=True):
+            self._coins_from_history(a, history, spend_of, txouts, problems)
+            if a.note:
+                problems.append(a.note)
         with self._lock:
             self.rebuilt += len(answers)
 
     def _history_job(self, answer: _ScriptAnswer) -> Callable[[], list[dict[str, Any]]]:
         def job() -> list[dict[str, Any]]:
             sh = _scripthash(answer.script)
+            assert answer.stats is not None
             out: list[dict[str, Any]] = []
             if answer.stats["mempool"]["tx_count"] > 0:
                 mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
                 out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
+                if len(out) < answer.stats["mempool"]["tx_count"]:
+                    answer.note = (
+                        f"{self._name(answer.script)}: the server sends {len(out)} of its "
+                        f"{answer.stats['mempool']['tx_count']} mempool transactions (it does "
+                        "not page the mempool): its unconfirmed receipts and spends may be "
+                        "incomplete"
+                    )
             last: str | None = None
             seen: set[str] = set()
-            while True:
+            expected = answer.stats["chain"]["tx_count"]
+            while len(seen) < expected:  # pages of 25 on electrs; the size is not relied on
                 path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
                 page = self._as_list(self._get(path, json_reply=True), "history")
+                if not page:
+                    break
                 parsed = [self._parse_tx_json(t) for t in page]
                 for t in parsed:
                     if t["txid"] in seen or t["height"] is None:
@@ -639,15 +861,9 @@ class EsploraSource:
                         )
                     seen.add(t["txid"])
                 out += parsed
-                if len(page) < PAGE:
-                    break
                 last = parsed[-1]["txid"]
-            confirmed = answer.stats["chain"]["tx_count"]
-            if len(seen) != confirmed:
-                raise SourceProtocolError(
-                    f"{self._where}: the history of {self._name(answer.script)} has {len(seen)} "
-                    f"confirmed transactions but its chain_stats say {confirmed}"
-                )
+            if len(seen) != answer.stats["chain"]["tx_count"]:
+                raise _Restart  # the history changed since the stats were read
             return out
 
         return job
@@ -681,15 +897,13 @@ class EsploraSource:
         if span > self.max_headers:
             return None, (
                 f"not verified: the {span:,} headers from the checkpoint (height {low}) to the tip "
-                f"exceed max_headers={self.max_headers:,} (Esplora sends one header a request); "
-                "pass a checkpoint=(height, hash) at or below your oldest coin, or verify through "
-                "an Electrum server"
+                f"exceed max_headers={self.max_headers:,} (Esplora sends at most 10 headers a "
+                "request); pass a checkpoint=(height, hash) at or below your oldest coin, or "
+                "verify through an Electrum server"
             )
         for attempt in range(2):
-            if (
-                self._headers.get(tip.height) is not None
-                and header_hash(self._headers[tip.height]) != tip.hash
-            ):
+            cached_tip = self._headers.get(tip.height)
+            if cached_tip is not None and header_hash(cached_tip) != tip.hash:
                 self._headers = {}
             self._fetch_headers(low, tip)
             headers = [self._headers[h] for h in range(low, tip.height + 1)]
@@ -708,7 +922,13 @@ class EsploraSource:
         raise AssertionError("unreachable")
 
     def _fetch_headers(self, low: int, tip: BlockRef) -> None:
-        """Fill the cache for heights low..tip: segments walked back from ``/block-height``."""
+        """Fill the cache for heights low..tip.
+
+        ``/blocks/:start`` gives 10 a request; what it does not give is walked back header by
+        header from ``/block-height`` in segments.
+        """
+        for run in self._many(self._blocks_jobs(tip)):
+            self._headers.update(run)
         missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
         if not missing:
             return
@@ -721,9 +941,49 @@ class EsploraSource:
                 segments.append((start, a))
                 if b is not None:
                     start = b
-        results = self._many([self._segment_job(lo, hi, tip) for lo, hi in segments])
-        for run in results:
+        for run in self._many([self._segment_job(lo, hi, tip) for lo, hi in segments]):
             self._headers.update(run)
+
+    def _blocks_jobs(self, tip: BlockRef) -> list[Callable[[], dict[int, bytes]]]:
+        """``/blocks/:start`` requests for the headers from the checkpoint to ``tip`` not cached."""
+        low = self.checkpoint[0]
+        if not self._blocks_endpoint or not low <= tip.height < low + self.max_headers:
+            return []
+        missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
+        starts = []
+        i = len(missing) - 1
+        while i >= 0:
+            starts.append(missing[i])
+            top = missing[i]
+            while i >= 0 and missing[i] > top - BLOCKS_PAGE:
+                i -= 1
+        return [self._blocks_job(h, low) for h in starts]
+
+    def _blocks_job(self, start: int, low: int) -> Callable[[], dict[int, bytes]]:
+        """Headers rebuilt from ``/blocks/:start`` summaries, each checked against its id."""
+
+        def job() -> dict[int, bytes]:
+            r = self._get(f"/blocks/{start}", json_reply=True, missing_ok=True)
+            if not isinstance(r, list):
+                self._blocks_endpoint = False  # not served: walk header by header instead
+                return {}
+            out: dict[int, bytes] = {}
+            for b in r:
+                built = _header_from_summary(b)
+                if built is None:
+                    self._blocks_endpoint = False
+                    return {}
+                height, block_id, header = built
+                if header_hash(header) != block_id:
+                    raise VerificationError(
+                        f"{self._where}: the block summary at height {height} does not hash to "
+                        "its id. The server is wrong or lying"
+                    )
+                if low <= height <= start:
+                    out[height] = header
+            return out
+
+        return job
 
     def _segment_job(self, lo: int, hi: int, tip: BlockRef) -> Callable[[], dict[int, bytes]]:
         def job() -> dict[int, bytes]:
@@ -786,7 +1046,7 @@ class EsploraSource:
 
     def _parse_utxos(self, r: Any, script: bytes) -> list[_Claim]:
         out = []
-        for item in self._as_list(r, f"unspent outputs of {self._name(script)}"):
+        for item in self._as_list(r, "unspent outputs"):
             if not (
                 isinstance(item, dict)
                 and _is_int(item.get("vout"))
@@ -842,12 +1102,18 @@ class EsploraSource:
                 raise SourceProtocolError(f"{self._where} sent a malformed output")
             vout.append((self._script_hex(o), o["value"]))
         height, block_hash = self._parse_status(t.get("status"))
+        txid = _hex32(t.get("txid"), "txid")
+        coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["vin"])
+        # the object is believed only if it serialises to bytes that hash to its txid: then
+        # its outputs' values and scripts are the transaction's own
+        outs = _TxOuts(tuple(vout), coinbase) if _txid_of_json(t) == txid else None
         return {
-            "txid": _hex32(t.get("txid"), "txid"),
+            "txid": txid,
             "vin": vin,
             "vout": vout,
             "height": height,
             "block_hash": block_hash,
+            "outs": outs,
         }
 
     def _script_hex(self, o: dict[str, Any]) -> bytes:
@@ -861,49 +1127,33 @@ class EsploraSource:
 
     def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
         """The listing must add up to the server's own funded-minus-spent figures."""
+        assert a.stats is not None
         chain, mempool = a.stats["chain"], a.stats["mempool"]
         listed_conf = sum(c.value for c in a.confirmed)
         spent_in_mempool = sum(c.value for c in a.confirmed if c.spent_by)
         listed_pend = sum(c.value for c in a.pending)
-        name = self._name(a.script)
         if listed_conf != chain["funded_txo_sum"] - chain["spent_txo_sum"]:
             problems.append(
-                f"{name}: the server lists {listed_conf} sats of confirmed coins but its "
+                f"{self._name(a.script)}: the server lists {listed_conf} sats of confirmed coins but its "
                 f"chain_stats imply {chain['funded_txo_sum'] - chain['spent_txo_sum']} "
                 "(incomplete or inconsistent answer)"
             )
         if listed_pend - spent_in_mempool != mempool["funded_txo_sum"] - mempool["spent_txo_sum"]:
             problems.append(
-                f"{name}: the server's mempool listing does not add up to its mempool_stats "
+                f"{self._name(a.script)}: the server's mempool listing does not add up to its mempool_stats "
                 "(incomplete or inconsistent answer)"
             )
-
-    def _parse_txs(
-        self, txids: list[str], raw: list[str | None], problems: list[str]
-    ) -> dict[str, Any]:
-        from embit.transaction import Transaction
-
-        txs: dict[str, Any] = {}
-        for txid, text in zip(txids, raw, strict=True):
-            try:
-                tx = Transaction.parse(bytes.fromhex(text or ""))
-            except Exception:
-                continue  # the coins of this transaction say why
-            if tx.txid().hex() == txid:
-                txs[txid] = tx
-        return txs
 
     def _check_coin(
         self,
         script: bytes,
-        name: str,
         claim: _Claim,
-        txs: dict[str, Any],
+        txouts: dict[str, _TxOuts | None],
         proof: Any,
         chain: HeaderChain | None,
         chain_problem: str | None,
     ) -> Coin:
-        tx = txs.get(claim.txid)
+        outs = txouts.get(claim.txid)
         height = claim.height
         if height == -1:  # a coin spent in the mempool: its height is its merkle proof's
             height = proof.get("block_height") if isinstance(proof, dict) else None
@@ -918,24 +1168,23 @@ class EsploraSource:
             False,
             spent_by=claim.spent_by,
         )
-        if tx is None:
+        if outs is None:
             return replace(
                 base,
                 problem="the server would not send its transaction, or sent one that does not "
                 "hash to its txid",
             )
-        if not claim.vout < len(tx.vout) or bytes(tx.vout[claim.vout].script_pubkey.data) != script:
+        if not claim.vout < len(outs.outputs) or outs.outputs[claim.vout][0] != script:
             return replace(
                 base,
-                problem="listed by the server, but its transaction has no such "
-                "output to this script",
+                problem="listed by the server, but its transaction has no such output to this "
+                "script",
             )
-        value = int(tx.vout[claim.vout].value)
-        coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
+        value = outs.outputs[claim.vout][1]
         problem = None
         if value != claim.value:
             problem = f"the server listed {claim.value} sats, the transaction says {value}"
-        coin = replace(base, value=value, coinbase=coinbase, problem=problem)
+        coin = replace(base, value=value, coinbase=outs.coinbase, problem=problem)
         if claim.height is None:
             return coin  # a mempool receipt: proven to exist, not to be confirmed
         if height is None:
