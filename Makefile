@@ -59,6 +59,8 @@ bench: $(VENV)/.installed-bench $(ELECTRUMX)
 	$(BIN)/python benchmarks/bench_derive.py
 	$(BIN)/python benchmarks/bench_snapshot.py
 	$(BIN)/python benchmarks/bench_electrum.py
+	$(BIN)/python benchmarks/bench_esplora.py
+	$(BIN)/python benchmarks/bench_esplora.py --delay 0.02
 
 clean:
 	rm -rf $(VENV) $(EXVENV) build *.egg-info src/*.egg-info .bench-data

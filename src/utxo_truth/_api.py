@@ -36,9 +36,6 @@ def scan(
         sources: several sources to ask and compare (instead of ``source``): pinned to one tip,
             compared script by script; ``Holdings.consensus`` says who said what.
         policy: with ``sources``: ``all`` must agree (default) or a ``quorum`` (majority).
-        sources: several sources to ask and compare (instead of ``source``): pinned to one tip,
-            compared script by script; ``Holdings.consensus`` says who said what.
-        policy: with ``sources``: ``all`` must agree (default) or a ``quorum`` (majority).
         gap: stop gap on sources that know history (0 is treated as 1).
         range: indexes 0..range-1 per chain on sources that know only unspent coins.
         progress: optional callback ``(done, needed)``.

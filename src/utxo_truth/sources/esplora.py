@@ -117,9 +117,9 @@ class _Restart(Exception):
 class _Retryable(Exception):
     """A reply worth asking again (busy, 5xx, dropped, truncated, garbled)."""
 
-    def __init__(self, message: str, wait: float | None = None, busy: bool = False) -> None:
+    def __init__(self, message: str, wait_seconds: float | None = None, busy: bool = False) -> None:
         super().__init__(message)
-        self.wait = wait
+        self.wait_seconds = wait_seconds
         self.busy = busy
 
 
@@ -146,7 +146,7 @@ class _ScriptAnswer:
     """What could not be had for this script (said in the look-up's problems)."""
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after_seconds(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
     if not value:
         return None
@@ -262,7 +262,7 @@ class EsploraSource:
         backoff: the first backoff pause in seconds (doubled each time, full jitter).
         api_key: sent as ``Authorization: Bearer KEY`` (Blockstream Explorer API and similar).
         checkpoint: ``(height, hash)`` the header chain is anchored to; genesis by default.
-        max_headers: the longest header chain fetched (about one request per header).
+        max_headers: the longest header chain fetched (``/blocks`` sends 10 a request).
         verify: False skips merkle proofs and headers (coins are then ``unverified``).
         prefer_history: True (default) derives a script's coins from its history when the first
             history page holds all of it (one request, as BDK asks); False lists every used
@@ -270,7 +270,8 @@ class EsploraSource:
             is checked against the stats' sums).
         page_size: confirmed transactions per history page (electrs: 25; mempool's electrs can
             be configured otherwise; a page found cut short lowers it).
-        progress: called as ``(done, to_do)`` requests while a look-up runs.
+        progress: called as ``(done, to_do)`` look-ups (HTTP requests, or pages of one
+            script's history) as they end, counted over the source's life.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -289,7 +290,7 @@ class EsploraSource:
         parallel: int = 4,
         timeout: float = 30.0,
         retries: int = 3,
-        max_wait: float = 60.0,
+        max_wait: float = 60.0,  # seconds
         backoff: float = 0.5,
         api_key: str | None = None,
         checkpoint: tuple[int, str] | None = None,
@@ -406,7 +407,7 @@ class EsploraSource:
                 with self._lock:
                     self.retried += 1
                 if exc.busy:
-                    pause = exc.wait
+                    pause = exc.wait_seconds
                     if pause is None:
                         pause = random.uniform(0, self.backoff * 2 ** min(attempt - 1, 10))
                     if pause > self.max_wait or spent_waiting + pause > self.max_wait:
@@ -461,7 +462,9 @@ class EsploraSource:
         text = body[:300].decode("utf-8", "replace").strip()
         if status in (429, 503):
             raise _Retryable(
-                f"HTTP {status}", wait=_retry_after(r.headers.get("Retry-After")), busy=True
+                f"HTTP {status}",
+                wait_seconds=_retry_after_seconds(r.headers.get("Retry-After")),
+                busy=True,
             )
         if status >= 500:
             raise _Retryable(f"HTTP {status}")
