@@ -662,3 +662,60 @@ def test_a_server_with_shorter_pages_is_noticed(
     )
     assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, "custodian")
     assert h.problems == ()
+
+
+# ---- politeness and plumbing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parallel", [1, 3])
+def test_parallelism_is_bounded(esplora: Any, oracle: dict[str, Any], parallel: int) -> None:
+    esplora.faults.delay = 0.005  # long enough for requests to overlap
+    check_alice(
+        scan(alice(oracle), network="regtest", source=source(esplora, parallel=parallel), gap=25),
+        oracle,
+    )
+    assert esplora.max_inflight == parallel
+
+
+def test_a_session_of_the_callers_is_used(esplora: Any, oracle: dict[str, Any]) -> None:
+    import requests
+
+    session = requests.Session()
+    session.headers["X-Caller"] = "mine"
+    sent: list[str] = []
+    session.hooks["response"].append(lambda r, *a, **k: sent.append(r.request.headers["X-Caller"]))
+    src = EsploraSource(esplora.url, network="regtest", session=session)
+    scan([oracle["bare_p2pk"]["descriptor"]], network="regtest", source=src)
+    src.close()
+    assert sent and set(sent) == {"mine"}
+    assert session.get(esplora.url + "/blocks/tip/height", timeout=5).ok  # still open: the caller's
+
+
+def test_retry_after_as_an_http_date(esplora: Any, oracle: dict[str, Any]) -> None:
+    from email.utils import formatdate
+
+    esplora.faults.burst(503, 1, **{"Retry-After": formatdate(time.time() + 2, usegmt=True)})
+    t0 = time.monotonic()
+    check_alice(scan(alice(oracle), network="regtest", source=source(esplora), gap=25), oracle)
+    assert 0.5 <= time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize(
+    ("path", "reply", "message"),
+    [
+        ("/blocks/tip/height", "tall", "malformed tip height"),
+        ("/blocks/tip/hash", "not-a-hash", "malformed tip hash"),
+    ],
+)
+def test_garbled_tip_is_a_protocol_error(
+    esplora: Any, oracle: dict[str, Any], path: str, reply: str, message: str
+) -> None:
+    esplora.faults.edit = lambda p, v: reply if p == path else v
+    with pytest.raises(SourceProtocolError, match=message):
+        scan(alice(oracle), network="regtest", source=source(esplora))
+
+
+def test_malformed_history_is_a_protocol_error(esplora: Any, oracle: dict[str, Any]) -> None:
+    esplora.faults.edit = lambda p, v: [{"txid": "zz"}] if p.endswith("/txs") else v
+    with pytest.raises(SourceProtocolError, match="malformed transaction"):
+        scan(alice(oracle), network="regtest", source=source(esplora))

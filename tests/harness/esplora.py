@@ -264,6 +264,9 @@ class EsploraServer:
         self.paths: list[str] = []
         self.seen: list[tuple[str, str | None]] = []
         """Every request as (path with query, Authorization header)."""
+        self.inflight = 0
+        self.max_inflight = 0
+        """The most requests the server was answering at once."""
         self.lock = threading.Lock()
         self._index: tuple[int, str, _Index] | None = None
         self.httpd: ThreadingHTTPServer | None = None
@@ -279,6 +282,7 @@ class EsploraServer:
             self.faults = Faults()
             self.paths = []
             self.seen = []
+            self.max_inflight = 0
         self.chain.set_state("A")
 
     def counts(self) -> Counter[str]:
@@ -345,6 +349,16 @@ class EsploraServer:
         with self.lock:
             self.paths.append(path)
             self.seen.append((raw_path, auth))
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return self._answer(path)
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def _answer(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        with self.lock:
             n = len(self.paths)
             f = self.faults
             fault = None

@@ -168,6 +168,12 @@ class _TxOuts:
     coinbase: bool
 
 
+def _counts(page: list[dict[str, Any]]) -> tuple[int, int]:
+    """(confirmed, mempool) transactions on a history page."""
+    confirmed = sum(t["height"] is not None for t in page)
+    return confirmed, len(page) - confirmed
+
+
 def _varint(n: int) -> bytes:
     if n < 0xFD:
         return bytes([n])
@@ -363,6 +369,7 @@ class EsploraSource:
         self._headers: dict[int, bytes] = {}
         self._blocks_endpoint = True
         self._proven_whole = (0, 0)
+        self._mempool_whole = True
         self._recent_tip: tuple[BlockRef | None, float] = (None, 0.0)
 
     @classmethod
@@ -570,18 +577,26 @@ class EsploraSource:
         used = [s for s, page in zip(scripts, pages, strict=True) if page]
         problems: list[str] = []
         txouts: dict[str, _TxOuts | None] = {}
-        whole = self._whole_pages([(s, p) for s, p in zip(scripts, pages, strict=True) if p])
-        long: list[bytes] = []
-        for s, page in zip(scripts, pages, strict=True):
-            if page and s in whole:
+        # a long history (a full page): its stats, then /utxo (or, past the utxo limit, the
+        # paged history); the fullest short page is checked against its stats in the same go
+        used_pages = [(s, p) for s, p in zip(scripts, pages, strict=True) if p]
+        whole, probe = self._whole_pages(used_pages)
+        long = [s for s, _p in used_pages if s not in whole]
+        jobs: list[Callable[[], Any]] = [self._stats_job(probe)] if probe else []
+        done = self._many(jobs + [self._listing_job(answers[s]) for s in long])
+        listed = dict(zip(long, done[1:] if probe else done, strict=True))
+        if probe and not self._page_proven(probe, dict(used_pages)[probe], done[0]):
+            # the server's pages are shorter than assumed: what looked whole may not be
+            again = [s for s in whole if s not in self._whole_pages(used_pages)[0]]
+            listed.update(
+                zip(again, self._many([self._listing_job(answers[s]) for s in again]), strict=True)
+            )
+            whole -= set(again)
+        for s, page in used_pages:
+            if s in whole:
                 self._coins_from_history(answers[s], page, None, txouts, problems)
-            elif page:
-                long.append(s)
-        # a long history: its stats, then /utxo (or, past the utxo limit, the paged history)
-        listed = self._many([self._listing_job(answers[s]) for s in long])
-        refused = [answers[s] for s, ok in zip(long, listed, strict=True) if not ok]
-        self._rebuild(refused, txouts, problems)
-        for s in long:
+        self._rebuild([answers[s] for s, ok in listed.items() if not ok], txouts, problems)
+        for s in listed:
             self._check_sums(answers[s], problems)
             note = answers[s].note
             if note and note not in problems:
@@ -596,11 +611,14 @@ class EsploraSource:
         want_proofs = confirmed_txids if self.verify else need_height
         # the headers missing from the cache are asked in the same go (one wait, not two)
         header_jobs = self._blocks_jobs(block) if self.verify and confirmed_txids else []
+        # ... and the tip again: every answer about the scripts is in by now
         fetched = self._many(
             [self._hex_job(t) for t in need_tx]
             + [self._proof_job(t) for t in want_proofs]
             + header_jobs
+            + [self._tip_hash_job()]
         )
+        tip_after = fetched.pop()
         for txid, text in zip(need_tx, fetched[: len(need_tx)], strict=True):
             txouts[txid] = _outs_from_hex(text, txid)
         n = len(need_tx) + len(want_proofs)
@@ -642,7 +660,6 @@ class EsploraSource:
                     problems.append(
                         f"{coin.txid}:{coin.vout} ({self._name(coin.script)}): {coin.problem}"
                     )
-        tip_after = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
         lookup = Lookup(
             block=block,
             coins={s: v for s, v in coins.items() if v},
@@ -661,40 +678,54 @@ class EsploraSource:
         return "behind" if at is not None and at.lower() == block.hash else "stale"
 
     # --- jobs ----------------------------------------------------------------------------------
-    def _whole_pages(self, pages: list[tuple[bytes, list[dict[str, Any]]]]) -> set[bytes]:
-        """The scripts whose first history page is their whole history.
+    def _whole_pages(
+        self, pages: list[tuple[bytes, list[dict[str, Any]]]]
+    ) -> tuple[set[bytes], bytes | None]:
+        """The scripts whose first history page is their whole history, and one to check.
 
         A page with fewer confirmed transactions than the server's page size (electrs: 25,
         ``page_size``) and fewer than 50 mempool ones is whole, as BDK also assumes. mempool's
-        electrs lets its operator shorten pages, so each look-up checks its fullest page against
-        that script's stats (one request): a page found cut short teaches the real page size,
-        and pages that size are then asked by stats and ``/utxo``.
+        electrs lets its operator shorten pages, so the fullest page of each look-up beyond
+        those already proven whole is checked against its script's stats (one request, with
+        the listings): a page found cut short teaches the real page size (:meth:`_page_proven`).
         """
         if not self.prefer_history:
-            return set()
+            return set(), None
+        whole = {s: _counts(p) for s, p in pages if self._fits(p)}
+        if not whole:
+            return set(), None
+        proven_c, proven_m = self._proven_whole
+        doubtful = [s for s, (c, m) in whole.items() if c > proven_c or m > proven_m]
+        fullest = max(doubtful, key=lambda s: whole[s]) if doubtful else None
+        return set(whole), fullest
 
-        def counts(page: list[dict[str, Any]]) -> tuple[int, int]:
-            confirmed = sum(t["height"] is not None for t in page)
-            return confirmed, len(page) - confirmed
+    def _fits(self, page: list[dict[str, Any]]) -> bool:
+        confirmed, mempool = _counts(page)
+        return confirmed < self.page_size and mempool < MEMPOOL_PAGE and self._mempool_whole
 
-        def fits(page: list[dict[str, Any]]) -> bool:
-            c, m = counts(page)
-            return c < self.page_size and m < MEMPOOL_PAGE
+    def _page_proven(
+        self, script: bytes, page: list[dict[str, Any]], stats: dict[str, Any]
+    ) -> bool:
+        """Learn from a checked page; False if it was cut short (then pages are re-sorted)."""
+        c, m = _counts(page)
+        if stats["chain"]["tx_count"] > c:
+            self.page_size = c  # a cut-short page is a full one: its size is the page size
+            return False
+        if stats["mempool"]["tx_count"] > m:
+            self._mempool_whole = False  # the mempool part is cut short: list every script
+            return False
+        self._proven_whole = (max(self._proven_whole[0], c), max(self._proven_whole[1], m))
+        return True
 
-        candidates = [(s, counts(p)) for s, p in pages if fits(p)]
-        if candidates:
-            script, (c, m) = max(candidates, key=lambda x: x[1])
-            if (c, m) > self._proven_whole:
-                stats = self._parse_stats(
-                    self._get(f"/scripthash/{_scripthash(script)}", json_reply=True), script
-                )
-                if stats["chain"]["tx_count"] > c:
-                    self.page_size = c  # a cut-short page is a full one: its size is the size
-                elif stats["mempool"]["tx_count"] > m:
-                    return set()  # the mempool is cut short too: list every script
-                else:
-                    self._proven_whole = max(self._proven_whole, (c, m))
-        return {s for s, p in pages if fits(p)}
+    def _stats_job(self, script: bytes) -> Callable[[], dict[str, Any]]:
+        def job() -> dict[str, Any]:
+            r = self._get(f"/scripthash/{_scripthash(script)}", json_reply=True)
+            return self._parse_stats(r, script)
+
+        return job
+
+    def _tip_hash_job(self) -> Callable[[], str]:
+        return lambda: _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
 
     def _first_page_job(self, script: bytes) -> Callable[[], list[dict[str, Any]]]:
         def job() -> list[dict[str, Any]]:
