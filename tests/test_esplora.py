@@ -719,3 +719,26 @@ def test_malformed_history_is_a_protocol_error(esplora: Any, oracle: dict[str, A
     esplora.faults.edit = lambda p, v: [{"txid": "zz"}] if p.endswith("/txs") else v
     with pytest.raises(SourceProtocolError, match="malformed transaction"):
         scan(alice(oracle), network="regtest", source=source(esplora))
+
+
+def test_cli_checkpoint(
+    esplora: Any, oracle: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    w = oracle["wallets"]["dave"]
+    cut = 156  # dave's coins are at 155, 156, 157 and 292
+    spec = f"esplora+{esplora.url}"
+    checkpoint = f"{cut}:{esplora.chain.blocks[cut].hash}"
+    argv = ["scan", "--network", "regtest", "--source", spec, "--checkpoint", checkpoint]
+    code = cli_main([*argv, "--json", *w["descriptors"]])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    utxos = [u for t in out["targets"] for u in t["utxos"]]
+    assert utxos and all((u["verification"] == "spv") == (u["height"] >= cut) for u in utxos)
+    for argv, message in [
+        (["--source", spec, "--checkpoint", "156"], "HEIGHT:HASH"),
+        (["--snapshot", str(SNAPSHOT), "--checkpoint", checkpoint], "applies to electrum"),
+    ]:
+        assert cli_main(["scan", "--network", "regtest", *argv, w["descriptors"][0]]) == 2
+        assert message in capsys.readouterr().err

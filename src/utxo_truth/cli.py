@@ -23,8 +23,11 @@ from typing import TextIO
 from ._api import scan
 from ._exceptions import InputError, SourceError, UtxoTruthError
 from ._models import Holdings
+from ._network import Network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
-from .sources import open_source
+from .sources import ChainSource, open_source, parse_checkpoint
+
+_VERIFYING = ("electrum://", "electrums://", "esplora+")
 
 __all__ = ["format_btc", "main"]
 
@@ -187,6 +190,32 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
         help="check the snapshot against this UTXO set hash (gettxoutsetinfo hash_serialized_3 "
         "of a node you trust) before using it",
     )
+    p.add_argument(
+        "--checkpoint",
+        metavar="HEIGHT:HASH",
+        help="anchor Electrum and Esplora header verification at this block (one you trust) "
+        "instead of genesis: on mainnet an Esplora server sends 10 headers a request",
+    )
+
+
+def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
+    """An option that applies to none of the sources is a mistake worth saying."""
+    if args.snapshot_hash and not any(s.startswith("snapshot:") for s in specs):
+        raise InputError("--snapshot-hash applies to a snapshot source: give --snapshot PATH")
+    if args.checkpoint and not any(s.startswith(_VERIFYING) for s in specs):
+        raise InputError("--checkpoint applies to electrum(s):// and esplora+ sources")
+
+
+def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
+    """Open ``spec`` with the options that apply to its kind."""
+    return open_source(
+        spec,
+        network,
+        snapshot_hash=args.snapshot_hash if spec.startswith("snapshot:") else None,
+        checkpoint=parse_checkpoint(args.checkpoint)
+        if args.checkpoint and spec.startswith(_VERIFYING)
+        else None,
+    )
 
 
 def _chosen_sources(args: argparse.Namespace) -> list[str]:
@@ -220,14 +249,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             "or --source SPEC. utxo_truth never picks a server for you."
         )
     targets = _read_targets(args)
-    opened = [
-        open_source(
-            spec,
-            args.network,
-            snapshot_hash=args.snapshot_hash if spec.startswith("snapshot:") else None,
-        )
-        for spec in specs
-    ]
+    _check_options(specs, args)
+    opened = [_open(spec, args.network, args) for spec in specs]
     if len(opened) == 1:
         holdings = scan(
             targets, network=args.network, source=opened[0], gap=args.gap, range=args.range_
@@ -276,11 +299,8 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
 
     portfolio = load_portfolio(args.portfolio)
     spec = _chosen_source(args) or portfolio.source
-    source = (
-        open_source(spec, portfolio.network, snapshot_hash=args.snapshot_hash)
-        if spec is not None
-        else None
-    )
+    _check_options([spec] if spec else [], args)
+    source = _open(spec, portfolio.network, args) if spec is not None else None
     progress = None if args.json else _progress_bar()
     try:
         report = reconcile(

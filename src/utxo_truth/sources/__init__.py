@@ -34,6 +34,7 @@ __all__ = [
     "Lookup",
     "SnapshotSource",
     "open_source",
+    "parse_checkpoint",
     "redact",
 ]
 
@@ -44,10 +45,33 @@ def redact(spec: str) -> str:
     return re.sub(r"(?i)((?:password|pass|token|key|apikey|cookie)=)[^&]*", r"\1***", spec)
 
 
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    """``HEIGHT:HASH`` (a block you trust) as ``(height, hash)``, for header verification."""
+    height, _, block_hash = text.strip().partition(":")
+    block_hash = block_hash.lower()
+    if not (
+        height.isdigit()
+        and len(block_hash) == 64
+        and all(c in "0123456789abcdef" for c in block_hash)
+    ):
+        raise SourceSpecError(
+            "a checkpoint is HEIGHT:HASH, the height and hash of a block you trust, e.g. "
+            "840000:0000000000000000000320283a032748cef8227873ff4872689bf23f1cda83a5"
+        )
+    return int(height), block_hash
+
+
 def open_source(
-    spec: str, network: Network | str, *, snapshot_hash: str | None = None
+    spec: str,
+    network: Network | str,
+    *,
+    snapshot_hash: str | None = None,
+    checkpoint: tuple[int, str] | None = None,
 ) -> ChainSource:
     """Make a chain source from a spec string such as ``snapshot:utxo.dat``.
+
+    ``checkpoint`` anchors an Electrum or Esplora source's header chain at a block you trust
+    instead of genesis (see :func:`parse_checkpoint`).
 
     Example:
         >>> open_source("snapshot:examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
@@ -60,15 +84,19 @@ def open_source(
             path = path[2:]
         if not path:
             raise SourceSpecError("snapshot: needs a path, as in snapshot:/data/utxo.dat")
+        if checkpoint is not None:
+            raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
         return SnapshotSource(path, net, expected_hash=snapshot_hash)
     if snapshot_hash is not None:
         raise SourceSpecError("--snapshot-hash applies to a snapshot: source only")
     if spec.startswith(("electrum://", "electrums://")):
-        return ElectrumSource.from_url(spec, net)
+        return ElectrumSource.from_url(spec, net, checkpoint=checkpoint)
+    if spec.startswith("esplora+"):
+        return EsploraSource.from_url(spec, net, checkpoint=checkpoint)
+    if checkpoint is not None:
+        raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
     if spec.startswith("bitcoind://"):
         return BitcoindSource.from_url(spec, net)
-    if spec.startswith("esplora+"):
-        return EsploraSource.from_url(spec, net)
     raise SourceSpecError(
         f"unknown source {redact(spec)!r}: use snapshot:PATH (a Bitcoin Core dumptxoutset file), "
         "electrum(s)://HOST:PORT, esplora+https://HOST/PATH or bitcoind://HOST:PORT"
