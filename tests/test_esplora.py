@@ -742,3 +742,15 @@ def test_cli_checkpoint(
     ]:
         assert cli_main(["scan", "--network", "regtest", *argv, w["descriptors"][0]]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_server_echoing_the_key_does_not_leak_it(esplora: Any, oracle: dict[str, Any]) -> None:
+    from harness.esplora import Fault
+
+    esplora.faults.queue.append(Fault(400, b"invalid API key k3y-s3cret for user bob:pa55w0rd"))
+    url = esplora.url.replace("http://", "http://bob:pa55w0rd@")
+    src = EsploraSource(url, network="regtest", api_key="k3y-s3cret")
+    with pytest.raises(ServerRefusedError) as exc:
+        scan(alice(oracle), network="regtest", source=src)
+    assert "k3y-s3cret" not in str(exc.value) and "pa55w0rd" not in str(exc.value)
+    assert "invalid API key ***" in str(exc.value)

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import random
 import threading
 import time
@@ -60,6 +61,7 @@ from .._exceptions import (
     InconsistentTipError,
     ServerBusyError,
     ServerRefusedError,
+    SourceError,
     SourceProtocolError,
     SourceSpecError,
     SourceTimeoutError,
@@ -117,8 +119,17 @@ class _Restart(Exception):
 class _Retryable(Exception):
     """A reply worth asking again (busy, 5xx, dropped, truncated, garbled)."""
 
-    def __init__(self, message: str, wait_seconds: float | None = None, busy: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        error: type[SourceError] = SourceUnavailableError,
+        *,
+        wait_seconds: float | None = None,
+        busy: bool = False,
+    ) -> None:
         super().__init__(message)
+        self.error = error
+        """What to raise when the retries run out."""
         self.wait_seconds = wait_seconds
         self.busy = busy
 
@@ -356,6 +367,7 @@ class EsploraSource:
         if parts.username is not None:
             self._auth = (unquote(parts.username), unquote(parts.password or ""))
         self._headers_sent = {"User-Agent": "utxo_truth"}
+        self._api_key = api_key
         if api_key:
             self._headers_sent["Authorization"] = f"Bearer {api_key}"
         self._pool: ThreadPoolExecutor | None = None
@@ -428,19 +440,11 @@ class EsploraSource:
                 else:
                     failures += 1
                     if failures > self.retries:
-                        raise self._final_error(path, exc) from None
+                        raise exc.error(
+                            f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
+                        ) from None
                     pause = random.uniform(0, self.backoff * 2 ** (failures - 1))
                 time.sleep(pause)
-
-    def _final_error(self, path: str, exc: _Retryable) -> Exception:
-        text = f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
-        if isinstance(exc.__cause__, requests.Timeout):
-            return SourceTimeoutError(text)
-        if isinstance(exc.__cause__, requests.ConnectionError):
-            return SourceUnavailableError(text)
-        if "not JSON" in str(exc) or "truncated" in str(exc):
-            return SourceProtocolError(text)
-        return SourceUnavailableError(text)
 
     def _get_once(self, url: str, path: str, *, json_reply: bool, missing_ok: bool) -> Any:
         try:
@@ -452,12 +456,12 @@ class EsploraSource:
                 timeout=self.timeout,
             )
             body = r.content
-        except requests.Timeout as exc:
-            raise _Retryable(f"no answer within {self.timeout:g}s") from exc
-        except requests.exceptions.ChunkedEncodingError as exc:
-            raise _Retryable("the reply was truncated") from exc
-        except requests.ConnectionError as exc:
-            raise _Retryable("connection failed or dropped") from exc
+        except requests.Timeout:
+            raise _Retryable(f"no answer within {self.timeout:g}s", SourceTimeoutError) from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise _Retryable("the reply was truncated", SourceProtocolError) from None
+        except requests.ConnectionError:
+            raise _Retryable("connection failed or dropped") from None
         except requests.RequestException as exc:
             raise SourceUnavailableError(
                 f"{self._where}{path}: request failed: {type(exc).__name__}"
@@ -466,10 +470,11 @@ class EsploraSource:
             with self._lock:
                 self.requests += 1
         status = r.status_code
-        text = body[:300].decode("utf-8", "replace").strip()
+        text = self._scrub(body[:300].decode("utf-8", "replace").strip())
         if status in (429, 503):
             raise _Retryable(
                 f"HTTP {status}",
+                ServerBusyError,
                 wait_seconds=_retry_after_seconds(r.headers.get("Retry-After")),
                 busy=True,
             )
@@ -498,13 +503,22 @@ class EsploraSource:
             raise SourceProtocolError(f"{self._where}{path}: unexpected HTTP {status}")
         length = r.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) != len(body):
-            raise _Retryable("the reply was truncated")
+            raise _Retryable("the reply was truncated", SourceProtocolError)
         if not json_reply:
             return body.decode("utf-8", "replace").strip()
         try:
-            return r.json()
+            return json.loads(body)
         except ValueError:
-            raise _Retryable("the reply is not JSON (truncated or garbled)") from None
+            raise _Retryable(
+                "the reply is not JSON (truncated or garbled)", SourceProtocolError
+            ) from None
+
+    def _scrub(self, text: str) -> str:
+        """``text`` (a server's error page) without our credentials, should it echo them."""
+        for secret in (*self._params.values(), *(self._auth or ()), self._api_key):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
 
     def _many(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
         """Run ``jobs`` ``parallel`` at a time; results in order; the first error is raised."""
