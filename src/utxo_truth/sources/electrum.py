@@ -60,8 +60,9 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash, merkle_root_from_branch
+from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
+from ._checks import hex32, is_int, merkle_problem
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -81,16 +82,6 @@ def scripthash(script: bytes) -> str:
 class _Reply:
     result: Any = None
     error: Any = None
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _hex32(x: Any, what: str) -> str:
-    if not (isinstance(x, str) and len(x) == 64 and all(c in "0123456789abcdefABCDEF" for c in x)):
-        raise SourceProtocolError(f"server sent a malformed {what}: {str(x)[:80]!r}")
-    return x.lower()
 
 
 class _Connection:
@@ -463,7 +454,7 @@ class ElectrumSource:
         if reply.error is not None:
             raise _refusal(reply.error, f"{self.describe()} headers.subscribe")
         r = reply.result
-        if not (isinstance(r, dict) and _is_int(r.get("height")) and isinstance(r.get("hex"), str)):
+        if not (isinstance(r, dict) and is_int(r.get("height")) and isinstance(r.get("hex"), str)):
             raise SourceProtocolError(f"{self.describe()} sent a malformed tip: {str(r)[:80]}")
         try:
             header = bytes.fromhex(r["hex"])
@@ -590,13 +581,11 @@ class ElectrumSource:
             )
         out = []
         for item in result:
-            if not (
-                isinstance(item, dict) and _is_int(item.get("height")) and item["height"] >= -1
-            ):
+            if not (isinstance(item, dict) and is_int(item.get("height")) and item["height"] >= -1):
                 raise SourceProtocolError(
                     f"{self.describe()} sent a malformed history item: {str(item)[:80]}"
                 )
-            out.append((_hex32(item.get("tx_hash"), "tx_hash"), item["height"]))
+            out.append((hex32(item.get("tx_hash"), "tx_hash"), item["height"]))
         return out
 
     def _parse_txs(
@@ -699,18 +688,9 @@ class ElectrumSource:
         if reply.error is not None:
             return f"no merkle proof: {_error_text(reply.error)}"
         r = reply.result
-        if not (
-            isinstance(r, dict) and isinstance(r.get("merkle"), list) and _is_int(r.get("pos"))
-        ):
+        if not isinstance(r, dict):
             return "malformed merkle proof"
-        try:
-            branch = [_hex32(x, "merkle hash") for x in r["merkle"]]
-            root = merkle_root_from_branch(txid, branch, r["pos"])
-            if root != chain.merkle_root(height):
-                return f"merkle proof does not reach the block at height {height}"
-        except (VerificationError, SourceProtocolError) as exc:
-            return f"bad merkle proof: {exc}"
-        return None
+        return merkle_problem(txid, height, r.get("merkle"), r.get("pos"), chain)
 
     def _reconcile_script(
         self,
@@ -815,7 +795,7 @@ class ElectrumSource:
         if balance.error is None and isinstance(balance.result, dict):
             confirmed = balance.result.get("confirmed")
             expected = sum(c.value for c in mine_conf if c.problem is None)
-            if _is_int(confirmed) and confirmed != expected and not missing:
+            if is_int(confirmed) and confirmed != expected and not missing:
                 problems.append(
                     f"{name}: get_balance says {confirmed} sats confirmed, "
                     f"the history implies {expected}"
@@ -830,18 +810,18 @@ class ElectrumSource:
         for item in result:
             ok = (
                 isinstance(item, dict)
-                and _is_int(item.get("tx_pos"))
+                and is_int(item.get("tx_pos"))
                 and item["tx_pos"] >= 0
-                and _is_int(item.get("value"))
+                and is_int(item.get("value"))
                 and item["value"] >= 0
-                and _is_int(item.get("height"))
+                and is_int(item.get("height"))
                 and item["height"] >= -1
             )
             if not ok:
                 raise SourceProtocolError(
                     f"{self.describe()} sent a malformed unspent output: {str(item)[:80]}"
                 )
-            out[(_hex32(item.get("tx_hash"), "tx_hash"), item["tx_pos"])] = (
+            out[(hex32(item.get("tx_hash"), "tx_hash"), item["tx_pos"])] = (
                 item["value"],
                 item["height"],
             )

@@ -71,8 +71,9 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash, merkle_root_from_branch
+from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
+from ._checks import hex32, is_int, merkle_problem
 
 __all__ = ["EsploraSource"]
 
@@ -87,7 +88,6 @@ MEMPOOL_PAGE = 50
 BLOCKS_PAGE = 10
 """Block summaries per ``/blocks/:start`` reply."""
 _NULL_TXID = b"\x00" * 32
-_HEX = frozenset("0123456789abcdefABCDEF")
 _LIMIT_WORDS = ("too many history entries", "too many unspent transaction outputs", "too many")
 
 T = TypeVar("T")
@@ -100,16 +100,6 @@ def _scripthash(script: bytes) -> str:
     Electrum's is reversed (see esplora issue #460).
     """
     return hashlib.sha256(script).hexdigest()
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _hex32(x: Any, what: str) -> str:
-    if not (isinstance(x, str) and len(x) == 64 and set(x) <= _HEX):
-        raise SourceProtocolError(f"server sent a malformed {what}: {str(x)[:80]!r}")
-    return x.lower()
 
 
 class _Restart(Exception):
@@ -251,10 +241,10 @@ def _header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
                 b["nonce"].to_bytes(4, "little"),
             ]
         )
-        height, block_id = b["height"], _hex32(b["id"], "block id")
+        height, block_id = b["height"], hex32(b["id"], "block id")
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, SourceProtocolError):
         return None
-    if len(header) != 80 or not _is_int(height):
+    if len(header) != 80 or not is_int(height):
         return None
     return height, block_id, header
 
@@ -569,7 +559,7 @@ class EsploraSource:
         A block found between the two reads changes the hash read again at the end of the
         look-up, which then starts again.
         """
-        tip_hash = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+        tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
         height_text = self._get("/blocks/tip/height", json_reply=False)
         if not height_text.isdigit():
             raise SourceProtocolError(
@@ -685,7 +675,7 @@ class EsploraSource:
 
     def block_status(self, block: BlockRef) -> str:
         """``"tip"``, ``"behind"`` (still on the best chain, which grew) or ``"stale"``."""
-        tip_hash = _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+        tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
         if tip_hash == block.hash:
             return "tip"
         at = self._get(f"/block-height/{block.height}", json_reply=False, missing_ok=True)
@@ -739,7 +729,7 @@ class EsploraSource:
         return job
 
     def _tip_hash_job(self) -> Callable[[], str]:
-        return lambda: _hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+        return lambda: hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
 
     def _first_page_job(self, script: bytes) -> Callable[[], list[dict[str, Any]]]:
         def job() -> list[dict[str, Any]]:
@@ -756,9 +746,7 @@ class EsploraSource:
 
         def job() -> bool:
             sh = _scripthash(answer.script)
-            answer.stats = self._parse_stats(
-                self._get(f"/scripthash/{sh}", json_reply=True), answer.script
-            )
+            answer.stats = self._stats_job(answer.script)()
             try:
                 listing = self._get(f"/scripthash/{sh}/utxo", json_reply=True)
             except HistoryTooLargeError:
@@ -928,7 +916,7 @@ class EsploraSource:
                     continue
                 status = item.get("status")
                 confirmed = isinstance(status, dict) and status.get("confirmed") is True
-                out.append((True, _hex32(item.get("txid"), "spending txid"), confirmed))
+                out.append((True, hex32(item.get("txid"), "spending txid"), confirmed))
             return out
 
         return job
@@ -1041,7 +1029,7 @@ class EsploraSource:
                 at = self._get(f"/block-height/{hi}", json_reply=False, missing_ok=True)
                 if at is None:
                     raise _Restart  # the chain got shorter: a reorg
-                block_hash = _hex32(at, "block hash")
+                block_hash = hex32(at, "block hash")
             out: dict[int, bytes] = {}
             for height in range(hi, lo - 1, -1):
                 text = self._get(f"/block/{block_hash}/header", json_reply=False)
@@ -1074,7 +1062,7 @@ class EsploraSource:
         for key, name in (("chain_stats", "chain"), ("mempool_stats", "mempool")):
             part = r.get(key) if isinstance(r, dict) else None
             fields = ("funded_txo_sum", "spent_txo_sum", "tx_count")
-            if not (isinstance(part, dict) and all(_is_int(part.get(f)) for f in fields)):
+            if not (isinstance(part, dict) and all(is_int(part.get(f)) for f in fields)):
                 raise SourceProtocolError(
                     f"{self._where} sent malformed stats for {self._name(script)}: {str(r)[:80]}"
                 )
@@ -1090,16 +1078,16 @@ class EsploraSource:
         height = status.get("block_height")
         if not (isinstance(height, int) and not isinstance(height, bool) and height >= 0):
             raise SourceProtocolError(f"{self._where} sent a malformed block height")
-        return height, _hex32(status.get("block_hash"), "block hash")
+        return height, hex32(status.get("block_hash"), "block hash")
 
     def _parse_utxos(self, r: Any, script: bytes) -> list[_Claim]:
         out = []
         for item in self._as_list(r, "unspent outputs"):
             if not (
                 isinstance(item, dict)
-                and _is_int(item.get("vout"))
+                and is_int(item.get("vout"))
                 and item["vout"] >= 0
-                and _is_int(item.get("value"))
+                and is_int(item.get("value"))
                 and item["value"] >= 0
             ):
                 raise SourceProtocolError(
@@ -1108,7 +1096,7 @@ class EsploraSource:
             height, block_hash = self._parse_status(item.get("status"))
             out.append(
                 _Claim(
-                    _hex32(item.get("txid"), "txid"),
+                    hex32(item.get("txid"), "txid"),
                     item["vout"],
                     item["value"],
                     height,
@@ -1132,13 +1120,11 @@ class EsploraSource:
             prev = i.get("prevout")
             if i.get("is_coinbase") is True or prev is None:
                 continue
-            if not (
-                isinstance(prev, dict) and _is_int(prev.get("value")) and _is_int(i.get("vout"))
-            ):
+            if not (isinstance(prev, dict) and is_int(prev.get("value")) and is_int(i.get("vout"))):
                 raise SourceProtocolError(f"{self._where} sent a malformed input")
             vin.append(
                 (
-                    _hex32(i.get("txid"), "input txid"),
+                    hex32(i.get("txid"), "input txid"),
                     i["vout"],
                     self._script_hex(prev),
                     prev["value"],
@@ -1146,11 +1132,11 @@ class EsploraSource:
             )
         vout = []
         for o in t["vout"]:
-            if not (isinstance(o, dict) and _is_int(o.get("value")) and o["value"] >= 0):
+            if not (isinstance(o, dict) and is_int(o.get("value")) and o["value"] >= 0):
                 raise SourceProtocolError(f"{self._where} sent a malformed output")
             vout.append((self._script_hex(o), o["value"]))
         height, block_hash = self._parse_status(t.get("status"))
-        txid = _hex32(t.get("txid"), "txid")
+        txid = hex32(t.get("txid"), "txid")
         coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["vin"])
         # the object is believed only if it serialises to bytes that hash to its txid: then
         # its outputs' values and scripts are the transaction's own
@@ -1205,7 +1191,7 @@ class EsploraSource:
         height = claim.height
         if height == -1:  # a coin spent in the mempool: its height is its merkle proof's
             height = proof.get("block_height") if isinstance(proof, dict) else None
-            if not _is_int(height):
+            if not is_int(height):
                 height = None
         base = Coin(
             claim.txid,
@@ -1256,26 +1242,8 @@ class EsploraSource:
             return chain_problem or "not verified: no header chain"
         if proof is None:
             return "no merkle proof: the server says it is not confirmed"
-        if not (
-            isinstance(proof, dict)
-            and isinstance(proof.get("merkle"), list)
-            and _is_int(proof.get("pos"))
-            and _is_int(proof.get("block_height"))
-        ):
+        if not (isinstance(proof, dict) and is_int(proof.get("block_height"))):
             return "malformed merkle proof"
         if proof["block_height"] != height:
             return f"the merkle proof is for height {proof['block_height']}, not {height}"
-        if height < chain.start:
-            return (
-                f"not verified: height {height} is below the checkpoint ({chain.start}); pass "
-                "an older checkpoint"
-            )
-        if height > chain.tip_height:
-            return f"height {height} is above the verified tip"
-        try:
-            branch = [_hex32(x, "merkle hash") for x in proof["merkle"]]
-            if merkle_root_from_branch(txid, branch, proof["pos"]) != chain.merkle_root(height):
-                return f"merkle proof does not reach the block at height {height}"
-        except (VerificationError, SourceProtocolError) as exc:
-            return f"bad merkle proof: {exc}"
-        return None
+        return merkle_problem(txid, height, proof.get("merkle"), proof.get("pos"), chain)
