@@ -247,6 +247,15 @@ def test_slow_server_times_out(esplora: Any, oracle: dict[str, Any]) -> None:
     assert time.monotonic() - t0 < 5
 
 
+def test_trickling_server_is_cut_off(esplora: Any, oracle: dict[str, Any]) -> None:
+    # a byte every 50 ms never trips a between-bytes timeout; the whole-reply deadline does
+    esplora.faults.trickle = 100
+    t0 = time.monotonic()
+    with pytest.raises(SourceTimeoutError, match=r"no whole answer within 0\.5s"):
+        scan(alice(oracle), network="regtest", source=source(esplora, timeout=0.5, retries=1))
+    assert time.monotonic() - t0 < 5
+
+
 def test_slow_but_within_timeout_answers(esplora: Any, oracle: dict[str, Any]) -> None:
     esplora.faults.delay = 0.01
     check_alice(scan(alice(oracle), network="regtest", source=source(esplora), gap=25), oracle)

@@ -95,6 +95,8 @@ class Faults:
     delay: float = 0.0
     truncate: int = 0
     """The next N replies send half their body under the full Content-Length, then close."""
+    trickle: int = 0
+    """The next N replies send their body a byte every 50 ms."""
     garbage: int = 0
     """The next N JSON replies are not JSON."""
     page_size: int = PAGE
@@ -317,6 +319,15 @@ class EsploraServer:
                 if status >= 400 and "Content-Type" not in headers:
                     self.send_header("Content-Type", "text/plain")
                 self.end_headers()
+                if headers.get("X-Trickle"):
+                    try:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                    except OSError:
+                        self.close_connection = True  # the client gave up
+                    return
                 if headers.pop("X-Truncate", None) is not None:
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
@@ -372,6 +383,9 @@ class EsploraServer:
             truncate = f.truncate > 0
             if truncate:
                 f.truncate -= 1
+            trickle = f.trickle > 0
+            if trickle:
+                f.trickle -= 1
         if f.delay:
             time.sleep(f.delay)
         if fault is not None:
@@ -394,6 +408,8 @@ class EsploraServer:
                     body = b'{"garbage": [1, 2,'
         if truncate:
             headers["X-Truncate"] = "1"
+        if trickle:
+            headers["X-Trickle"] = "1"
         return status, body, headers
 
     def route(self, path: str) -> tuple[int, Any]:

@@ -55,6 +55,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
+import urllib3
 
 from .._exceptions import (
     HistoryTooLargeError,
@@ -87,6 +88,8 @@ MEMPOOL_PAGE = 50
 """Mempool transactions ``/scripthash/:h/txs`` returns at most."""
 BLOCKS_PAGE = 10
 """Block summaries per ``/blocks/:start`` reply."""
+MAX_BODY = 64 << 20
+"""The largest reply read (a history page of 25 large transactions is a few MiB)."""
 _NULL_TXID = b"\x00" * 32
 _LIMIT_WORDS = ("too many history entries", "too many unspent transaction outputs", "too many")
 
@@ -261,7 +264,7 @@ class EsploraSource:
         session: a ``requests.Session`` to use (its adapters, proxies and headers are kept);
             by default one pooled session sized for ``parallel``.
         parallel: requests in flight at once. The default (4) suits public servers.
-        timeout: seconds to connect and between bytes of a reply.
+        timeout: seconds a request may take in all, from connecting to the reply's last byte.
         retries: attempts after the first for a 5xx, a dropped connection, a timeout or a
             truncated reply.
         max_wait: the longest a request may spend waiting out 429/503 backoff in total; a server
@@ -437,6 +440,7 @@ class EsploraSource:
                 time.sleep(pause)
 
     def _get_once(self, url: str, path: str, *, json_reply: bool, missing_ok: bool) -> Any:
+        deadline = time.monotonic() + self.timeout
         try:
             r = self.session.get(
                 url,
@@ -444,12 +448,10 @@ class EsploraSource:
                 headers=self._headers_sent,
                 auth=self._auth,
                 timeout=self.timeout,
+                stream=True,
             )
-            body = r.content
         except requests.Timeout:
             raise _Retryable(f"no answer within {self.timeout:g}s", SourceTimeoutError) from None
-        except requests.exceptions.ChunkedEncodingError:
-            raise _Retryable("the reply was truncated", SourceProtocolError) from None
         except requests.ConnectionError:
             raise _Retryable("connection failed or dropped") from None
         except requests.RequestException as exc:
@@ -459,6 +461,7 @@ class EsploraSource:
         finally:
             with self._lock:
                 self.requests += 1
+        body = self._read_body(r, path, deadline)
         status = r.status_code
         text = self._scrub(body[:300].decode("utf-8", "replace").strip())
         if status in (429, 503):
@@ -502,6 +505,41 @@ class EsploraSource:
             raise _Retryable(
                 "the reply is not JSON (truncated or garbled)", SourceProtocolError
             ) from None
+
+    def _read_body(self, r: requests.Response, path: str, deadline: float) -> bytes:
+        """The whole body by ``deadline``, at most :data:`MAX_BODY` bytes.
+
+        Read as bytes arrive (``read1``), so that a server trickling them is cut off at the
+        deadline rather than holding a worker for as long as it likes.
+        """
+        raw = r.raw
+        read1 = getattr(raw, "read1", None)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise _Retryable(
+                        f"no whole answer within {self.timeout:g}s", SourceTimeoutError
+                    )
+                chunk = read1(1 << 16, decode_content=True) if read1 else raw.read(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise SourceProtocolError(
+                        f"{self._where}{path}: the reply is over {MAX_BODY >> 20} MiB"
+                    )
+        except urllib3.exceptions.ReadTimeoutError:
+            raise _Retryable(
+                f"the reply stalled for {self.timeout:g}s", SourceTimeoutError
+            ) from None
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, OSError):
+            raise _Retryable("the reply was truncated", SourceProtocolError) from None
+        finally:
+            r.close()
+        return b"".join(chunks)
 
     def _scrub(self, text: str) -> str:
         """``text`` (a server's error page) without our credentials, should it echo them."""
