@@ -221,6 +221,19 @@ def test_500_beyond_the_retries_is_a_typed_error(esplora: Any, oracle: dict[str,
     assert time.monotonic() - t0 < 10
 
 
+def test_one_failure_stops_the_others_waiting(esplora: Any, oracle: dict[str, Any]) -> None:
+    # most first-page requests are told to come back in 20 s; one meets a hard error: the
+    # error is raised at once instead of after the others' wait
+    esplora.faults.burst(429, 5, match="/txs$", **{"Retry-After": "20"})
+    esplora.faults.burst(404, 1, match="/txs$")
+    esplora.faults.burst(429, 30, match="/txs$", **{"Retry-After": "20"})
+    src = source(esplora)
+    t0 = time.monotonic()
+    with pytest.raises(ServerRefusedError, match="HTTP 404"):
+        scan(alice(oracle), network="regtest", source=src)
+    assert time.monotonic() - t0 < 5
+
+
 def test_rate_limited_beyond_max_wait_is_server_busy(esplora: Any, oracle: dict[str, Any]) -> None:
     esplora.faults.burst(429, 1000)
     t0 = time.monotonic()

@@ -49,7 +49,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -107,6 +107,10 @@ def _scripthash(script: bytes) -> str:
 
 class _Restart(Exception):
     """The server's chain changed under a look-up: start it again."""
+
+
+class _Aborted(Exception):
+    """Another request of the same step failed: this one gives up (its caller has an error)."""
 
 
 class _Retryable(Exception):
@@ -365,6 +369,7 @@ class EsploraSource:
             self._headers_sent["Authorization"] = f"Bearer {api_key}"
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._abort = threading.Event()
         self.requests = 0
         self.retried = 0
         self.rebuilt = 0
@@ -413,6 +418,8 @@ class EsploraSource:
         attempt = 0
         while True:
             attempt += 1
+            if self._abort.is_set():
+                raise _Aborted
             try:
                 return self._get_once(url, path, json_reply=json_reply, missing_ok=missing_ok)
             except _Retryable as exc:
@@ -437,7 +444,8 @@ class EsploraSource:
                             f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
                         ) from None
                     pause = random.uniform(0, self.backoff * 2 ** (failures - 1))
-                time.sleep(pause)
+                if self._abort.wait(pause):
+                    raise _Aborted from None
 
     def _get_once(self, url: str, path: str, *, json_reply: bool, missing_ok: bool) -> Any:
         deadline = time.monotonic() + self.timeout
@@ -555,25 +563,41 @@ class EsploraSource:
         with self._lock:
             self._to_do += len(jobs)
         if self.parallel == 1 or len(jobs) == 1:
-            return [self._tick(job()) for job in jobs]
+            results = []
+            for job in jobs:
+                results.append(job())
+                self._tick()
+            return results
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="esplora")
         futures = [self._pool.submit(job) for job in jobs]
         try:
-            return [self._tick(f.result()) for f in futures]
+            running = set(futures)
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    error = f.exception()
+                    if error is not None:
+                        raise error
+                    self._tick()
+            return [f.result() for f in futures]
+        except BaseException:
+            # nothing may go on asking the server behind the caller's back: queued jobs are
+            # dropped, running ones stop at their next request or pause
+            self._abort.set()
+            raise
         finally:
-            # on an error nothing may go on asking the server behind the caller's back
             for f in futures:
                 f.cancel()
             wait(futures)
+            self._abort.clear()
 
-    def _tick(self, value: T) -> T:
+    def _tick(self) -> None:
         with self._lock:
             self._done += 1
             done, to_do = self._done, self._to_do
         if self.progress is not None:
             self.progress(done, to_do)
-        return value
 
     # --- the look-up ---------------------------------------------------------------------------
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
