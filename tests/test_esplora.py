@@ -776,3 +776,22 @@ def test_a_server_echoing_the_key_does_not_leak_it(esplora: Any, oracle: dict[st
         scan(alice(oracle), network="regtest", source=src)
     assert "k3y-s3cret" not in str(exc.value) and "pa55w0rd" not in str(exc.value)
     assert "invalid API key ***" in str(exc.value)
+
+
+def test_history_cut_short_or_refused(esplora: Any, oracle: dict[str, Any]) -> None:
+    from harness.esplora import Fault
+
+    from utxo_truth import HistoryTooLargeError
+
+    w = oracle["wallets"]["custodian"]["descriptors"]
+    esplora.faults.utxo_limit = 0
+    esplora.faults.edit = lambda p, v: [] if p.count("/") == 5 and "/txs/chain/" in p else v
+    h = scan(w, network="regtest", source=source(esplora, prefer_history=False), gap=25)
+    assert any("coins may be missing" in p for p in h.problems) and not h.complete
+
+    esplora.reset()
+    esplora.faults.utxo_limit = 0
+    esplora.faults.queue.append(Fault(400, b"Too many history entries", match="/txs/chain"))
+    with pytest.raises(HistoryTooLargeError, match="refuses to list its coins and to page") as exc:
+        scan(w, network="regtest", source=source(esplora, prefer_history=False), gap=25)
+    assert "bcrt1" in str(exc.value)  # the address is named

@@ -50,7 +50,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -150,7 +150,7 @@ class _ScriptAnswer:
     pending: list[_Claim]
     stats: dict[str, Any] | None = None
     """Read for a long history only (a short one is whole in its first page)."""
-    note: str | None = None
+    notes: list[str] = field(default_factory=list)
     """What could not be had for this script (said in the look-up's problems)."""
 
 
@@ -664,9 +664,7 @@ class EsploraSource:
         self._rebuild([answers[s] for s, ok in listed.items() if not ok], txouts, problems)
         for s in listed:
             self._check_sums(answers[s], problems)
-            note = answers[s].note
-            if note and note not in problems:
-                problems.append(note)
+            problems.extend(n for n in answers[s].notes if n not in problems)
 
         # transactions not seen whole yet, merkle proofs, the header chain
         claims = [c for s in used for c in (*answers[s].confirmed, *answers[s].pending)]
@@ -821,7 +819,7 @@ class EsploraSource:
                 )
                 answer.confirmed.extend(self._spent_in_mempool(txs, answer))
                 if len(txs) < answer.stats["mempool"]["tx_count"]:
-                    answer.note = (
+                    answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(txs)} of its "
                         f"{answer.stats['mempool']['tx_count']} mempool transactions: coins "
                         "spent in the mempool may be missing"
@@ -922,8 +920,6 @@ class EsploraSource:
         spend_of = dict(zip(funding, spends, strict=True))
         for a, history in zip(answers, histories, strict=True):
             self._coins_from_history(a, history, spend_of, txouts, problems)
-            if a.note:
-                problems.append(a.note)
         with self._lock:
             self.rebuilt += len(answers)
 
@@ -936,7 +932,7 @@ class EsploraSource:
                 mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
                 out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
                 if len(out) < answer.stats["mempool"]["tx_count"]:
-                    answer.note = (
+                    answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(out)} of its "
                         f"{answer.stats['mempool']['tx_count']} mempool transactions (it does "
                         "not page the mempool): its unconfirmed receipts and spends may be "
@@ -947,7 +943,15 @@ class EsploraSource:
             expected = answer.stats["chain"]["tx_count"]
             while len(seen) < expected:  # pages of 25 on electrs; the size is not relied on
                 path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
-                page = self._as_list(self._get(path, json_reply=True), "history")
+                try:
+                    page = self._as_list(self._get(path, json_reply=True), "history")
+                except HistoryTooLargeError as exc:
+                    raise HistoryTooLargeError(
+                        f"{self._name(answer.script)}: the server refuses to list its coins and "
+                        f"to page its history ({exc}). Use a server with higher limits "
+                        "(electrs --utxos-limit), or your own node",
+                        code=exc.code,
+                    ) from None
                 if not page:
                     break
                 parsed = [self._parse_tx_json(t) for t in page]
@@ -960,8 +964,13 @@ class EsploraSource:
                     seen.add(t["txid"])
                 out += parsed
                 last = parsed[-1]["txid"]
-            if len(seen) != answer.stats["chain"]["tx_count"]:
-                raise _Restart  # the history changed since the stats were read
+            if len(seen) != expected:
+                # a new block shows in the tip read at the end (and the look-up starts again);
+                # otherwise the server's history and its stats disagree
+                answer.notes.append(
+                    f"{self._name(answer.script)}: the server's history has {len(seen)} "
+                    f"confirmed transactions, its stats say {expected}: coins may be missing"
+                )
             return out
 
         return job
