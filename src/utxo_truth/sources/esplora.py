@@ -1,43 +1,47 @@
 """An Esplora REST server (Blockstream's esplora/electrs, mempool.space) as a chain source.
 
-Esplora is asked by *script hash* (``sha256(scriptPubKey)`` in hex, not reversed as Electrum's), so a
-script without an address (bare P2PK) works too. Nothing is sent but script hashes, txids,
-heights and block hashes. A look-up is a few phases, each a set of GETs run ``parallel`` at a time
-over one pooled keep-alive session:
+Esplora is asked by *script hash* (``sha256(scriptPubKey)`` in plain hex; Electrum's is
+byte-reversed), so a script without an address (bare P2PK) works too. Nothing is sent but script
+hashes, txids, heights and block hashes. A look-up is a few steps, each a set of GETs run
+``parallel`` at a time over one pooled keep-alive session; the first failure ends a step:
 
-1. the tip: ``/blocks/tip/hash``, ``/blocks/tip/height`` and ``/block-height/:h`` (they must name
-   the same block, or the tip moved between the reads and the look-up starts again);
-2. ``/scripthash/:h`` for every script: ``chain_stats`` / ``mempool_stats`` say whether it was
-   ever used (gap discovery) and what its listing must add up to;
-3. for used scripts ``/scripthash/:h/utxo``, and ``/scripthash/:h/txs/mempool`` when the mempool
-   touches the script (Esplora's ``utxo`` leaves out coins spent in the mempool; we report them
-   as confirmed coins with ``spent_by``, like the other sources). When the server refuses the
-   listing for its utxo limit (electrs ``--utxos-limit``: HTTP 400 "Too many history entries" /
-   "Too many unspent transaction outputs"), the coins are rebuilt from the paged history
-   (``/scripthash/:h/txs/chain/:last_seen``, 25 a page) and ``/tx/:txid/outspends``;
-4. ``/tx/:txid/hex`` of every coin's transaction and ``/tx/:txid/merkle-proof`` of the confirmed
-   ones, and the headers from the checkpoint to the tip (``/block-height/:h`` at the top of each
-   of ``parallel`` segments, then ``/block/:hash/header`` walking back through each header's
-   previous-block hash);
-5. the tip again: if it moved, the look-up is made again (3 attempts, then
+1. the tip: ``/blocks/tip/hash``, then ``/blocks/tip/height`` (a block found between the two
+   changes the hash read again at the end). A look-up that follows another within a second
+   starts from the tip that one ended on;
+2. ``/scripthash/:h/txs`` for every script (one request a script, as BDK asks): an empty page
+   means unused (gap discovery). A page with fewer confirmed transactions than electrs' page
+   (25, ``page_size``) and fewer than 50 mempool ones is the whole history: the coins are what
+   it pays the script less what it spends, and a transaction object is believed only if it
+   re-serialises to bytes that hash to its txid;
+3. a busy script (a full page): ``/scripthash/:h`` (``chain_stats``, ``mempool_stats``), then
+   ``/scripthash/:h/utxo`` and, when the mempool touches it, ``/txs/mempool`` (Esplora's
+   ``utxo`` leaves out coins spent in the mempool; we keep them, with ``spent_by``, like the
+   other sources); the listing must add up to the stats' funded-minus-spent sums. Past electrs'
+   utxo limit (HTTP 400 "Too many history entries" / "Too many unspent transaction outputs")
+   the coins are rebuilt from the paged history (``/txs/chain/:last_seen``) and
+   ``/tx/:txid/outspends``, which must agree. In the same step the fullest short page is checked
+   against its stats, so that a server configured with shorter pages is noticed;
+4. ``/tx/:txid/merkle-proof`` of each confirmed coin's transaction, ``/tx/:txid/hex`` of any
+   transaction not yet seen whole, the headers from the checkpoint to the tip not yet cached
+   (``/blocks/:start``, 10 a request, each rebuilt and checked against its id; a server without
+   it is walked back header by header: ``/block-height/:h``, ``/block/:hash/header``), and the
+   tip again: if it moved, the look-up is made again (3 attempts, then
    :class:`InconsistentTipError`).
 
-Then the same checks as the Electrum source (:mod:`utxo_truth.verify`): the header chain links
-from the checkpoint to the tip with proof of work and difficulty; each transaction hashes to its
-txid and a coin's value and script are read from it, never from the listing; a confirmed coin is
-``spv`` only when its merkle branch reaches the verified header at its height. The listing must
-add up to the server's own ``chain_stats`` (funded minus spent). What fails is said in
-``Lookup.problems`` and the coin stays ``unverified``; nothing is silently dropped or zeroed.
+Then the checks of :mod:`utxo_truth.verify`, as for Electrum: the header chain links from the
+checkpoint to the tip with proof of work and difficulty; a coin's value and script are read from
+its transaction, never from a listing; a confirmed coin is ``spv`` only when its merkle branch
+reaches the verified header at its height. What fails is said in ``Lookup.problems`` and the coin
+stays ``unverified``; nothing is silently dropped or zeroed.
 
-Esplora has no bulk header endpoint, so the header chain costs about one request per block: it is
-cached between look-ups, and a chain longer than ``max_headers`` is not fetched (coins are then
-``unverified``, with the reason and the remedy: a ``checkpoint`` near the coins, or an Electrum
-server, which sends 2016 headers a request).
+The header chain is cached for the source's life; one longer than ``max_headers`` is not fetched
+(coins are then ``unverified``, saying why and what to do: a ``checkpoint`` at or below the
+oldest coin, or an Electrum server, which sends 2016 headers a request).
 
 Politeness: 429 and 503 are retried with exponential backoff and full jitter, honouring
-``Retry-After`` (seconds or an HTTP date) up to ``max_wait``; other 5xx, dropped connections,
-timeouts and truncated bodies are retried a bounded number of times; every other 4xx is a typed
-error at once.
+``Retry-After`` (seconds or an HTTP date) up to ``max_wait`` seconds; other 5xx, dropped
+connections, timeouts and truncated bodies are retried ``retries`` times; every other 4xx is a
+typed error at once. Every request has a whole-reply deadline (``timeout``) and a size cap.
 """
 
 from __future__ import annotations
