@@ -269,6 +269,18 @@ def test_trickling_server_is_cut_off(esplora: Any, oracle: dict[str, Any]) -> No
     assert time.monotonic() - t0 < 5
 
 
+@pytest.mark.parametrize(("gzip", "chunked"), [(True, False), (False, True), (True, True)])
+def test_compressed_and_chunked_replies(
+    esplora: Any, oracle: dict[str, Any], gzip: bool, chunked: bool
+) -> None:
+    esplora.faults.gzip, esplora.faults.chunked = gzip, chunked
+    for wallet in ("alice", "custodian"):
+        w = oracle["wallets"][wallet]
+        h = scan(w["descriptors"], network="regtest", source=source(esplora), gap=25)
+        assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, wallet)
+        assert h.problems == () and all(u.verification == "spv" for u in h.utxos)
+
+
 def test_slow_but_within_timeout_answers(esplora: Any, oracle: dict[str, Any]) -> None:
     esplora.faults.delay = 0.01
     check_alice(scan(alice(oracle), network="regtest", source=source(esplora), gap=25), oracle)

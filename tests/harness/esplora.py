@@ -20,6 +20,7 @@ a switch to the reorganised branch after N requests, and lies (an edited reply).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -95,6 +96,10 @@ class Faults:
     delay: float = 0.0
     truncate: int = 0
     """The next N replies send half their body under the full Content-Length, then close."""
+    gzip: bool = False
+    """Compress replies when the client accepts gzip (as Blockstream's and mempool's servers do)."""
+    chunked: bool = False
+    """Send replies with chunked transfer encoding instead of a Content-Length (nginx's habit)."""
     trickle: int = 0
     """The next N replies send their body a byte every 50 ms."""
     garbage: int = 0
@@ -312,9 +317,21 @@ class EsploraServer:
 
             def do_GET(self) -> None:
                 status, body, headers = server.answer(self.path, self.headers.get("Authorization"))
+                f = server.faults
+                if f.gzip and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+                    body = gzip.compress(body)
+                    headers["Content-Encoding"] = "gzip"
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
+                if f.chunked and not headers.get("X-Truncate") and not headers.get("X-Trickle"):
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for i in range(0, len(body), 1000):  # several chunks
+                        part = body[i : i + 1000]
+                        self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 if status >= 400 and "Content-Type" not in headers:
                     self.send_header("Content-Type", "text/plain")
