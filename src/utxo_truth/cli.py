@@ -138,7 +138,11 @@ def _parser() -> argparse.ArgumentParser:
         help="read targets from FILE, one per line (lines starting with # are comments)",
     )
     s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
-    _source_options(s, "chain source, e.g. snapshot:PATH or electrums://HOST:PORT")
+    _source_options(
+        s,
+        "chain source: snapshot:PATH, electrums://HOST:PORT, esplora+https://HOST/PATH or "
+        "bitcoind://HOST:PORT (repeat to compare several)",
+    )
     s.add_argument(
         "--gap", type=int, default=DEFAULT_GAP, help="stop gap on history sources (default 20)"
     )
