@@ -14,8 +14,10 @@ the utxo limit), ``/scripthash/:h/txs`` (mempool first, then 25 confirmed),
 
 Every answer is computed from Bitcoin Core's blocks (``harness.chain``), never written by hand.
 ``Faults`` injects what public servers do: 429 with and without ``Retry-After`` (and with an HTML
-body, as mempool.space), 500/503 bursts, slow replies, truncated bodies, garbage, a utxo limit,
-a switch to the reorganised branch after N requests, and lies (an edited reply).
+body, as mempool.space), 500/503 bursts, slow replies, trickled and truncated bodies, garbage,
+gzip and chunked replies, shorter history pages, a utxo limit, a switch to the reorganised branch
+after N requests, and lies (an edited reply). ``python -m harness.esplora [PORT [DELAY]]`` (from
+``tests/``) serves it in a process of its own, for the benchmark.
 """
 
 from __future__ import annotations
