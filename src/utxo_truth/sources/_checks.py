@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from .._exceptions import SourceProtocolError, VerificationError
+from .._exceptions import InconsistentTipError, SourceProtocolError, VerificationError
 from ..verify import HeaderChain, merkle_root_from_branch
+from ._base import Lookup
 
-__all__ = ["hex32", "is_int", "merkle_problem"]
+__all__ = ["Restart", "hex32", "is_int", "merkle_problem", "pinned"]
+
+
+class Restart(Exception):
+    """The server's chain changed under a look-up (a reorg, a new block): start it again."""
+
+
+def pinned(once: Callable[[], tuple[Lookup, str]], where: str, attempts: int = 3) -> Lookup:
+    """Run a look-up until the tip it read at the start is still the tip at its end.
+
+    ``once`` returns its answer and the tip hash read last; it raises :class:`Restart` when it
+    sees the chain change under it.
+    """
+    for _attempt in range(attempts):
+        try:
+            answer, tip_after = once()
+        except Restart:
+            continue
+        if tip_after == answer.block.hash:
+            return answer
+    raise InconsistentTipError(f"{where}: the tip kept moving during the look-up; scan again later")
+
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 

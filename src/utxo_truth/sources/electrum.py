@@ -48,7 +48,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from .._exceptions import (
     HistoryTooLargeError,
-    InconsistentTipError,
     ServerBusyError,
     ServerRefusedError,
     SourceProtocolError,
@@ -62,7 +61,7 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
-from ._checks import hex32, is_int, merkle_problem
+from ._checks import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -293,10 +292,6 @@ class _Dropped(Exception):
     pass
 
 
-class _Restart(Exception):
-    """The server's chain changed under a look-up (a reorg): start the look-up again."""
-
-
 def _socks5_connect(sock: socket.socket, host: str, port: int) -> None:
     """SOCKS5 CONNECT without authentication; the proxy resolves the name (needed for .onion)."""
     sock.sendall(b"\x05\x01\x00")
@@ -439,16 +434,7 @@ class ElectrumSource:
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """History, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
-        for _attempt in range(3):
-            try:
-                answer, tip_after = self._lookup_once(scripts)
-            except _Restart:
-                continue
-            if tip_after == answer.block:
-                return answer
-        raise InconsistentTipError(
-            f"{self.describe()}: the tip kept moving during the look-up; scan again later"
-        )
+        return pinned(lambda: self._lookup_once(scripts), self.describe())
 
     def _tip(self, reply: _Reply) -> tuple[int, bytes]:
         if reply.error is not None:
@@ -466,7 +452,7 @@ class ElectrumSource:
             raise SourceProtocolError(f"{self.describe()} sent a malformed tip header")
         return r["height"], header
 
-    def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, BlockRef]:
+    def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, str]:
         where = self.describe()
         hashes = [scripthash(s) for s in scripts]
         # round 1: tip and histories
@@ -495,7 +481,7 @@ class ElectrumSource:
         # small reply in a round of its own
         calls.append(("blockchain.headers.subscribe", []))
         replies = self.conn.call(calls, self.batch_size)
-        after_height, after_header = self._tip(replies.pop())
+        _height_after, after_header = self._tip(replies.pop())
         listings = replies[: 2 * len(used) : 2]
         balances = replies[1 : 2 * len(used) : 2]
         tx_replies = replies[2 * len(used) : 2 * len(used) + len(txids)]
@@ -526,8 +512,8 @@ class ElectrumSource:
             calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
             calls.append(("blockchain.headers.subscribe", []))
             replies = self.conn.call(calls, self.batch_size)
-            after_height, after_header = self._tip(replies.pop())
-        tip_after = BlockRef(height=after_height, hash=header_hash(after_header))
+            _height_after, after_header = self._tip(replies.pop())
+        tip_after = header_hash(after_header)
         for (txid, height), reply in zip(proof_keys, replies, strict=True):
             problem = self._check_proof(txid, height, reply, chain)
             for s, k in need_proof[(txid, height)]:
@@ -658,14 +644,14 @@ class ElectrumSource:
             for k, h in enumerate(raw):
                 if self._headers.get(start + k, h) != h:
                     self._headers = {}  # the chain changed under us (a reorg): start over
-                    raise _Restart
+                    raise Restart
             for k, h in enumerate(raw):
                 self._headers[start + k] = h
         low = min(self._headers) if self._headers else 0
         headers = [self._headers[h] for h in range(low, tip + 1) if h in self._headers]
         if len(headers) != tip - low + 1:
             self._headers = {}
-            raise _Restart
+            raise Restart
         try:
             chain = check_header_chain(headers, low, self._network, anchor=self.checkpoint)
         except VerificationError as exc:

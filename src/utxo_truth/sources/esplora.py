@@ -63,7 +63,6 @@ import urllib3
 
 from .._exceptions import (
     HistoryTooLargeError,
-    InconsistentTipError,
     ServerBusyError,
     ServerRefusedError,
     SourceError,
@@ -78,7 +77,7 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
-from ._checks import hex32, is_int, merkle_problem
+from ._checks import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["EsploraSource"]
 
@@ -107,10 +106,6 @@ def _scripthash(script: bytes) -> str:
     Electrum's is reversed (see esplora issue #460).
     """
     return hashlib.sha256(script).hexdigest()
-
-
-class _Restart(Exception):
-    """The server's chain changed under a look-up: start it again."""
 
 
 class _Aborted(Exception):
@@ -519,7 +514,7 @@ class EsploraSource:
                 "the reply is not JSON (truncated or garbled)", SourceProtocolError
             ) from None
 
-    def _read_body(self, r: requests.Response, path: str, deadline: float) -> bytes:
+    def _read_body(self, r: requests.Response, path: str, deadline_seconds: float) -> bytes:
         """The whole body by ``deadline``, at most :data:`MAX_BODY` bytes.
 
         Read as bytes arrive (``read1``), so that a server trickling them is cut off at the
@@ -531,7 +526,7 @@ class EsploraSource:
         size = 0
         try:
             while True:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline_seconds:
                     raise _Retryable(
                         f"no whole answer within {self.timeout:g}s", SourceTimeoutError
                     )
@@ -608,17 +603,9 @@ class EsploraSource:
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """Use, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
-        for _attempt in range(3):
-            try:
-                answer, tip_after = self._lookup_once(scripts)
-            except _Restart:
-                continue
-            if tip_after == answer.block.hash:
-                self._recent_tip = (answer.block, time.monotonic())
-                return answer
-        raise InconsistentTipError(
-            f"{self._where}: the tip kept moving during the look-up; scan again later"
-        )
+        answer = pinned(lambda: self._lookup_once(scripts), self._where)
+        self._recent_tip = (answer.block, time.monotonic())
+        return answer
 
     def _tip(self) -> BlockRef:
         """The tip, hash first.
@@ -697,7 +684,7 @@ class EsploraSource:
         for a in answers.values():
             for c in a.confirmed:
                 if c.height is not None and c.height > block.height:
-                    raise _Restart  # a block newer than the tip we pinned: the chain moved
+                    raise Restart  # a block newer than the tip we pinned: the chain moved
         chain, chain_problem = (
             self._header_chain(block) if self.verify and confirmed_txids else (None, None)
         )
@@ -710,7 +697,7 @@ class EsploraSource:
                         and chain.start <= c.height
                         and chain.hash(c.height) != c.block_hash
                     ):
-                        raise _Restart  # listed in a block that is no longer at that height
+                        raise Restart  # listed in a block that is no longer at that height
 
         coins: dict[bytes, tuple[Coin, ...]] = {}
         pending: dict[bytes, tuple[Coin, ...]] = {}
@@ -1029,7 +1016,7 @@ class EsploraSource:
                     f"{self._where}: {exc}. The server is wrong or lying: use another server"
                 ) from None
             if chain.hash(tip.height) != tip.hash:
-                raise _Restart
+                raise Restart
             return chain, None
         raise AssertionError("unreachable")
 
@@ -1104,7 +1091,7 @@ class EsploraSource:
             else:
                 at = self._get(f"/block-height/{hi}", json_reply=False, missing_ok=True)
                 if at is None:
-                    raise _Restart  # the chain got shorter: a reorg
+                    raise Restart  # the chain got shorter: a reorg
                 block_hash = hex32(at, "block hash")
             out: dict[int, bytes] = {}
             for height in range(hi, lo - 1, -1):
