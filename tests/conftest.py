@@ -36,6 +36,38 @@ def coin_key(u: Any) -> tuple[str, int, int, int, bool]:
     return (u.txid, u.vout, u.value, u.height, u.coinbase)
 
 
+def assert_equals_core(h: Any, oracle: dict[str, Any], wallet: str) -> None:
+    """A history source's scan of an oracle wallet is exactly Bitcoin Core's answer.
+
+    Confirmed: ``scantxoutset``, every coin proven (``spv``). With the mempool: the wallet's
+    ``listunspent 0`` = mature confirmed coins not spent in the mempool, plus the receipts.
+    """
+    w = oracle["wallets"][wallet]
+    assert h.block.height == oracle["tip"]["height"] and h.block.hash == oracle["tip"]["hash"]
+    assert sorted(coin_key(u) for u in h.utxos) == sorted(
+        coin_key(u) for u in w["scantxoutset"]["unspents"]
+    )
+    assert h.verified_sats == h.total_sats == w["scantxoutset"]["total_sats"]
+    assert all(u.verification == "spv" for u in h.utxos)
+    assert h.problems == () and h.complete
+    expected = {(u["txid"], u["vout"], u["value"]) for u in w["listunspent_with_mempool"]}
+    ours = {(u.txid, u.vout, u.value) for u in h.utxos if not u.immature and not u.spent_by}
+    ours |= {(u.txid, u.vout, u.value) for u in h.pending}
+    assert ours == expected
+    pending_core = {
+        (u["txid"], u["vout"]) for u in w["listunspent_with_mempool"] if u["confirmations"] == 0
+    }
+    assert {(u.txid, u.vout) for u in h.pending} == pending_core
+    if wallet == "carol":  # its coin spent by an unconfirmed transaction: kept, marked
+        assert h.spent_in_mempool_sats > 0
+    # spendable: verified, mature, not being spent = Core's listunspent minus mempool receipts
+    assert h.spendable_sats == sum(
+        u["value"] for u in w["listunspent_with_mempool"] if u["confirmations"] > 0
+    )
+    if wallet in ("alice", "bob"):
+        assert h.pending_sats > 0
+
+
 # ---- the real ElectrumX, indexing the recorded chain through a Bitcoin Core stand-in ---------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SNAPSHOT, WALLETS, coin_key
+from conftest import SNAPSHOT, WALLETS, assert_equals_core, coin_key
 
 from utxo_truth import (
     ElectrumSource,
@@ -45,32 +45,7 @@ def test_gap_22_over_history_finds_61(electrumx: Any, oracle: dict[str, Any]) ->
 def test_every_wallet_equals_core(electrumx: Any, oracle: dict[str, Any], wallet: str) -> None:
     w = oracle["wallets"][wallet]
     h = scan(w["descriptors"], network="regtest", source=source(electrumx), gap=25)
-    assert h.block.height == oracle["tip"]["height"] and h.block.hash == oracle["tip"]["hash"]
-    # confirmed: exactly scantxoutset, every coin proven
-    assert sorted(coin_key(u) for u in h.utxos) == sorted(
-        coin_key(u) for u in w["scantxoutset"]["unspents"]
-    )
-    assert h.verified_sats == h.total_sats == w["scantxoutset"]["total_sats"]
-    assert all(u.verification == "spv" for u in h.utxos)
-    assert h.problems == () and h.complete
-    # with the mempool: Core's wallet listunspent = mature confirmed coins not spent in the
-    # mempool, plus the mempool receipts
-    expected = {(u["txid"], u["vout"], u["value"]) for u in w["listunspent_with_mempool"]}
-    ours = {(u.txid, u.vout, u.value) for u in h.utxos if not u.immature and not u.spent_by}
-    ours |= {(u.txid, u.vout, u.value) for u in h.pending}
-    assert ours == expected
-    pending_core = {
-        (u["txid"], u["vout"]) for u in w["listunspent_with_mempool"] if u["confirmations"] == 0
-    }
-    assert {(u.txid, u.vout) for u in h.pending} == pending_core
-    if wallet == "carol":
-        assert h.spent_in_mempool_sats > 0 and all(u.spent_by for u in h.utxos if u.spent_by)
-    # spendable: verified, mature, not being spent = Core's listunspent minus mempool receipts
-    assert h.spendable_sats == sum(
-        u["value"] for u in w["listunspent_with_mempool"] if u["confirmations"] > 0
-    )
-    if wallet in ("alice", "bob"):
-        assert h.pending_sats > 0
+    assert_equals_core(h, oracle, wallet)
 
 
 def test_electrum_and_snapshot_agree(electrumx: Any, oracle: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import SNAPSHOT, WALLETS, coin_key
+from conftest import SNAPSHOT, WALLETS, assert_equals_core, coin_key
 
 from utxo_truth import (
     EsploraSource,
@@ -55,23 +55,7 @@ def test_every_wallet_equals_core(
         assert kinds["scripthash"] <= 2 and kinds["scripthash/utxo"] <= 1
     else:
         assert kinds["scripthash/utxo"] == kinds["scripthash"] > 0
-    assert h.block.height == oracle["tip"]["height"] and h.block.hash == oracle["tip"]["hash"]
-    # confirmed: exactly scantxoutset, every coin proven by its transaction and merkle branch
-    assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, wallet)
-    assert h.verified_sats == h.total_sats == w["scantxoutset"]["total_sats"]
-    assert all(u.verification == "spv" for u in h.utxos)
-    assert h.problems == () and h.complete
-    # with the mempool: Core's listunspent 0 = mature confirmed coins not spent in the mempool,
-    # plus the mempool receipts
-    expected = {(u["txid"], u["vout"], u["value"]) for u in w["listunspent_with_mempool"]}
-    ours = {(u.txid, u.vout, u.value) for u in h.utxos if not u.immature and not u.spent_by}
-    ours |= {(u.txid, u.vout, u.value) for u in h.pending}
-    assert ours == expected
-    assert h.spendable_sats == sum(
-        u["value"] for u in w["listunspent_with_mempool"] if u["confirmations"] > 0
-    )
-    if wallet == "carol":  # its coin spent by an unconfirmed transaction: kept, marked
-        assert h.spent_in_mempool_sats > 0
+    assert_equals_core(h, oracle, wallet)
 
 
 def test_gap_20_over_history_finds_39_not_61(esplora: Any, oracle: dict[str, Any]) -> None:
@@ -168,11 +152,7 @@ def test_limit_on_a_reused_address_with_mempool_spends(
         src = source(esplora, prefer_history=False)
         h = scan(w["descriptors"], network="regtest", source=src, gap=25)
         assert src.rebuilt > 0
-        assert sorted(coin_key(u) for u in h.utxos) == expected_confirmed(oracle, wallet)
-        expected = {(u["txid"], u["vout"], u["value"]) for u in w["listunspent_with_mempool"]}
-        ours = {(u.txid, u.vout, u.value) for u in h.utxos if not u.immature and not u.spent_by}
-        ours |= {(u.txid, u.vout, u.value) for u in h.pending}
-        assert ours == expected and h.problems == ()
+        assert_equals_core(h, oracle, wallet)
     # the custodian's hot address has over 300 transactions: its history came in pages of 25
     assert esplora.counts()["scripthash/txs/chain"] > 300 // 25
 
