@@ -378,7 +378,8 @@ class EsploraSource:
         self._headers: dict[int, bytes] = {}
         self._blocks_endpoint = True
         self._proven_whole = (0, 0)
-        self._mempool_whole = True
+        self._mempool_page = MEMPOOL_PAGE
+        self._trial_pages: tuple[int, int] | None = None
         self._recent_tip: tuple[BlockRef | None, float] = (None, 0.0)
 
     @classmethod
@@ -605,6 +606,9 @@ class EsploraSource:
         scripts = list(dict.fromkeys(scripts))
         answer = pinned(lambda: self._lookup_once(scripts), self._where)
         self._recent_tip = (answer.block, time.monotonic())
+        if self._trial_pages is not None:  # learnt in a look-up that held still: keep it
+            self.page_size, self._mempool_page = self._trial_pages
+            self._trial_pages = None
         return answer
 
     def _tip(self) -> BlockRef:
@@ -627,6 +631,7 @@ class EsploraSource:
         recent, when = self._recent_tip
         block = recent if recent and time.monotonic() - when < 1.0 else self._tip()
         self._recent_tip = (None, 0.0)
+        self._trial_pages = None
         # one request a script: the first page of its history says whether it was used and,
         # for all but busy scripts, is the whole history, from which the coins are derived (its
         # transactions are believed only if they hash to their txids)
@@ -757,18 +762,26 @@ class EsploraSource:
 
     def _fits(self, page: list[dict[str, Any]]) -> bool:
         confirmed, mempool = _counts(page)
-        return confirmed < self.page_size and mempool < MEMPOOL_PAGE and self._mempool_whole
+        page_size, mempool_page = self._trial_pages or (self.page_size, self._mempool_page)
+        return confirmed < page_size and mempool < mempool_page
 
     def _page_proven(
         self, script: bytes, page: list[dict[str, Any]], stats: dict[str, Any]
     ) -> bool:
-        """Learn from a checked page; False if it was cut short (then pages are re-sorted)."""
+        """Learn from a checked page; False if it was cut short (then pages are re-sorted).
+
+        A cut-short page is a full one, so its size is the server's page size. What is learnt
+        holds for this look-up at once, and for later ones only if this one ends at the tip it
+        began at (a block or transaction arriving between the page and its stats would
+        otherwise teach a wrong size).
+        """
         c, m = _counts(page)
+        page_size, mempool_page = self._trial_pages or (self.page_size, self._mempool_page)
         if stats["chain"]["tx_count"] > c:
-            self.page_size = c  # a cut-short page is a full one: its size is the page size
+            self._trial_pages = (min(page_size, c), mempool_page)
             return False
         if stats["mempool"]["tx_count"] > m:
-            self._mempool_whole = False  # the mempool part is cut short: list every script
+            self._trial_pages = (page_size, min(mempool_page, m))
             return False
         self._proven_whole = (max(self._proven_whole[0], c), max(self._proven_whole[1], m))
         return True
