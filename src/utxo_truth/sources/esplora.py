@@ -53,7 +53,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -573,14 +573,11 @@ class EsploraSource:
             self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="esplora")
         futures = [self._pool.submit(job) for job in jobs]
         try:
-            running = set(futures)
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    error = f.exception()
-                    if error is not None:
-                        raise error
-                    self._tick()
+            for f in as_completed(futures):  # as they end: the first failure is seen at once
+                error = f.exception()
+                if error is not None:
+                    raise error
+                self._tick()
             return [f.result() for f in futures]
         except BaseException:
             # nothing may go on asking the server behind the caller's back: queued jobs are
