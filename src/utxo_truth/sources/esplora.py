@@ -218,6 +218,17 @@ def _txid_of_json(t: dict[str, Any]) -> str | None:
     return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
+def _outs_from_object(t: dict[str, Any]) -> _TxOuts | None:
+    """Outputs of a parsed Esplora transaction object, if it serialises to its txid.
+
+    Only then are its outputs' values and scripts the transaction's own.
+    """
+    if _txid_of_json(t["json"]) != t["txid"]:
+        return None
+    coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["json"]["vin"])
+    return _TxOuts(tuple(t["vout"]), coinbase)
+
+
 def _outs_from_hex(text: str | None, txid: str) -> _TxOuts | None:
     """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise."""
     from embit.transaction import Transaction
@@ -369,7 +380,6 @@ class EsploraSource:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._abort = threading.Event()
-        self.requests = 0
         self.retried = 0
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
@@ -466,9 +476,6 @@ class EsploraSource:
             raise SourceUnavailableError(
                 f"{self._where}{path}: request failed: {type(exc).__name__}"
             ) from None
-        finally:
-            with self._lock:
-                self.requests += 1
         body = self._read_body(r, path, deadline)
         status = r.status_code
         text = self._scrub(body[:300].decode("utf-8", "replace").strip())
@@ -636,7 +643,7 @@ class EsploraSource:
         answers = {s: _ScriptAnswer(s, [], []) for s in scripts}
         used = [s for s, page in zip(scripts, pages, strict=True) if page]
         problems: list[str] = []
-        txouts: dict[str, _TxOuts | None] = {}
+        objects: dict[str, dict[str, Any]] = {}  # history transactions by txid, as parsed
         # a long history (a full page): its stats, then /utxo (or, past the utxo limit, the
         # paged history); the fullest short page is checked against its stats in the same go
         used_pages = [(s, p) for s, p in zip(scripts, pages, strict=True) if p]
@@ -654,14 +661,18 @@ class EsploraSource:
             whole -= set(again)
         for s, page in used_pages:
             if s in whole:
-                self._coins_from_history(answers[s], page, None, txouts, problems)
-        self._rebuild([answers[s] for s, ok in listed.items() if not ok], txouts, problems)
+                self._coins_from_history(answers[s], page, None, objects, problems)
+        self._rebuild([answers[s] for s, ok in listed.items() if not ok], objects, problems)
         for s in listed:
             self._check_sums(answers[s], problems)
             problems.extend(n for n in answers[s].notes if n not in problems)
 
         # transactions not seen whole yet, merkle proofs, the header chain
         claims = [c for s in used for c in (*answers[s].confirmed, *answers[s].pending)]
+        # a transaction object is checked once, and only if it holds a coin
+        txouts = {
+            t: _outs_from_object(objects[t]) for t in {c.txid for c in claims} if t in objects
+        }
         need_tx = sorted({c.txid for c in claims if txouts.get(c.txid) is None})
         confirmed_txids = sorted({c.txid for s in used for c in answers[s].confirmed})
         # the proof also gives the height of a coin seen only as spent by the mempool
@@ -858,7 +869,7 @@ class EsploraSource:
         a: _ScriptAnswer,
         history: list[dict[str, Any]],
         outspends: dict[str, list[tuple[bool, str | None, bool]]] | None,
-        txouts: dict[str, _TxOuts | None],
+        objects: dict[str, dict[str, Any]],
         problems: list[str],
     ) -> None:
         """Outputs to the script less those its history spends.
@@ -871,7 +882,7 @@ class EsploraSource:
             for p_txid, p_vout, _s, _v in t["vin"]
         }
         for t in history:
-            txouts.setdefault(t["txid"], t["outs"])
+            objects.setdefault(t["txid"], t)
             for vout, (script, value) in enumerate(t["vout"]):
                 if script != a.script:
                     continue
@@ -905,7 +916,7 @@ class EsploraSource:
     def _rebuild(
         self,
         answers: list[_ScriptAnswer],
-        txouts: dict[str, _TxOuts | None],
+        objects: dict[str, dict[str, Any]],
         problems: list[str],
     ) -> None:
         """Coins from the paged history and ``/tx/:txid/outspends`` (past the utxo limit)."""
@@ -921,7 +932,7 @@ class EsploraSource:
         spends = self._many([self._outspends_job(t) for t in funding])
         spend_of = dict(zip(funding, spends, strict=True))
         for a, history in zip(answers, histories, strict=True):
-            self._coins_from_history(a, history, spend_of, txouts, problems)
+            self._coins_from_history(a, history, spend_of, objects, problems)
         with self._lock:
             self.rebuilt += len(answers)
 
@@ -1210,17 +1221,13 @@ class EsploraSource:
             vout.append((self._script_hex(o), o["value"]))
         height, block_hash = self._parse_status(t.get("status"))
         txid = hex32(t.get("txid"), "txid")
-        coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["vin"])
-        # the object is believed only if it serialises to bytes that hash to its txid: then
-        # its outputs' values and scripts are the transaction's own
-        outs = _TxOuts(tuple(vout), coinbase) if _txid_of_json(t) == txid else None
         return {
             "txid": txid,
             "vin": vin,
             "vout": vout,
             "height": height,
             "block_hash": block_hash,
-            "outs": outs,
+            "json": t,
         }
 
     def _script_hex(self, o: dict[str, Any]) -> bytes:
