@@ -509,10 +509,6 @@ class EsploraSource:
             )
         if status != 200:
             raise SourceProtocolError(f"{self._where}{path}: unexpected HTTP {status}")
-        length = r.headers.get("Content-Length")
-        identity = r.headers.get("Content-Encoding", "identity") == "identity"
-        if identity and length is not None and length.isdigit() and int(length) != len(body):
-            raise _Retryable("the reply was truncated", SourceProtocolError)
         if not json_reply:
             return body.decode("utf-8", "replace").strip()
         try:
