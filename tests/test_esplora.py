@@ -17,7 +17,6 @@ from utxo_truth import (
     InconsistentTipError,
     ServerBusyError,
     ServerRefusedError,
-    SnapshotSource,
     SourceProtocolError,
     SourceSpecError,
     SourceTimeoutError,
@@ -612,14 +611,6 @@ def test_cli_scan_over_esplora(
     out = json.loads(capsys.readouterr().out)
     assert out["block"]["hash"] == oracle["tip"]["hash"]
     assert out["total_sats"] == w["scantxoutset"]["total_sats"]
-
-
-def test_snapshot_still_agrees_on_totals(esplora: Any, oracle: dict[str, Any]) -> None:
-    targets = [d for w in ("alice", "dave", "vault") for d in oracle["wallets"][w]["descriptors"]]
-    a = scan(targets, network="regtest", source=source(esplora), gap=25)
-    b = scan(targets, network="regtest", source=SnapshotSource(SNAPSHOT, "regtest"))
-    assert a.block == b.block and a.total_sats == b.total_sats
-    assert sorted(coin_key(u) for u in a.utxos) == sorted(coin_key(u) for u in b.utxos)
 
 
 # ---- the test server speaks Esplora as an independent client understands it --------------------
