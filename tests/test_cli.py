@@ -237,3 +237,12 @@ def test_unreachable_electrum_server_is_a_source_error(capsys: pytest.CaptureFix
     )
     assert code == 3 and out == ""
     assert "SourceUnavailableError" in err and err.count("\n") == 1
+
+
+def test_version_names_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import utxo_truth
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"utxo-truth {utxo_truth.__version__}"

@@ -115,11 +115,18 @@ def to_json(h: Holdings) -> dict[str, object]:
     return data
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="utxo-truth",
         description="How much of the bitcoin you believe you have is real on-chain coin?",
     )
+    p.add_argument("--version", action="version", version=f"utxo-truth {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser(
         "scan",
