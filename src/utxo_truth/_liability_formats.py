@@ -171,6 +171,8 @@ def _pin(proof: LiabilityProof, root: str | None) -> LiabilityProof:
     if root is None:
         return proof
     pinned = root.strip().lower()
+    if re.fullmatch(r"[0-9a-f]{32}|[0-9a-f]{64}", pinned) is None:
+        raise LiabilityProofError("the pinned root must be 64 (or, for MEXC, 32) hex characters")
     if not proof.verified:
         return proof
     if proof.root_hash != pinned:
@@ -354,11 +356,16 @@ def verify_bybit(data: dict[str, Any]) -> LiabilityProof:
             if "auditId" in p and p["auditId"] != s["auditId"]:
                 raise _Bad(f"{where}: auditId differs from the leaf's")
             h = _hex(p["hash"], where)
-            if h in seen:
-                raise _Bad(f"{where}: the same node appears twice in the proof")
-            seen.add(h)
             b = _bybit_balance(p, where, assets)
             t = _int(p["type"], f"{where}.type")
+            # Bybit pads an odd level by repeating the node's hash, with zero balances, on the
+            # right (type 2): a repeat is exactly that, since its side is in no hash
+            padding = h == node and not last
+            if padding and (t != 2 or any(b.values())):
+                raise _Bad(f"{where}: a padding node repeats the node on the right, balances zero")
+            if h in seen and not padding:
+                raise _Bad(f"{where}: the same node appears twice in the proof")
+            seen.add(h)
             height = _int(p["height"], f"{where}.height")
             if last:
                 if t != 3 or height != i + 1:
@@ -366,7 +373,7 @@ def verify_bybit(data: dict[str, Any]) -> LiabilityProof:
                 break
             if height != i + 1:
                 raise _Bad(f"{where}: height {height} where {i + 1} belongs")
-            if t not in (1, 2) or (i == 0 and t == side):
+            if t not in (1, 2) or (i == 0 and t == side and not padding):
                 raise _Bad(f"{where}: type {t}: a sibling is 1 (left) or 2 (right), opposite")
             mine_left = side == 1 if i == 0 else t == 2
             left, right = (node, h) if mine_left else (h, node)
@@ -557,7 +564,9 @@ def _okx3_str(b: dict[str, Decimal]) -> str:
     return "".join(_okx_str(b[a]) for a in _OKX3)
 
 
-_TREE_LINE = re.compile(r"([0-9a-f]{64}),([1-9][0-9]{0,1}),(\{.*\})")
+_TREE_LINE = re.compile(
+    r'([0-9a-f]{64}),([1-9][0-9]?),\{"BTC":"([^"]{1,40})","ETH":"([^"]{1,40})","USDT":"([^"]{1,40})"\}'
+)
 
 
 def _okx_v2_tree(
@@ -574,16 +583,14 @@ def _okx_v2_tree(
     for n, line in enumerate(text.split("\n")[:-1], 1):
         m = _TREE_LINE.fullmatch(line)
         if m is None:
-            raise _Bad(f"tree line {n}: not hash,height,{{balances}}")
+            raise _Bad(f'tree line {n}: not hash,height,{{"BTC":"..","ETH":"..","USDT":".."}}')
         h, height = m.group(1), int(m.group(2))
-        raw = parse_json_limited(m.group(3).encode(), f"tree line {n}")
+        raw = dict(zip(_OKX3, m.group(3, 4, 5), strict=True))
         if not order or order[-1] != height:
             if height in rows or (order and height != order[-1] - 1):
                 raise _Bad(f"tree line {n}: height {height} out of order (root first, down to 1)")
             order.append(height)
             rows[height] = []
-        if not isinstance(raw, dict) or list(raw) != list(_OKX3):
-            raise _Bad(f"tree line {n}: balances are BTC, ETH and USDT strings")
         rows[height].append((h, _okx3(raw, f"tree line {n}"), raw))
     if not order or order[-1] != 1 or len(rows[order[0]]) != 1:
         raise _Bad("the tree starts with one root and goes down to height 1")
@@ -672,7 +679,9 @@ def verify_okx_v2(user: dict[str, Any] | None, tree: str | None) -> LiabilityPro
                 leaf,
             )
         levels, root_hash = _okx_v2_tree(tree)
-        leaves = {h: raw for h, _, raw in levels[0]}
+        leaves: dict[str, dict[str, str]] = {}
+        for h, _, raw in levels[0]:  # the real leaf comes before its padding copy
+            leaves.setdefault(h, raw)
         for h, raw in user_leaves:
             if leaves.get(h) != raw:
                 raise _Bad(f"leaf {h} is not in the tree with these balances")

@@ -123,6 +123,28 @@ class LiabilityProof(BaseModel):
         return _to_sats(self.root_totals.get("BTC"))
 
 
+def grade_text(g: LiabilityGrade) -> str:
+    """One line saying what a proof binds and what it does not.
+
+    Example:
+        >>> grade_text(LiabilityGrade(sums_bound=False, salted=True, positions_checked=True,
+        ...                           btc_isolated=True, root_pinned=False, hash_bits=128))
+        'sums NOT bound by the hashes (max attack possible), salted, positions checked, BTC isolated, root taken from the file (not pinned), 128-bit hashes (truncated)'
+    """
+    return ", ".join(
+        [
+            "sums bound by the hashes"
+            if g.sums_bound
+            else "sums NOT bound by the hashes (max attack possible)",
+            "salted" if g.salted else "NOT salted (balances can be guessed)",
+            "positions checked" if g.positions_checked else "positions NOT checked",
+            "BTC isolated" if g.btc_isolated else "no BTC figure of its own (fiat total only)",
+            "root pinned by you" if g.root_pinned else "root taken from the file (not pinned)",
+            f"{g.hash_bits}-bit hashes" + (" (truncated)" if g.hash_bits < 256 else ""),
+        ]
+    )
+
+
 def _to_sats(value: str | None) -> int | None:
     if value is None:
         return None
