@@ -650,3 +650,33 @@ def test_cli_never_shows_the_account_nonce(
     assert main(["verify-liabilities", str(f), "--account", "9", "--account-nonce", wrong]) == 1
     out = capsys.readouterr()
     assert wrong[:8] not in out.out + out.err
+
+
+def test_reconcile_turns_the_grade_into_checks(tmp_path: Path, oracle: dict[str, Any]) -> None:
+    from conftest import SNAPSHOT
+
+    from utxo_truth import SnapshotSource, build_tree, load_portfolio, reconcile
+
+    reserves = json.dumps(oracle["wallets"]["custodian"]["descriptors"])
+
+    def run(proof: Path, extra: str = "") -> set[str]:
+        f = tmp_path / "p.toml"
+        f.write_text(
+            f'network = "regtest"\n[[custodians]]\nname = "X"\nliabilities_proof = "{proof}"\n'
+            f"{extra}reserves = {reserves}\n"
+        )
+        r = reconcile(load_portfolio(f), source=SnapshotSource(SNAPSHOT, "regtest"))
+        assert r.custodians[0].liabilities_proven
+        return {c.id for c in r.checks if c.id.startswith("liability-")}
+
+    assert run(MEXC) == {
+        "liability-sum-not-binding",
+        "liability-hash-truncated",
+        "liability-unsalted",
+        "liability-root-unpinned",
+    }
+    root, _, proofs = build_tree([("a", 10**8), ("b", 2 * 10**8)], salt=b"q")
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps(proofs["a"]))
+    assert run(own) == {"liability-root-unpinned"}
+    assert run(own, f'liabilities_root = "{root}"\n') == set()
