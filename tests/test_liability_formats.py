@@ -271,9 +271,10 @@ def test_bitmex_trees_built_here_verify(n: int) -> None:
     assert not verify_raw(changed, account=42, account_nonce=nonce.hex()).verified
 
 
-def build_bybit(rows: list[dict[str, Decimal]], rng: random.Random) -> list[dict[str, Any]]:
+def build_bybit(
+    rows: list[dict[str, Decimal]], rng: random.Random, assets: list[str] = BYBIT_V5_ASSETS
+) -> list[dict[str, Any]]:
     """A Bybit tree (odd levels padded with a zero-balance dummy leaf) and every user's proof."""
-    assets = BYBIT_V5_ASSETS
 
     def bstr(b: dict[str, Decimal]) -> dict[str, str]:
         return {a: f"{b[a]:.8f}" for a in assets}
@@ -680,3 +681,20 @@ def test_reconcile_turns_the_grade_into_checks(tmp_path: Path, oracle: dict[str,
     own.write_text(json.dumps(proofs["a"]))
     assert run(own) == {"liability-root-unpinned"}
     assert run(own, f'liabilities_root = "{root}"\n') == set()
+
+
+@pytest.mark.parametrize("version", ["50", "40", "32", "Mnt20", "20"])
+def test_bybit_older_asset_lists_are_picked_from_the_file(version: str) -> None:
+    from utxo_truth._liability_formats import _BYBIT_VERSIONS
+
+    assets = _BYBIT_VERSIONS[version]
+    rng = random.Random(version)
+    rows = [{a: Decimal(rng.randrange(0, 10**8)) * EIGHT for a in assets} for _ in range(5)]
+    proofs = build_bybit(rows, rng, assets)
+    for i, p in enumerate(proofs):
+        r = verify_liability_proof(p)
+        assert r.verified, (version, i, r.reason)
+    m = copy.deepcopy(proofs[0])
+    m["self"]["balance"] = dict(reversed(list(m["self"]["balance"].items())))
+    r = verify_liability_proof(m)
+    assert not r.verified and "none of Bybit's" in (r.reason or "")

@@ -291,7 +291,31 @@ BYBIT_V5_ASSETS = [
     "SHRAP",
     "USDE",
 ]
-_BYBIT_VERSIONS = {"v5": BYBIT_V5_ASSETS}
+
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
+_B20 = "BTC BUSD DAI DOGE DOT DYDX EOS ETH FTM LTC MATIC SOL USDC USDT XRP"
+_B32 = "SHIB OP SAND LDO LINK COMP UNI MANA CRV BLUR SUSHI PEPE"
+_BYBIT_VERSIONS: dict[str, list[str]] = {
+    # the online assets of each of Bybit's asset lists (Asset50 ... Asset20), in the order their
+    # verifier tries them; each list is distinct, so the file's own asset list names its version
+    "50": [*BYBIT_V5_ASSETS, *_names("GRAM XAUT HYPE STABLE ENA ARB ASTER ONDO AAVE USD1")],
+    "40V5": list(BYBIT_V5_ASSETS),
+    "40V4": [{"A": "EOS"}.get(a, a) for a in BYBIT_V5_ASSETS],
+    "40V3": [{"A": "EOS", "S": "FTM"}.get(a, a) for a in BYBIT_V5_ASSETS],
+    "40V2": [{"A": "EOS", "S": "FTM", "POL": "MATIC"}.get(a, a) for a in BYBIT_V5_ASSETS],
+    "40": _names(
+        "AGLA APT ATOM AVAX MNT BTC DAI DOGE DOT DYDX EOS ETH FTM LTC MATIC SOL USDC USDT XRP "
+        + _B32
+        + " WLD BEAM AGI FET IMX RNDR GALA APEX SHRAP"
+    ),
+    "32": _names("AGLA APT ATOM AVAX MNT " + _B20 + " " + _B32),
+    "Mnt20": _names("AGLA APT ATOM AVAX MNT " + _B20),
+    "20": _names("AGLA APT ATOM AVAX BIT " + _B20),
+}
 _EIGHT_PLACES = re.compile(r"(0|[1-9][0-9]{0,19})\.[0-9]{8}")
 
 
@@ -333,7 +357,11 @@ def verify_bybit(data: dict[str, Any]) -> LiabilityProof:
         names = list(bal) if isinstance(bal, dict) else []
         version = next((v for v, a in _BYBIT_VERSIONS.items() if a == names), None)
         if version is None:
-            raise _Bad("self.balance: its asset list is no Bybit version this library knows (v5)")
+            raise _Bad(
+                "self.balance: its asset list is none of Bybit's ("
+                + ", ".join(_BYBIT_VERSIONS)
+                + ")"
+            )
         assets = _BYBIT_VERSIONS[version]
         node_bal = _bybit_balance(s, "self", assets)
         leaf = {a: _okx_str(v) for a, v in node_bal.items()}
