@@ -698,3 +698,121 @@ def test_bybit_older_asset_lists_are_picked_from_the_file(version: str) -> None:
     m["self"]["balance"] = dict(reversed(list(m["self"]["balance"].items())))
     r = verify_liability_proof(m)
     assert not r.verified and "none of Bybit's" in (r.reason or "")
+
+
+# ---- Bitget (their verifier's own sample: BitgetLimited/proof-of-reserves merkel_tree_bg.json)
+
+BITGET = L / "bitget-merkel-tree-bg.json"
+CONSISTENT = "the hashes otherwise check out"
+
+
+def test_bitget_sample_hashes_exactly_but_holds_negative_sums() -> None:
+    r = load_liability_proof(BITGET)
+    # every 64-bit hash and every sum of the 27 levels checks out, but two interior nodes hold
+    # negative USDC: a negative node hides liabilities, so the proof is refused, saying where
+    assert not r.verified
+    assert r.reason == (
+        "negative balance path[10].USDC = -1536.70659782; path[13].USDC = -20885.31318921 "
+        f"({CONSISTENT})"
+    )
+    assert r.leaf_balances == {"BTC": "0", "ETH": "0", "USDT": "0.00012635", "USDC": "0"}
+
+
+def test_every_single_field_mutation_of_the_bitget_sample_breaks_its_hashes() -> None:
+    mutants = _json_mutants(json.loads(BITGET.read_text()))
+    assert len(mutants) > 200
+    for label, m in mutants:
+        r = verify_liability_proof(m)
+        assert not r.verified and CONSISTENT not in (r.reason or ""), label
+
+
+def build_bitget(rows: list[dict[str, Decimal]], rng: random.Random) -> list[dict[str, Any]]:
+    """A Bitget tree: an odd node out is paired with its empty copy (role 0, zero balances)."""
+    from utxo_truth._liability_formats import _bitget_json
+
+    def h16(t: str) -> str:
+        return sha(t)[:16]
+
+    depth = 1
+    while (1 << (depth - 1)) < len(rows):
+        depth += 1
+    depth = max(depth, 2)
+    keys = list(rows[0])
+    level = []
+    for b in rows:
+        uid, nonce = rng.randbytes(32).hex(), rng.randbytes(32).hex()
+        level.append((h16(f"{uid},{nonce},{_bitget_json(b, keys)}"), b, uid, nonce))
+    levels: list[list[tuple[str, dict[str, Decimal], int]]] = [[(h, b, 0) for h, b, _, _ in level]]
+    lv_no = depth
+    while lv_no > 1:
+        cur = levels[-1]
+        nxt = []
+        for j in range(0, len(cur), 2):
+            left = cur[j]
+            right = (
+                cur[j + 1] if j + 1 < len(cur) else (left[0], dict.fromkeys(keys, Decimal(0)), 0)
+            )
+            s = {k: left[1][k] + right[1][k] for k in keys}
+            nxt.append(
+                (h16(left[0] + right[0] + "," + _bitget_json(s, keys) + f",{lv_no - 1}"), s, 0)
+            )
+        levels.append(nxt)
+        lv_no -= 1
+    proofs = []
+    for i, (h, b, uid, nonce) in enumerate(level):
+        path = []
+        pos = i
+        for k, cur in enumerate(levels[:-1]):
+            sib = pos ^ 1
+            empty = sib >= len(cur)
+            sh, sb = (cur[pos][0], dict.fromkeys(keys, Decimal(0))) if empty else cur[sib][:2]
+            path.append(
+                {
+                    "auditId": "A1",
+                    "balances": {x: plain(v) for x, v in sb.items()},
+                    "level": depth - k,
+                    "merkelLeaf": sh,
+                    "role": 0 if empty else (1 if sib % 2 == 0 else 2),
+                }
+            )
+            pos //= 2
+        top = levels[-1][0]
+        path.append(
+            {
+                "auditId": "A1",
+                "balances": {x: plain(v) for x, v in top[1].items()},
+                "level": 1,
+                "merkelLeaf": top[0],
+            }
+        )
+        self_node = {
+            "auditId": "A1",
+            "balances": {x: plain(v) for x, v in b.items()},
+            "encryptUid": uid,
+            "level": depth,
+            "merkelLeaf": h,
+            "nonce": nonce,
+            "role": 1 if i % 2 == 0 else 2,
+        }
+        proofs.append({"path": path, "self": self_node})
+    return proofs
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 17, 1_000, 10_000])
+def test_bitget_trees_built_here_verify(n: int) -> None:
+    rng = random.Random(n)
+    rows = [
+        {a: Decimal(rng.randrange(0, 10**9)) * EIGHT for a in ("BTC", "ETH", "USDT", "USDC")}
+        for _ in range(n)
+    ]
+    proofs = build_bitget(rows, rng)
+    check = range(n) if n <= 20 else rng.sample(range(n), 30)
+    total = sum((r["BTC"] for r in rows), Decimal(0))
+    for i in check:
+        r = verify_liability_proof(proofs[i])
+        assert r.verified, (i, r.reason)
+        assert Decimal(r.root_totals["BTC"]) == total
+        assert r.grade is not None and r.grade.hash_bits == 64 and not r.grade.sums_bound
+    m = copy.deepcopy(proofs[0])
+    m["self"]["nonce"] = "x" + m["self"]["nonce"][1:]
+    assert not verify_liability_proof(m).verified

@@ -21,8 +21,13 @@ Each format follows its publisher's verifier code (read at the source, not copie
   value ‖ leaf index) (all 8-byte little-endian); parent = sha256(left ‖ left sats ‖ right ‖
   right sats). Parents commit to both children's values.
 
-Binance/Gate zk-era proofs (Poseidon over BN254) and Bitget are recognised and refused by name:
-this library does not check them (see docs/liabilities.md).
+* ``bitget`` (BitgetLimited/proof-of-reserves, ``MerKelTree.java``, ``MerkelTreeUtils.java``):
+  leaf = sha256(encryptUid,nonce,balances JSON)[:16 hex]; parent = sha256(left + right +
+  ,balances JSON,level)[:16 hex]; balances JSON as fastjson writes a Java HashMap (bucket order,
+  trailing zeros stripped, quoted). 64 bits kept, sums only.
+
+Binance/Gate zk-era proofs (Poseidon over BN254) are recognised and refused by name: this
+library does not check them (see docs/liabilities.md).
 """
 
 from __future__ import annotations
@@ -51,11 +56,11 @@ from .liabilities import (
     parse_json_limited,
 )
 
-FORMATS = ("utxo-truth", "okx-v1", "okx-v2", "okx-v2-tree", "bybit", "mexc", "bitmex")
+FORMATS = ("utxo-truth", "okx-v1", "okx-v2", "okx-v2-tree", "bybit", "bitget", "mexc", "bitmex")
 """Names accepted by ``format=`` / ``--format``."""
 
 _EXPECTED = (
-    "expected one of: our own JSON (format utxo-truth-liabilities-v2), OKX v1 or Bybit "
+    "expected one of: our own JSON (format utxo-truth-liabilities-v2), OKX v1, Bybit or Bitget "
     '{"self", "path"}, MEXC {"self", "pathList"}, an OKX v2 user info file {"hash", "nodes", '
     '"nonce", "totalBalances"}, an OKX v2 whole tree (hash,height,{balances} lines) or a '
     "BitMEX/River whole-tree CSV (block_height:N, then hash,sats lines)"
@@ -63,6 +68,7 @@ _EXPECTED = (
 _EIGHT = Decimal("0.00000001")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX16 = re.compile(r"[0-9a-f]{16}")
 _SATS = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
@@ -81,7 +87,7 @@ def _grade(
 
 def _hex(value: Any, where: str, pattern: re.Pattern[str] = _HEX64) -> str:
     if not isinstance(value, str) or pattern.fullmatch(value) is None:
-        n = 64 if pattern is _HEX64 else 32
+        n = {_HEX64.pattern: 64, _HEX32.pattern: 32}.get(pattern.pattern, 16)
         raise _Bad(f"{where}: hash must be {n} lowercase hex characters, as the format builds it")
     return value
 
@@ -131,9 +137,12 @@ def _detect_json(data: Any) -> str:
         found.append("utxo-truth")
     if {"self", "path"} <= keys:
         self_node = data.get("self")
-        found.append(
-            "bybit" if isinstance(self_node, dict) and "userHash" in self_node else "okx-v1"
-        )
+        if isinstance(self_node, dict) and "userHash" in self_node:
+            found.append("bybit")
+        elif isinstance(self_node, dict) and "merkelLeaf" in self_node:
+            found.append("bitget")
+        else:
+            found.append("okx-v1")
     if {"self", "pathList"} <= keys:
         found.append("mexc")
     if {"hash", "nodes", "nonce", "totalBalances"} <= keys:
@@ -205,6 +214,8 @@ def verify_parsed(
         proof = _verify_okx(data)
     elif fmt == "bybit":
         proof = verify_bybit(data)
+    elif fmt == "bitget":
+        proof = verify_bitget(data)
     elif fmt == "mexc":
         proof = verify_mexc(data)
     else:
@@ -430,6 +441,167 @@ def verify_bybit(data: dict[str, Any]) -> LiabilityProof:
             else None,
             # the leaf commits to userHash, which the file does not derive from the nonce
             unproven=["auditId", "nonce"],
+        )
+    except (_Bad, LiabilityValueError) as exc:
+        return _failed(fmt, str(exc), leaf)
+
+
+# ------------------------------------------------------------------------------------------------
+# Bitget
+
+
+def _java_hash(text: str) -> int:
+    """Java's String.hashCode (over UTF-16 code units), as a 32-bit unsigned value."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i : i + 2], "big")) & 0xFFFFFFFF
+    return h
+
+
+def _hashmap_order(keys: list[str]) -> list[str]:
+    """The iteration order of a java.util.HashMap filled with ``keys`` in that order."""
+    n = 16
+    while len(keys) > n * 3 // 4:  # HashMap doubles its table past a load factor of 0.75
+        n *= 2
+
+    def bucket(k: str) -> int:
+        h = _java_hash(k)
+        return (h ^ (h >> 16)) & (n - 1)
+
+    return sorted(keys, key=bucket)  # stable: one bucket keeps insertion order
+
+
+def _bitget_json(b: dict[str, Decimal], keys: list[str]) -> str:
+    # fastjson with Bitget's BigDecimal writer: stripTrailingZeros().toPlainString(), quoted
+    return "{" + ",".join(f'"{k}":"{_okx_str(b[k])}"' for k in _hashmap_order(keys)) + "}"
+
+
+def _bitget_hash(text: str) -> str:
+    return _sha(text)[:16]  # Bitget keeps 64 of SHA-256's 256 bits
+
+
+def _signed(value: Any, where: str, negatives: list[str]) -> Decimal:
+    """A canonical decimal, or minus one: noted in ``negatives``.
+
+    A negative is refused once the hashes are checked, so the reason can say whether the file
+    is otherwise consistent.
+    """
+    if isinstance(value, str) and value.startswith("-"):
+        d = canonical_decimal(value[1:], where)
+        if d == 0:
+            raise LiabilityValueError(f"{where}: -0 is not a canonical decimal")
+        negatives.append(f"{where} = {value}")
+        return -d
+    return canonical_decimal(value, where)
+
+
+def verify_bitget(data: dict[str, Any]) -> LiabilityProof:
+    """Verify a Bitget ``self`` + ``path`` proof.
+
+    Stricter than Bitget's verifier (which checks the leaf, the first sibling's side and the
+    root): every level (the leaf at ``len(path)``, down to the root at 1), every role (1 left,
+    2 right; 0 only for an empty node, which repeats the node with zero balances on the right),
+    the same assets in every node, canonical non-negative decimals, 16-hex hashes, and the
+    root's balances and level equal to the sums. ``auditId`` is in no hash: reported unproven.
+    """
+    fmt = "bitget"
+    leaf: dict[str, str] = {}
+    try:
+        _keys(data, "proof", {"self", "path"})
+        s, path = data["self"], data["path"]
+        _keys(
+            s, "self", {"auditId", "balances", "encryptUid", "level", "merkelLeaf", "nonce", "role"}
+        )
+        if not isinstance(path, list) or not 2 <= len(path) <= MAX_DEPTH:
+            raise _Bad(f"path must hold 2 to {MAX_DEPTH} nodes")
+        raw = s["balances"]
+        if not isinstance(raw, dict) or not raw:
+            raise _Bad("self.balances: a map of assets to decimal strings")
+        keys = list(raw)
+        negatives: list[str] = []
+        bal = {k: _signed(v, f"self.{k}", negatives) for k, v in raw.items()}
+        leaf = {k: _okx_str(v) for k, v in bal.items()}
+        depth = len(path)
+        if _int(s["level"], "self.level") != depth:
+            raise _Bad(f"self: the leaf is at level {depth} (one per path node)")
+        role = _int(s["role"], "self.role")
+        if role not in (1, 2):
+            raise _Bad("self: role must be 1 (left) or 2 (right)")
+        uid, nonce, audit = s["encryptUid"], s["nonce"], s["auditId"]
+        if not all(isinstance(x, str) for x in (uid, nonce, audit)) or not nonce:
+            raise _Bad("self: encryptUid, nonce and auditId are strings, the nonce not empty")
+        node = _hex(s["merkelLeaf"], "self", _HEX16)
+        if _bitget_hash(f"{uid},{nonce},{_bitget_json(bal, keys)}") != node:
+            raise _Bad("self: the leaf hash is not sha256(encryptUid,nonce,balances)[:16]")
+        seen = {node}
+        for i, p in enumerate(path):
+            where = f"path[{i}]"
+            last = i == len(path) - 1
+            _keys(
+                p,
+                where,
+                {"auditId", "balances", "level", "merkelLeaf"} | ({"role"} if not last else set()),
+                {"role"},
+            )
+            if p["auditId"] != audit:
+                raise _Bad(f"{where}: auditId differs from the leaf's")
+            pb = p["balances"]
+            if not isinstance(pb, dict) or sorted(pb) != sorted(keys):
+                raise _Bad(f"{where}: balances must list the leaf's assets {sorted(keys)}")
+            b = {k: _signed(v, f"{where}.{k}", negatives) for k, v in pb.items()}
+            h = _hex(p["merkelLeaf"], where, _HEX16)
+            level = _int(p["level"], f"{where}.level")
+            if level != depth - i:
+                raise _Bad(f"{where}: level {level} where {depth - i} belongs")
+            if last:
+                if "role" in p and p["role"] != 3:
+                    raise _Bad(f"{where}: the last node is the root")
+                break
+            r = _int(p["role"], f"{where}.role")
+            if r == 0:  # an empty node: the node itself, zero balances, on the right
+                if h != node or any(b.values()):
+                    raise _Bad(f"{where}: an empty node repeats the node with zero balances")
+            elif r not in (1, 2) or (i == 0 and r == role):
+                raise _Bad(f"{where}: role {r}: a sibling is 1 (left) or 2 (right), opposite")
+            elif h in seen:
+                raise _Bad(f"{where}: the same node appears twice in the proof")
+            seen.add(h)
+            left, right = ((h, b), (node, bal)) if r == 1 else ((node, bal), (h, b))
+            merged_keys = list(left[1])
+            merged_keys += [k for k in right[1] if k not in left[1]]
+            sums = {
+                k: left[1].get(k, Decimal(0)) + right[1].get(k, Decimal(0)) for k in merged_keys
+            }
+            node = _bitget_hash(
+                left[0] + right[0] + "," + _bitget_json(sums, merged_keys) + "," + str(level - 1)
+            )
+            bal, keys = sums, merged_keys
+        rootn = path[-1]
+        root_bal = {k: _signed(v, f"root.{k}", []) for k, v in rootn["balances"].items()}
+        reason = None
+        if node != rootn["merkelLeaf"]:
+            reason = f"root: the path hashes to {node}, not to the root {rootn['merkelLeaf']}"
+        elif root_bal != bal:
+            reason = "root: the root's balances are not the sums on the path"
+        elif negatives:
+            # the hashes and sums check out, but a negative balance can hide liabilities
+            reason = (
+                "negative balance " + "; ".join(negatives) + " (the hashes otherwise check out)"
+            )
+        ok = reason is None
+        return LiabilityProof(
+            verified=ok,
+            format=fmt,
+            audit_id=audit,
+            leaf_balances=leaf,
+            root_hash=rootn["merkelLeaf"],
+            root_totals={k: _okx_str(v) for k, v in root_bal.items()} if ok else {},
+            reason=reason,
+            grade=_grade(sums_bound=False, salted=True, positions=True, btc=True, bits=64)
+            if ok
+            else None,
+            unproven=["auditId"],
         )
     except (_Bad, LiabilityValueError) as exc:
         return _failed(fmt, str(exc), leaf)

@@ -184,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format",
         metavar="NAME",
         help="the proof's format (default: recognised from the file): utxo-truth, okx-v1, "
-        "okx-v2, okx-v2-tree, bybit, mexc, bitmex",
+        "okx-v2, okx-v2-tree, bybit, bitget, mexc, bitmex",
     )
     v.add_argument("--root", metavar="HEX", help="the root hash you trust (pins the root)")
     v.add_argument("--tree", metavar="FILE", help="OKX v2: the whole published tree")
