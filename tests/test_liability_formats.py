@@ -670,7 +670,12 @@ def test_reconcile_turns_the_grade_into_checks(tmp_path: Path, oracle: dict[str,
         assert r.custodians[0].liabilities_proven
         return {c.id for c in r.checks if c.id.startswith("liability-")}
 
-    assert run(MEXC) == {
+    out = run(MEXC)
+    f = tmp_path / "p.toml"
+    x = reconcile(load_portfolio(f), source=SnapshotSource(SNAPSHOT, "regtest")).custodians[0]
+    assert x.liabilities_format == "mexc" and x.liabilities_grade is not None
+    assert x.liabilities_grade.hash_bits == 128
+    assert out == {
         "liability-sum-not-binding",
         "liability-hash-truncated",
         "liability-unsalted",

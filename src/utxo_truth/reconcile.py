@@ -20,7 +20,7 @@ from ._api import scan
 from ._exceptions import InputError
 from ._models import BlockRef, Holdings, TargetHoldings, Utxo, unique_coins
 from .claims import Book, Custodian, ExitStep, Portfolio, Position, Right
-from .liabilities import LiabilityProof
+from .liabilities import LiabilityGrade, LiabilityProof
 from .sources import ChainSource
 
 __all__ = [
@@ -125,6 +125,9 @@ class CustodianReport(_Frozen):
     liabilities_root: str | None = None
     liabilities_snapshot_time: str | None = None
     liabilities_snapshot_height: int | None = None
+    liabilities_format: str | None = None
+    liabilities_grade: LiabilityGrade | None = None
+    """What the verified liability proof binds (None without a verified proof)."""
 
 
 class Report(_Frozen):
@@ -540,6 +543,8 @@ def _custodian(
         liabilities_root=proof.root_hash if proof else None,
         liabilities_snapshot_time=proof.snapshot_time if proof else None,
         liabilities_snapshot_height=proof.snapshot_height if proof else None,
+        liabilities_format=proof.format if proof else None,
+        liabilities_grade=proof.grade if proof else None,
     )
     return report, cover
 
