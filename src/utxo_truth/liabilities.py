@@ -1,6 +1,8 @@
 """Liability proofs: is my balance in the custodian's books, and what do the books add up to.
 
-Two formats, detected from the file:
+OKX v1 and our own format live here; Bybit, Bitget, MEXC, OKX Merkle v2 and BitMEX/River are in
+``_liability_formats`` (which also recognises the format of any file). Every verified proof
+carries a :class:`LiabilityGrade` saying what it binds.
 
 * **OKX v1 Merkle-sum proofs** (okx/proof-of-reserves ``common/merkle.go``): a leaf hash is
   sha256(nonce + ``{"BTC":"..","ETH":"..","USDT":".."}``); a parent is sha256(left hash + right
@@ -11,13 +13,15 @@ Two formats, detected from the file:
   the root; a padding node (type 4) repeats the hash of the node it pads with zero balances, and
   such a repeat is always marked padding; a zero right sibling is padding; every audit id is the
   same; no balance is negative.
-* **utxo_truth v1** (our own, documented in docs/liabilities.md): a leaf commits to a random salt,
+* **utxo_truth v2** (our own, documented in docs/liabilities.md): a leaf commits to a random salt,
   the hash of the account id and the balance in satoshis; a parent commits to both children's
   hashes *and both children's sums* (the fix for the sum-splitting attack in "Broken Proofs of
-  Solvency", Chalkias et al. 2022). :func:`build_tree` makes trees and proofs from balances.
+  Solvency", Chalkias et al. 2022); the root binds audit id, snapshot time and height.
+  :func:`build_tree` makes trees and proofs from balances.
 
-Refused in both, each naming the node: a negative balance, a sum that does not add up, a hash that
-is not 32 bytes, a path over 64 levels, the same node twice.
+Refused in every format, each naming the node: a negative or non-canonical balance, a sum that
+does not add up, a hash shorter than the format defines, a path over 64 levels, the same node
+twice.
 """
 
 from __future__ import annotations
