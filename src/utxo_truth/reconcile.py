@@ -639,6 +639,7 @@ def _inclusion(
             "liability_root": proof.root_hash,
             "liability_audit_id": proof.audit_id,
         }
+    checks.extend(liability_grade_checks(p.name, proof))
     leaf = proof.leaf_btc_sats
     if leaf != p.amount_sats:
         checks.append(
