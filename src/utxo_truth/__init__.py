@@ -60,8 +60,10 @@ from .claims import (
 )
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
 from .liabilities import (
+    LiabilityGrade,
     LiabilityProof,
     LiabilityProofError,
+    LiabilityValueError,
     build_tree,
     load_liability_proof,
     verify_liability_proof,
@@ -92,8 +94,10 @@ __all__ = [
     "InconsistentTipError",
     "InputError",
     "Kind",
+    "LiabilityGrade",
     "LiabilityProof",
     "LiabilityProofError",
+    "LiabilityValueError",
     "Lookup",
     "MultisigNeedsDescriptorError",
     "Network",

@@ -316,6 +316,7 @@ _CUSTODIAN_KEYS = {
     "liabilities",
     "liabilities_sats",
     "liabilities_proof",
+    "liabilities_root",
     "claimed_reserves",
     "claimed_reserves_sats",
     "reserves",
@@ -594,8 +595,11 @@ def _proof(entry: Mapping[str, Any], key: str, where: str, base: Path) -> Liabil
     if not isinstance(file, str):
         raise PortfolioError(f"{where}.{key}: a path to a liability proof file")
     path = Path(file) if Path(file).is_absolute() else base / file
+    root = entry.get("liabilities_root") if key == "liabilities_proof" else None
+    if root is not None and not isinstance(root, str):
+        raise PortfolioError(f"{where}.liabilities_root: the root hash you trust, as hex")
     try:
-        return load_liability_proof(path)
+        return load_liability_proof(path, root=root)
     except LiabilityProofError as exc:
         raise PortfolioError(f"{where}.{key}: {exc}") from None
 

@@ -6,7 +6,7 @@ Usage::
                     [--file FILE] [--gap N] [--range N] [--json] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
-    utxo-truth verify-liabilities FILE [--json]
+    utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]
 
 Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
 failed); ``--debug`` adds the traceback.
@@ -187,6 +187,18 @@ def _parser() -> argparse.ArgumentParser:
         help="check a custodian's liability (Merkle sum tree) proof; exit 0 only when verified",
     )
     v.add_argument("file", metavar="FILE")
+    v.add_argument(
+        "--format",
+        metavar="NAME",
+        help="the proof's format (default: recognised from the file): utxo-truth, okx-v1, "
+        "okx-v2, okx-v2-tree, bybit, bitget, mexc, bitmex",
+    )
+    v.add_argument("--root", metavar="HEX", help="the root hash you trust (pins the root)")
+    v.add_argument("--tree", metavar="FILE", help="OKX v2: the whole published tree")
+    v.add_argument("--account", type=int, metavar="ID", help="BitMEX/River: your account id")
+    v.add_argument(
+        "--account-nonce", metavar="HEX", help="BitMEX/River: your account nonce (never shown)"
+    )
     v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     v.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -286,10 +298,19 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
 def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
     from .liabilities import load_liability_proof
 
-    proof = load_liability_proof(args.file)
+    proof = load_liability_proof(
+        args.file,
+        format=args.format,
+        root=args.root,
+        tree=args.tree,
+        account=args.account,
+        account_nonce=args.account_nonce,
+    )
     if args.json:
         out.write(proof.model_dump_json(indent=2) + "\n")
     else:
+        from .liabilities import grade_text
+
         state = "VERIFIED" if proof.verified else f"NOT VERIFIED: {proof.reason}"
         out.write(
             f"{state}\nformat {proof.format}, audit {proof.audit_id}, root {proof.root_hash}\n"
@@ -300,6 +321,10 @@ def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
         out.write(
             "root totals:   " + ", ".join(f"{k} {v}" for k, v in proof.root_totals.items()) + "\n"
         )
+        if proof.grade is not None:
+            out.write("grade:         " + grade_text(proof.grade) + "\n")
+        if proof.unproven:
+            out.write("not covered by any hash: " + ", ".join(proof.unproven) + "\n")
     return 0 if proof.verified else 1
 
 

@@ -1,6 +1,8 @@
 """Liability proofs: is my balance in the custodian's books, and what do the books add up to.
 
-Two formats, detected from the file:
+OKX v1 and our own format live here; Bybit, Bitget, MEXC, OKX Merkle v2 and BitMEX/River are in
+``_liability_formats`` (which also recognises the format of any file). Every verified proof
+carries a :class:`LiabilityGrade` saying what it binds.
 
 * **OKX v1 Merkle-sum proofs** (okx/proof-of-reserves ``common/merkle.go``): a leaf hash is
   sha256(nonce + ``{"BTC":"..","ETH":"..","USDT":".."}``); a parent is sha256(left hash + right
@@ -11,13 +13,15 @@ Two formats, detected from the file:
   the root; a padding node (type 4) repeats the hash of the node it pads with zero balances, and
   such a repeat is always marked padding; a zero right sibling is padding; every audit id is the
   same; no balance is negative.
-* **utxo_truth v1** (our own, documented in docs/liabilities.md): a leaf commits to a random salt,
+* **utxo_truth v2** (our own, documented in docs/liabilities.md): a leaf commits to a random salt,
   the hash of the account id and the balance in satoshis; a parent commits to both children's
   hashes *and both children's sums* (the fix for the sum-splitting attack in "Broken Proofs of
-  Solvency", Chalkias et al. 2022). :func:`build_tree` makes trees and proofs from balances.
+  Solvency", Chalkias et al. 2022); the root binds audit id, snapshot time and height.
+  :func:`build_tree` makes trees and proofs from balances.
 
-Refused in both, each naming the node: a negative balance, a sum that does not add up, a hash that
-is not 32 bytes, a path over 64 levels, the same node twice.
+Refused in every format, each naming the node: a negative or non-canonical balance, a sum that
+does not add up, a hash shorter than the format defines, a path over 64 levels, the same node
+twice.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +40,10 @@ from pydantic import BaseModel, ConfigDict
 from ._exceptions import InputError
 
 __all__ = [
+    "LiabilityGrade",
     "LiabilityProof",
     "LiabilityProofError",
+    "LiabilityValueError",
     "build_tree",
     "load_liability_proof",
     "verify_liability_proof",
@@ -44,11 +51,47 @@ __all__ = [
 
 MAX_DEPTH = 64
 _EIGHT = Decimal("0.00000001")
-OWN_FORMAT = "utxo-truth-liabilities-v1"
+OWN_FORMAT = "utxo-truth-liabilities-v2"
+"""v2 binds ``audit_id``, ``snapshot_time`` and ``snapshot_height`` into the root (v1 did not)."""
+OLD_OWN_FORMAT = "utxo-truth-liabilities-v1"
 
 
 class LiabilityProofError(InputError):
     """A liability proof file cannot be read at all (not JSON, unknown format)."""
+
+
+class LiabilityValueError(LiabilityProofError):
+    """A figure in a liability proof is not a canonical decimal in range.
+
+    E.g. ``3.77799E-3``, ``+0.1``, ``019442.3``, ``-0``, a balance of 1e20 or more, a sum of
+    2**64 or more.
+    """
+
+
+class LiabilityGrade(BaseModel):
+    """What a verified proof actually binds (a weaker format verifies too; this says how weak).
+
+    Example:
+        >>> LiabilityGrade(sums_bound=False, salted=True, positions_checked=True,
+        ...                btc_isolated=True, root_pinned=False, hash_bits=256).hash_bits
+        256
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sums_bound: bool
+    """Each parent's hash commits to both children's values (else the "max" attack of *Broken
+    Proofs of Solvency* lowers sibling sums unseen)."""
+    salted: bool
+    """A leaf's hash includes a secret per-user nonce (else balances can be guessed)."""
+    positions_checked: bool
+    """Heights / positions of every node on the path (or in the whole tree) are checked."""
+    btc_isolated: bool
+    """The BTC figure stands on its own (not only a fiat total)."""
+    root_pinned: bool
+    """The root was given by the user (``root=`` / ``--root``), not taken from the file."""
+    hash_bits: int
+    """Bits of each hash kept by the format (256 for full SHA-256)."""
 
 
 class LiabilityProof(BaseModel):
@@ -68,6 +111,10 @@ class LiabilityProof(BaseModel):
     """The root's totals per asset (what the custodian says it owes all customers)."""
     reason: str | None = None
     """Why it is not verified, naming the node."""
+    grade: LiabilityGrade | None = None
+    """What the proof binds (None when it is not verified)."""
+    unproven: list[str] = []
+    """Fields the file states that no hash covers (reported, never proven), e.g. ``auditId``."""
 
     @property
     def leaf_btc_sats(self) -> int | None:
@@ -80,6 +127,28 @@ class LiabilityProof(BaseModel):
         return _to_sats(self.root_totals.get("BTC"))
 
 
+def grade_text(g: LiabilityGrade) -> str:
+    """One line saying what a proof binds and what it does not.
+
+    Example:
+        >>> grade_text(LiabilityGrade(sums_bound=False, salted=True, positions_checked=True,
+        ...                           btc_isolated=True, root_pinned=False, hash_bits=128))
+        'sums NOT bound by the hashes (max attack possible), salted, positions checked, BTC isolated, root taken from the file (not pinned), 128-bit hashes (truncated)'
+    """
+    return ", ".join(
+        [
+            "sums bound by the hashes"
+            if g.sums_bound
+            else "sums NOT bound by the hashes (max attack possible)",
+            "salted" if g.salted else "NOT salted (balances can be guessed)",
+            "positions checked" if g.positions_checked else "positions NOT checked",
+            "BTC isolated" if g.btc_isolated else "no BTC figure of its own (fiat total only)",
+            "root pinned by you" if g.root_pinned else "root taken from the file (not pinned)",
+            f"{g.hash_bits}-bit hashes" + (" (truncated)" if g.hash_bits < 256 else ""),
+        ]
+    )
+
+
 def _to_sats(value: str | None) -> int | None:
     if value is None:
         return None
@@ -90,39 +159,175 @@ class _Bad(Exception):
     pass
 
 
-def load_liability_proof(path: str | Path) -> LiabilityProof:
-    """Read and verify a proof file (format detected)."""
-    p = Path(path)
+MAX_JSON_BYTES = 16 << 20
+"""A proof file (JSON) larger than this is refused before it is parsed."""
+MAX_TREE_BYTES = 512 << 20
+"""A whole published tree (CSV / text) larger than this is refused before it is read."""
+MAX_JSON_DEPTH = 32
+"""Nesting deeper than this is refused before parsing (no proof format nests more than 4)."""
+MAX_BALANCE_DIGITS = 20
+"""A balance has at most 20 digits before the point (so balances >= 1e20 are refused)."""
+MAX_FRACTION_DIGITS = 18
+MAX_SATS = (1 << 64) - 1
+"""Sums in satoshis are 8-byte unsigned integers in every format that encodes them."""
+
+_CANONICAL = re.compile(
+    rf"(0|[1-9][0-9]{{0,{MAX_BALANCE_DIGITS - 1}}})(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?"
+)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def canonical_decimal(value: Any, where: str) -> Decimal:
+    """A non-negative balance written as plain ASCII digits, or :class:`LiabilityValueError`.
+
+    Refused: exponents (``3.77799E-3``), signs (``+0.1``, ``-0``), leading zeros (``019442.3``),
+    non-ASCII digits, 1e20 or more, more than 18 decimal places.
+
+    Example:
+        >>> canonical_decimal("19442.3", "self.BTC")
+        Decimal('19442.3')
+    """
+    if not isinstance(value, str) or _CANONICAL.fullmatch(value) is None:
+        shown = repr(value)[:40]
+        raise LiabilityValueError(
+            f"{where}: {shown} is not a canonical non-negative decimal below 1e{MAX_BALANCE_DIGITS}"
+            " (plain digits, no sign, exponent or leading zero)"
+        )
+    return Decimal(value)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise LiabilityValueError(f"{name} is not a number a liability proof may hold")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise LiabilityValueError(f"key {k!r} appears twice in one object")
+        out[k] = v
+    return out
+
+
+def parse_json_limited(raw: bytes, where: str = "proof") -> Any:
+    """Decode and parse proof JSON with a size and depth limit checked *before* parsing.
+
+    Every failure is a :class:`LiabilityProofError` (never ``RecursionError`` or
+    ``UnicodeDecodeError``); floats stay :class:`~decimal.Decimal`, NaN/Infinity and duplicate
+    keys are refused.
+
+    Example:
+        >>> parse_json_limited(b'{"a": [1]}')
+        {'a': [1]}
+    """
+    if len(raw) > MAX_JSON_BYTES:
+        raise LiabilityProofError(f"{where}: {len(raw)} bytes, more than {MAX_JSON_BYTES}")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LiabilityProofError(
+            f"{where}: not UTF-8 text (byte {exc.start}); a liability proof is UTF-8 JSON"
+        ) from None
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise LiabilityProofError(
+                    f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels; no proof format"
+                    " nests like that"
+                )
+        elif c in "]}":
+            depth -= 1
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_no_duplicates,
+        )
+    except LiabilityProofError:
+        raise
+    except (ValueError, RecursionError):
+        raise LiabilityProofError(f"{where}: a liability proof is JSON, and this is not") from None
+
+
+def _read_bytes(p: Path, limit: int) -> bytes:
+    try:
+        size = p.stat().st_size
+        if size > limit:
+            raise LiabilityProofError(f"{p}: {size} bytes, more than the {limit} allowed")
+        with p.open("rb") as f:
+            raw = f.read(limit + 1)
     except OSError as exc:
         raise LiabilityProofError(
             f"{p}: cannot read the liability proof: {exc.strerror or exc}"
         ) from exc
+    if len(raw) > limit:
+        raise LiabilityProofError(f"{p}: more than the {limit} bytes allowed")
+    return raw
+
+
+def load_liability_proof(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    root: str | None = None,
+    tree: str | Path | None = None,
+    account: int | None = None,
+    account_nonce: str | None = None,
+) -> LiabilityProof:
+    """Read and verify a proof file (format detected, or named with ``format=``).
+
+    ``root`` pins the root hash (hex) you got from the custodian out of band; ``tree`` is the
+    whole published tree that an OKX v2 user info file is checked against; ``account`` and
+    ``account_nonce`` find your leaves in a BitMEX/River whole-tree CSV.
+
+    Example:
+        >>> from pathlib import Path
+        >>> import json, tempfile
+        >>> _, _, proofs = build_tree([("me", 5)], salt=b"d")
+        >>> f = Path(tempfile.mkdtemp()) / "p.json"
+        >>> _ = f.write_text(json.dumps(proofs["me"]))
+        >>> load_liability_proof(f).verified
+        True
+    """
+    p = Path(path)
+    raw = _read_bytes(p, MAX_TREE_BYTES)
+    tree_raw = _read_bytes(Path(tree), MAX_TREE_BYTES) if tree is not None else None
     try:
-        data = json.loads(text)
-    except ValueError:
-        raise LiabilityProofError(f"{p}: a liability proof is JSON, and this is not") from None
-    try:
-        return verify_liability_proof(data)
+        from ._liability_formats import verify_raw
+
+        return verify_raw(
+            raw,
+            format=format,
+            root=root,
+            tree=tree_raw,
+            account=account,
+            account_nonce=account_nonce,
+        )
     except LiabilityProofError as exc:
-        raise LiabilityProofError(f"{p}: {exc}") from None
+        raise type(exc)(f"{p}: {exc}") from None
 
 
-def verify_liability_proof(data: Any) -> LiabilityProof:
+def verify_liability_proof(
+    data: Any, *, format: str | None = None, root: str | None = None
+) -> LiabilityProof:
     """Verify a parsed proof; never raises for a proof that is merely wrong (``verified=False``).
 
     Raises:
-        LiabilityProofError: the data is in no format we know.
+        LiabilityProofError: the data is in no format we know (or not the one named).
+        LiabilityValueError: a figure is not a canonical decimal in range.
+
+    Example:
+        >>> _, _, proofs = build_tree([("me", 5), ("you", 6)], salt=b"e")
+        >>> verify_liability_proof(proofs["me"]).grade.sums_bound
+        True
     """
-    if isinstance(data, dict) and data.get("format") == OWN_FORMAT:
-        return _verify_own(data)
-    if isinstance(data, dict) and "self" in data and "path" in data:
-        return _verify_okx(data)
-    raise LiabilityProofError(
-        'unknown liability proof format: expected OKX\'s {"self", "path"} or '
-        f'{{"format": "{OWN_FORMAT}", ...}}'
-    )
+    from ._liability_formats import verify_parsed
+
+    return verify_parsed(data, format=format, root=root)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -146,20 +351,9 @@ def _okx_balances(node: Any, where: str) -> dict[str, Decimal]:
         or not all(isinstance(b.get(a), str) for a in _OKX_ASSETS)
     ):
         raise _Bad(f"{where}: balances must hold BTC, ETH and USDT as decimal strings")
-    out = {}
-    for a in _OKX_ASSETS:
-        try:
-            d = Decimal(b[a])
-        except InvalidOperation:
-            raise _Bad(f"{where}: {a} balance {b[a]!r} is not a decimal number") from None
-        if not d.is_finite():
-            raise _Bad(f"{where}: {a} balance is not finite")
-        if d < 0:
-            raise _Bad(
-                f"{where}: negative {a} balance {b[a]} (a negative leaf can hide liabilities)"
-            )
-        out[a] = d
-    return out
+    # canonical non-negative decimals only: a negative leaf can hide liabilities, and a second
+    # spelling of one amount (1E-8, +0, 00.1) is a second leaf hash for the same balance
+    return {a: canonical_decimal(b[a], f"{where}.{a}") for a in _OKX_ASSETS}
 
 
 def _okx_leaf_json(b: dict[str, str]) -> str:
@@ -274,7 +468,7 @@ def _verify_okx(data: dict[str, Any]) -> LiabilityProof:
         elif any(node_bal[a] != root_bal[a] for a in _OKX_ASSETS):
             reason = "root: the balances on the path do not add up to the root's totals"
         return _okx(reason is None, audit, leaf, root["hash"], totals, reason)
-    except _Bad as exc:
+    except (_Bad, LiabilityValueError) as exc:
         root_hash = (
             path[-1].get("hash")
             if isinstance(path, list) and path and isinstance(path[-1], dict)
@@ -301,6 +495,18 @@ def _okx(
         root_hash=root,
         root_totals=totals,
         reason=reason,
+        grade=LiabilityGrade(
+            sums_bound=False,  # a parent hashes only the *sum* of its children
+            salted=True,
+            positions_checked=True,
+            btc_isolated=True,
+            root_pinned=False,
+            hash_bits=256,
+        )
+        if ok
+        else None,
+        # OKX hashes no audit id: it can be rewritten in every node and still verify
+        unproven=["auditId"] if audit is not None else [],
     )
 
 
@@ -310,6 +516,32 @@ def _okx(
 _LEAF_TAG = b"utxo-truth/leaf"
 _NODE_TAG = b"utxo-truth/node"
 _PAD = hashlib.sha256(b"utxo-truth/padding").hexdigest()
+_ROOT_TAG = b"utxo-truth/root"
+
+
+def _field(value: bytes | None) -> bytes:
+    """Length-prefixed optional field: 0x00 for absent, 0x01 + 4-byte length + bytes."""
+    if value is None:
+        return b"\x00"
+    return b"\x01" + len(value).to_bytes(4, "big") + value
+
+
+def _bound_root(
+    top: str, total: int, audit_id: str | None, snapshot_time: str | None, height: int | None
+) -> str:
+    """The published root: the tree's top hash and sum bound to the snapshot's metadata.
+
+    None of ``audit_id``, ``snapshot_time``, ``snapshot_height`` can change without the root.
+    """
+    data = (
+        _ROOT_TAG
+        + bytes.fromhex(top)
+        + total.to_bytes(8, "big")
+        + _field(audit_id.encode() if audit_id is not None else None)
+        + _field(snapshot_time.encode() if snapshot_time is not None else None)
+        + _field(height.to_bytes(8, "big") if height is not None else None)
+    )
+    return hashlib.sha256(data).hexdigest()
 
 
 def _leaf_hash(salt: bytes, account: str, sats: int) -> str:
@@ -373,6 +605,8 @@ def build_tree(
                 {"side": "left" if sibling < pos else "right", "hash": h, "sum_sats": v}
             )
             position[leaf_index] = pos // 2
+        if any(level[i][1] + level[i + 1][1] > MAX_SATS for i in range(0, len(level), 2)):
+            raise InputError(f"the sums do not fit 8 bytes (at most {MAX_SATS} sats)")
         level = [
             (
                 _node_hash(level[i][0], level[i][1], level[i + 1][0], level[i + 1][1]),
@@ -380,7 +614,10 @@ def build_tree(
             )
             for i in range(0, len(level), 2)
         ]
-    root_hash, root_sum = level[0]
+    top_hash, root_sum = level[0]
+    if snapshot_height is not None and not 0 <= snapshot_height < 1 << 32:
+        raise InputError("snapshot_height must be a block height (0 to 2**32 - 1)")
+    root_hash = _bound_root(top_hash, root_sum, audit_id, snapshot_time, snapshot_height)
     proofs = {}
     for (account, sats), (_h, _v, s), path in zip(balances, leaves, paths, strict=True):
         proofs[account] = {
@@ -403,16 +640,15 @@ def _verify_own(data: dict[str, Any]) -> LiabilityProof:
         leaf, path, root = data.get("leaf"), data.get("path"), data.get("root")
         if not (isinstance(leaf, dict) and isinstance(path, list) and isinstance(root, dict)):
             raise _Bad("a proof has 'leaf', 'path' and 'root'")
+        audit_id, snap_time, snap_height = _own_meta(data)
         root_hash = _hex64(root.get("hash"), "root")
         root_sum = _int(root.get("sum_sats"), "root.sum_sats")
-        if root_sum < 0:
-            raise _Bad("root: negative sum")
+        _sats_range(root_sum, "root.sum_sats")
         totals = {"BTC": _okx_str(Decimal(root_sum) / 100_000_000)}
         if len(path) > MAX_DEPTH:
             raise _Bad(f"path of {len(path)} levels is longer than {MAX_DEPTH}")
         sats = _int(leaf.get("balance_sats"), "leaf.balance_sats")
-        if sats < 0:
-            raise _Bad("leaf: negative balance (a negative leaf can hide liabilities)")
+        _sats_range(sats, "leaf.balance_sats")
         leaf_bal = {"BTC": _okx_str(Decimal(sats) / 100_000_000)}
         try:
             salt = bytes.fromhex(str(leaf.get("salt")))
@@ -428,8 +664,7 @@ def _verify_own(data: dict[str, Any]) -> LiabilityProof:
                 raise _Bad(f"{where}: side must be left or right")
             h = _hex64(p.get("hash"), where)
             v = _int(p.get("sum_sats"), f"{where}.sum_sats")
-            if v < 0:
-                raise _Bad(f"{where}: negative sum")
+            _sats_range(v, f"{where}.sum_sats")
             if h in seen and h != _PAD:
                 raise _Bad(f"{where}: the same node appears twice in the proof")
             seen.add(h)
@@ -439,6 +674,8 @@ def _verify_own(data: dict[str, Any]) -> LiabilityProof:
                 else _node_hash(node, total, h, v)
             )
             total += v
+            _sats_range(total, f"{where}: the running sum")
+        node = _bound_root(node, total, audit_id, snap_time, snap_height)
         if node != root_hash:
             return _own(
                 data,
@@ -458,8 +695,32 @@ def _verify_own(data: dict[str, Any]) -> LiabilityProof:
                 f"root: the sums add up to {total}, the root says {root_sum}",
             )
         return _own(data, True, leaf_bal, root_hash, totals, None)
-    except _Bad as exc:
+    except (_Bad, LiabilityValueError) as exc:
         return _own(data, False, leaf_bal, root_hash, totals, str(exc))
+
+
+def _sats_range(v: int, where: str) -> None:
+    if v < 0:
+        raise _Bad(f"{where}: negative (a negative leaf can hide liabilities)")
+    if v > MAX_SATS:
+        raise LiabilityValueError(f"{where}: {v} sats is 2**64 or more; it does not fit 8 bytes")
+
+
+def _own_meta(data: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
+    audit, snap_time, height = (
+        data.get("audit_id"),
+        data.get("snapshot_time"),
+        data.get("snapshot_height"),
+    )
+    if audit is not None and not (isinstance(audit, str) and len(audit) <= 256):
+        raise _Bad("audit_id must be a string of at most 256 characters, or null")
+    if snap_time is not None and not (isinstance(snap_time, str) and len(snap_time) <= 64):
+        raise _Bad("snapshot_time must be a string of at most 64 characters, or null")
+    if height is not None and (
+        isinstance(height, bool) or not isinstance(height, int) or not 0 <= height < 1 << 32
+    ):
+        raise _Bad("snapshot_height must be a block height (0 to 2**32 - 1), or null")
+    return audit, snap_time, height
 
 
 def _own(
@@ -483,4 +744,14 @@ def _own(
         root_hash=root,
         root_totals=totals,
         reason=reason,
+        grade=LiabilityGrade(
+            sums_bound=True,
+            salted=True,
+            positions_checked=True,
+            btc_isolated=True,
+            root_pinned=False,
+            hash_bits=256,
+        )
+        if ok
+        else None,
     )

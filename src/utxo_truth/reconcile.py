@@ -20,6 +20,7 @@ from ._api import scan
 from ._exceptions import InputError
 from ._models import BlockRef, Holdings, TargetHoldings, Utxo, unique_coins
 from .claims import Book, Custodian, ExitStep, Portfolio, Position, Right
+from .liabilities import LiabilityGrade, LiabilityProof
 from .sources import ChainSource
 
 __all__ = [
@@ -124,6 +125,9 @@ class CustodianReport(_Frozen):
     liabilities_root: str | None = None
     liabilities_snapshot_time: str | None = None
     liabilities_snapshot_height: int | None = None
+    liabilities_format: str | None = None
+    liabilities_grade: LiabilityGrade | None = None
+    """What the verified liability proof binds (None without a verified proof)."""
 
 
 class Report(_Frozen):
@@ -505,6 +509,8 @@ def _custodian(
                 message=f"{c.name}: its liability proof does not verify ({proof.reason}); liabilities are unknown",
             )
         )
+    if proof is not None and proof.verified:
+        checks.extend(liability_grade_checks(c.name, proof))
     if proof is not None and proof.verified and proof.snapshot_height is not None:
         reserve_height = c.evidence_height if c.evidence_height is not None else block.height
         if abs(reserve_height - proof.snapshot_height) > policy.evidence_max_blocks:
@@ -537,6 +543,8 @@ def _custodian(
         liabilities_root=proof.root_hash if proof else None,
         liabilities_snapshot_time=proof.snapshot_time if proof else None,
         liabilities_snapshot_height=proof.snapshot_height if proof else None,
+        liabilities_format=proof.format if proof else None,
+        liabilities_grade=proof.grade if proof else None,
     )
     return report, cover
 
@@ -551,6 +559,63 @@ def _claim_on_custodian(p: Position) -> tuple[bool, int | None]:
     if p.kind.value == "derivative":
         return True, p.margin_sats
     return False, None
+
+
+def liability_grade_checks(subject: str, proof: LiabilityProof) -> list[CheckResult]:
+    """Each weakness of a verified liability proof's grade, as a warning check.
+
+    Example:
+        >>> from utxo_truth import build_tree, verify_liability_proof
+        >>> _, _, ps = build_tree([("a", 1)], salt=b"x")
+        >>> [c.id for c in liability_grade_checks("X", verify_liability_proof(ps["a"]))]
+        ['liability-root-unpinned']
+    """
+    g = proof.grade
+    if g is None:
+        return []
+    weak = [
+        (
+            not g.sums_bound,
+            "liability-sum-not-binding",
+            "parents hash only the sum of their children, so sibling sums can be lowered unseen",
+        ),
+        (
+            g.hash_bits < 256,
+            "liability-hash-truncated",
+            f"the format keeps {g.hash_bits} bits of each hash",
+        ),
+        (not g.salted, "liability-unsalted", "leaves have no secret salt"),
+        (
+            not g.positions_checked,
+            "liability-positions-unchecked",
+            "node heights/positions are not checked",
+        ),
+        (
+            not g.btc_isolated,
+            "liability-btc-not-isolated",
+            "the proof has no BTC figure of its own",
+        ),
+        (
+            not g.root_pinned,
+            "liability-root-unpinned",
+            "the root is taken from the proof file itself, not pinned (liabilities_root)",
+        ),
+        (
+            bool(proof.unproven),
+            "liability-fields-unproven",
+            f"no hash covers {', '.join(proof.unproven)}",
+        ),
+    ]
+    return [
+        CheckResult(
+            id=ident,
+            level="warning",
+            subject=subject,
+            message=f"{subject}: its {proof.format} liability proof verifies, but {text}",
+        )
+        for bad, ident, text in weak
+        if bad
+    ]
 
 
 def _inclusion(
@@ -574,6 +639,7 @@ def _inclusion(
             "liability_root": proof.root_hash,
             "liability_audit_id": proof.audit_id,
         }
+    checks.extend(liability_grade_checks(p.name, proof))
     leaf = proof.leaf_btc_sats
     if leaf != p.amount_sats:
         checks.append(
