@@ -30,7 +30,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._derive import FAST, child_pubkey, hash160, parse_pubkey, taproot_output_key
+from ._derive import (
+    FAST,
+    child_pubkey,
+    derive_xpub_path,
+    hash160,
+    parse_pubkey,
+    taproot_output_key,
+)
 from ._exceptions import (
     ChecksumError,
     DescriptorError,
@@ -509,9 +516,15 @@ def _parse_descriptor(text: str, net: Network) -> Target:
     script_type = _descriptor_type(name, desc)
     if bare and name != "pk" and len(desc.keys) > 3:
         raise DescriptorError("bare multi() holds at most 3 keys (Bitcoin Core's rule); use wsh()")
+    _check_key_paths(desc)
     if not desc.is_wildcard:
+        if desc.num_branches > 1:
+            raise DescriptorError(
+                "a multipath key expression without /* stands for one fixed key per branch: "
+                "give each branch as its own descriptor (BIP389), e.g. .../0 and .../1"
+            )
         try:
-            script = _embit_script(desc, None, bare, 0)
+            script = _fixed_script(desc, bare)
         except Exception as exc:
             raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
         return Target(shown, "descriptor", script_type, net, _single=script, descriptor=body)
@@ -579,8 +592,35 @@ def _chain_name(desc: Any) -> str:
     return "branch 0"
 
 
+def _check_key_paths(desc: Any) -> None:
+    """BIP380 key expressions: a ``/*`` wildcard may only be the last step of a path."""
+    for key in desc.keys:
+        indexes = key.allowed_derivation.indexes if key.allowed_derivation else []
+        for i, step in enumerate(indexes):
+            if (step is None or (isinstance(step, list) and None in step)) and i != len(
+                indexes
+            ) - 1:
+                raise DescriptorError(
+                    "a /* wildcard must be the last step of a key's path (BIP380)"
+                )
+
+
+def _fixed_script(desc: Any, bare: bool) -> bytes:
+    """The script of a descriptor without wildcard, every key's fixed path derived.
+
+    ``Descriptor.script_pubkey()`` of embit uses a key such as ``tpub.../0/1`` as if it had no
+    path; Bitcoin Core (BIP380) derives ``/0/1`` first. Our own derivation is used for the usual
+    shapes, embit's ``derive`` (which does follow fixed paths) for the others.
+    """
+    fast = _fast_deriver(desc, None, bare) if FAST else None
+    if fast is not None:
+        return fast(0, 1)[0]
+    return _embit_script(desc, None, bare, 0)
+
+
 def _embit_script(desc: Any, branch: int | None, bare: bool, index: int) -> bytes:
-    d = desc.derive(index, branch_index=branch) if desc.is_wildcard else desc
+    # derive() also follows fixed (non-wildcard) path steps; script_pubkey() alone does not
+    d = desc.derive(index, branch_index=branch)
     data: bytes = (d.witness_script() if bare else d.script_pubkey()).data
     return data
 
@@ -605,16 +645,18 @@ def _key_fn(key: Any, branch: int | None) -> KeyFn | None:
         sec: bytes = key.sec()
         return lambda _i: sec
     indexes = key.allowed_derivation.fill(None, branch) if key.allowed_derivation else []
-    if not indexes or indexes[-1] is not None:  # wildcard must be last (the usual .../*)
+    wildcard = bool(indexes) and indexes[-1] is None
+    fixed = indexes[:-1] if wildcard else indexes
+    if any(i is None or i >= 0x80000000 for i in fixed):
         return None
-    if any(i is None or i >= 0x80000000 for i in indexes[:-1]):
+    root: bytes = key.key.key.sec()
+    if len(root) != 33:
         return None
-    parent = key.key.derive(indexes[:-1]) if len(indexes) > 1 else key.key
-    psec: bytes = parent.key.sec()
-    if len(psec) != 33:
-        return None
+    # every fixed step of the key expression, derived here (BIP32 CKDpub), not by embit
+    psec, chain_code = derive_xpub_path(root, bytes(key.key.chain_code), list(fixed))
+    if not wildcard:
+        return lambda _i: psec
     ppub = parse_pubkey(psec)
-    chain_code: bytes = parent.chain_code
     return lambda i: child_pubkey(psec, ppub, chain_code, i)
 
 
