@@ -190,9 +190,10 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
     p.add_argument(
         "--snapshot-hash",
-        metavar="HEX",
-        help="check the snapshot against this UTXO set hash (gettxoutsetinfo hash_serialized_3 "
-        "of a node you trust) before using it",
+        metavar="[HEIGHT:]BLOCKHASH:HASH",
+        help="check the snapshot against this block and UTXO set hash (gettxoutsetinfo height, "
+        "bestblock and hash_serialized_3 of a node you trust) before using it; HASH alone only "
+        "for a block in Bitcoin Core's assumeutxo table",
     )
     p.add_argument(
         "--checkpoint",
@@ -212,6 +213,18 @@ def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
 
 def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
     """Open ``spec`` with the options that apply to its kind."""
+    source = _open_source(spec, network, args)
+    if args.snapshot_hash and getattr(source, "block_bound_by", "") is None:
+        raise InputError(
+            "a UTXO set hash alone does not cover the snapshot's block, and its block is not in "
+            "Bitcoin Core's assumeutxo table: give --snapshot-hash HEIGHT:BLOCKHASH:HASH (the "
+            "height, bestblock and hash_serialized_3 of `bitcoin-cli gettxoutsetinfo` on a node "
+            "you trust)"
+        )
+    return source
+
+
+def _open_source(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
     return open_source(
         spec,
         network,
@@ -273,6 +286,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         render_table(holdings, out)
+    for problem in holdings.problems:  # e.g. a source that failed under --policy quorum
+        print(f"utxo-truth: warning: {problem}", file=sys.stderr)
     return 0
 
 
