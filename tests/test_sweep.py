@@ -157,3 +157,142 @@ def test_snapshot_fields_out_of_range_are_format_errors(
     checked = SnapshotSource(path, "regtest", expected_hash=hash_serialized_3([]))
     with pytest.raises(SnapshotFormatError):
         scan([f"raw({P2WPKH.hex()})"], network="regtest", source=checked)
+
+
+# --- 2. secrets never echoed -------------------------------------------------------------------
+
+# BIP32 test vector 1 master key, BIP381's WIF, and BIP32 vector 1's master secret in hex
+XPRV = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
+WIF = "L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1"
+HEXKEY = "e8f32e723decf4051aefac8e2c93c9c5b214313817cdb01a1494b917c8436b35"
+
+
+def _grams(text: str, n: int = 7) -> set[str]:
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
+
+
+def assert_no_secret(secret: str, *texts: str) -> None:
+    """No run of 7 or more characters of ``secret`` in any of ``texts``."""
+    grams = _grams(secret)
+    for text in texts:
+        leaked = grams & _grams(text)
+        assert not leaked, f"{sorted(leaked)[:3]} of the secret in: {text[:300]}"
+
+
+def _outcome(text: str) -> list[str]:
+    from utxo_truth import UtxoTruthError, parse_target
+
+    try:
+        t = parse_target(text, "regtest")
+    except UtxoTruthError as exc:
+        return [str(exc), repr(exc)]
+    return [repr(t), t.text, t.descriptor]
+
+
+def _mutations(secret: str, count: int, seed: int) -> list[str]:
+    """``count`` typed-wrong variants: a character deleted, changed, inserted (#, @, :, non-base58),
+    and the result wrapped in a descriptor or given a checksum."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "#@:0OIl!/ x'h*" + "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    out = []
+    for _ in range(count):
+        s = secret
+        for _ in range(rng.choice((1, 1, 1, 2, 3))):
+            i = rng.randrange(len(s))
+            op = rng.randrange(3)
+            c = rng.choice(alphabet)
+            s = s[:i] + s[i + 1 :] if op == 0 else s[:i] + c + s[i + op - 1 :]
+        wrap = rng.randrange(5)
+        if wrap == 1:
+            s = f"wpkh({s})"
+        elif wrap == 2:
+            s = f"wpkh({s}/0/*)#qqqqqqqq"
+        elif wrap == 3:
+            s = f"{s}#{secret[:8]}"
+        out.append(s)
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        XPRV[:31] + "#" + XPRV[31:],  # the issue's example: '#' inside an xprv (80 chars echoed)
+        WIF[:11] + "#" + WIF[11:],  # '#' inside a WIF (41 chars echoed)
+        WIF[:20] + WIF[21:],  # a WIF with one character deleted
+        WIF[:20] + "0" + WIF[21:],  # a WIF with a character that is not base58
+        XPRV[:50] + XPRV[51:],  # an xprv with one character deleted
+        XPRV[:50] + "l" + XPRV[51:],  # an xprv with a character that is not base58
+        f"wpkh({XPRV[:60]}O{XPRV[61:]}/0/*)",  # and inside a descriptor (embit's text)
+    ],
+)
+def test_mistyped_keys_are_refused_and_not_echoed(text: str) -> None:
+    from utxo_truth import PrivateKeyError, parse_target
+
+    with pytest.raises(PrivateKeyError) as exc:
+        parse_target(text, "regtest")
+    for secret in (XPRV, WIF):
+        assert_no_secret(secret, str(exc.value), repr(exc.value))
+
+
+@pytest.mark.parametrize(("secret", "count"), [(HEXKEY, 10_000), (XPRV, 2_000), (WIF, 2_000)])
+def test_mutated_secrets_never_echoed(secret: str, count: int) -> None:
+    for text in _mutations(secret, count, seed=11):
+        assert_no_secret(secret, *_outcome(text))
+
+
+def test_mutated_secrets_not_in_cli_output(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--network", "regtest", "--snapshot", str(SNAPSHOT)]
+    for secret in (XPRV, WIF, HEXKEY):
+        for text in _mutations(secret, 15, seed=12):
+            code = main(["scan", text, *argv])
+            captured = capsys.readouterr()
+            assert code in (0, 2, 3)
+            assert_no_secret(secret, captured.out, captured.err)
+
+
+def test_source_without_scheme_does_not_echo_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["scan", ALICE, "--network", "regtest", "--source", "user:s3cr3t@host"])
+    err = capsys.readouterr().err
+    assert code == 2 and "s3cr3t" not in err and "SourceSpecError" in err
+    from utxo_truth.sources import redact
+
+    assert "s3cr3t" not in redact("user:s3cr3t@host")
+
+
+# --- 3. crashes: CLI inputs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec", ["electrum://127.0.0.1:notaport", "electrum://127.0.0.1:99999", "electrum://[::1"]
+)
+def test_cli_bad_host_port_is_an_input_error(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["scan", ALICE, "--network", "regtest", "--source", spec])
+    err = capsys.readouterr().err
+    assert code == 2 and "SourceSpecError" in err and "Traceback" not in err
+
+
+def test_cli_cookie_file_that_is_not_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cookie = tmp_path / ".cookie"
+    cookie.write_bytes(b"\xff\xfe\x00__cookie__:\x80\x81" + bytes(range(256)))
+    spec = f"bitcoind://127.0.0.1:18443?cookie={cookie}"
+    code = main(["scan", ALICE, "--network", "regtest", "--source", spec])
+    err = capsys.readouterr().err
+    assert code == 2 and "cookie file is not a Bitcoin Core cookie" in err
+
+
+def test_cli_targets_file_that_is_binary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "targets.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    code = main(
+        ["scan", "--file", str(binary), "--network", "regtest", "--snapshot", str(SNAPSHOT)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "not UTF-8 text" in err

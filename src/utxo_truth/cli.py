@@ -33,6 +33,7 @@ __all__ = ["format_btc", "main"]
 
 EXIT_INPUT = 2
 EXIT_SOURCE = 3
+_MAX_TARGETS_FILE = 16 << 20  # a --file of targets is read whole, up to this size
 
 
 def format_btc(sats: int) -> str:
@@ -250,10 +251,19 @@ def _read_targets(args: argparse.Namespace) -> list[str]:
     targets = list(args.targets)
     for name in args.file:
         try:
-            with open(name, encoding="utf-8") as f:
-                lines = f.read().splitlines()
+            with open(name, "rb") as f:
+                raw = f.read(_MAX_TARGETS_FILE + 1)
         except OSError as exc:
             raise InputError(f"cannot read targets file {name}: {exc.strerror or exc}") from exc
+        if len(raw) > _MAX_TARGETS_FILE:
+            raise InputError(f"targets file {name} is over {_MAX_TARGETS_FILE} bytes: not a list")
+        try:
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            # never quote the bytes: the file may hold key material
+            raise InputError(
+                f"targets file {name} is not UTF-8 text (one target per line)"
+            ) from None
         targets += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     return targets
 

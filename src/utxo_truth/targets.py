@@ -194,29 +194,68 @@ def _looks_private(token: str) -> str | None:
     return None
 
 
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]{20,}")
+# Characters a key is mistyped with or cut by: a key with one of them inside is still a key.
+_CUTTERS = re.compile(r"[#@:'\"`\s]")
+_PUBLIC_PREFIXES = tuple(v[0] for v in _PUBLIC_VERSIONS.values())
+
+
+def _probably_private(token: str) -> str | None:
+    """Like :func:`_looks_private`, also for a key with a typo.
+
+    A character deleted, changed or not base58: the rest of it is still most of a secret.
+    """
+    what = _looks_private(token)
+    if what:
+        return what
+    if (
+        100 <= len(token) <= 115
+        and not token.startswith(_PUBLIC_PREFIXES)
+        and not set(token) <= _HEX  # raw(HEX) of a 50-57 byte script is not a key
+    ):
+        # xprv/tprv... are 111 characters; an extended key that is not a public one
+        return "what looks like an extended private key (mistyped?)"
+    if 49 <= len(token) <= 53 and token[0] in "5KL9c" and not set(token) <= _HEX:
+        return "what looks like a WIF private key (mistyped?)"
+    return None
+
+
 def _refuse_private(text: str) -> None:
-    for token in _B58_TOKEN.findall(text):
-        what = _looks_private(token)
+    # every run of letters and digits, in the text as given and with the cutting characters
+    # taken out (a '#' typed inside an xprv must not split it into harmless-looking halves)
+    candidates = _ALNUM_RUN.findall(text) + _ALNUM_RUN.findall(_CUTTERS.sub("", text))
+    for token in candidates:
+        what = _probably_private(token)
         if what:
             raise PrivateKeyError(
                 f"refused: the input holds {what}. utxo_truth only watches: give the matching "
                 "public key (xpub/tpub, or a descriptor from `getdescriptorinfo`/a wallet's "
                 "'export public descriptor'). The secret was not stored, printed or sent."
             )
-    stripped = text.strip()
-    if len(stripped) == 64 and set(stripped) <= _HEX:
+    squeezed = _CUTTERS.sub("", text)
+    non_hex = sum(1 for c in squeezed if c not in _HEX)
+    if 62 <= len(squeezed) <= 66 and non_hex <= 2 and not _is_pubkey_hex(squeezed):
         raise PrivateKeyError(
             "refused: a bare 32-byte hex string may be a raw private key and is not a script. "
             "To watch an arbitrary script use raw(HEX); for a key use a descriptor like pk(...)."
         )
 
 
+def _is_pubkey_hex(text: str) -> bool:
+    return len(text) == 66 and text[:2] in ("02", "03") and set(text) <= _HEX
+
+
 def _describe(text: str) -> str:
-    """A safe short description of an input for error messages."""
+    """A safe short description of an input for error messages.
+
+    An input that could be key material is quoted by at most its first 6 characters, and never
+    past a ``#``, ``@`` or ``:`` in it.
+    """
     t = text.strip()
-    if len(t) <= 16:
+    shown = re.split(r"[#@:]", t, maxsplit=1)[0][:6]
+    if shown == t:
         return repr(t)
-    return f"{t[:8]!r}... ({len(t)} characters)"
+    return f"{shown!r}... ({len(t)} characters)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,16 +497,17 @@ def _split_checksum(text: str) -> str:
     if "#" not in text:
         return text
     body, _, given = text.rpartition("#")
+    # never quote what follows the '#': in a mistyped key it is part of the secret
     if len(given) != 8 or any(c not in _CHECKSUM_CHARSET for c in given):
         raise ChecksumError(
-            f"descriptor checksum {given!r} is malformed: it must be 8 characters of the bech32 "
-            "alphabet (or leave it out and utxo_truth computes it)"
+            f"the descriptor checksum after '#' is malformed ({len(given)} characters): it must "
+            "be 8 characters of the bech32 alphabet (or leave it out and utxo_truth computes it)"
         )
     expected = descriptor_checksum(body)
     if given != expected:
         raise ChecksumError(
-            f"descriptor checksum #{given} does not match the descriptor (computed #{expected}): "
-            "the descriptor was changed or mistyped"
+            "the descriptor checksum after '#' does not match the descriptor: the descriptor "
+            "was changed or mistyped"
         )
     return body
 
@@ -509,7 +549,8 @@ def _parse_descriptor(text: str, net: Network) -> Target:
         desc: Any = Descriptor.from_string(f"wsh({body})" if bare else body)
     except Exception as exc:  # embit raises ValueError, its own errors, or worse on garbage
         raise DescriptorError(
-            f"malformed descriptor {_describe(body)}: {type(exc).__name__}: {_safe(str(exc))}"
+            f"malformed descriptor {_describe(body)} (its parser, embit, refused it with "
+            f"{type(exc).__name__}): check the key expressions and parentheses (BIP380)"
         ) from None
     for key in desc.keys:
         _check_key(key, net)
@@ -526,7 +567,10 @@ def _parse_descriptor(text: str, net: Network) -> Target:
         try:
             script = _fixed_script(desc, bare)
         except Exception as exc:
-            raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
+            raise DescriptorError(
+                f"cannot derive {_describe(body)} ({type(exc).__name__}): a hardened step "
+                "after a public key, or an invalid child (BIP32)"
+            ) from None
         return Target(shown, "descriptor", script_type, net, _single=script, descriptor=body)
     n = desc.num_branches
     names = ("receive", "change") if n == 2 else tuple(f"branch {i}" for i in range(n))
@@ -537,16 +581,13 @@ def _parse_descriptor(text: str, net: Network) -> Target:
         try:
             d(0, 1)
         except Exception as exc:
-            raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
+            raise DescriptorError(
+                f"cannot derive {_describe(body)} ({type(exc).__name__}): a hardened step "
+                "after a public key, or an invalid child (BIP32)"
+            ) from None
     return Target(
         shown, "descriptor", script_type, net, branches=names, _derive=derivers, descriptor=body
     )
-
-
-def _safe(message: str) -> str:
-    """A third-party message with anything key-like cut out."""
-    message = _B58_TOKEN.sub("<key>", message)
-    return re.sub(r"[0-9a-fA-F]{40,}", "<hex>", message)[:200]
 
 
 def _check_key(key: Any, net: Network) -> None:
