@@ -296,3 +296,70 @@ def test_cli_targets_file_that_is_binary(
     )
     err = capsys.readouterr().err
     assert code == 2 and "not UTF-8 text" in err
+
+
+# --- 3. crashes and 5. accepted without a word: portfolios ----------------------------------
+
+BASE = 'network = "regtest"\n[[custodians]]\nname = "ex"\n[[positions]]\nname = "p"\ncustodian = "ex"\n'
+
+
+def _load(tmp_path: Path, text: str | bytes) -> Any:
+    from utxo_truth.claims import load_portfolio
+
+    f = tmp_path / "p.toml"
+    f.write_bytes(text.encode() if isinstance(text, str) else text)
+    return load_portfolio(f)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ('kind = "exchange"\namount = "1e21"\n', "more than 21 million"),  # was InvalidOperation
+        ('kind = "exchange"\namount = "1e999999999"\n', "more than 21 million|not a"),
+        ('kind = "etf"\nshares = "1000000000"\nbtc_per_share = "1"\n', "more than 21 million"),
+        ('kind = "exchange"\namount = "1"\nas_of = 2024-01-01T10:00:00Z\n', "not a date and time"),
+        ('kind = "exchange"\namount = "٠.٥"\n', "ASCII digits"),  # Arabic-Indic 0.5
+        ('kind = "exchange"\namount = "０.５"\n', "ASCII digits"),  # full-width 0.5
+        (
+            'kind = "exchange"\namount = "1"\nexit_path = [{action = "a", decided_by = "you", typical_delay = ["x"]}]\n',
+            "typical_delay",
+        ),
+    ],
+)
+def test_portfolio_values_are_typed_errors(tmp_path: Path, body: str, match: str) -> None:
+    from utxo_truth import PortfolioError
+
+    with pytest.raises(PortfolioError, match=match):
+        _load(tmp_path, BASE + body)
+
+
+def test_portfolio_bad_checks_value_names_its_place(tmp_path: Path) -> None:
+    from utxo_truth import PortfolioError
+
+    for bad in ('"abc"', '"-1"', "[1]"):
+        with pytest.raises(PortfolioError, match=r"checks\.") as exc:
+            _load(
+                tmp_path,
+                BASE + f'kind = "exchange"\namount = "1"\n[checks]\ncoverage_min = {bad}\n',
+            )
+        assert "p.toml" in str(exc.value)
+
+
+def test_portfolio_not_utf8_and_deep_nesting(tmp_path: Path) -> None:
+    from utxo_truth import PortfolioError
+
+    with pytest.raises(PortfolioError, match="not UTF-8"):
+        _load(tmp_path, BASE.encode() + b'kind = "exchange"\namount = "\xff\xfe"\n')
+    with pytest.raises(PortfolioError, match="nested"):
+        _load(tmp_path, BASE + "x = " + "[" * 5000 + "]" * 5000 + "\n")  # was RecursionError
+    with pytest.raises(PortfolioError, match="nested"):
+        _load(tmp_path, "x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n")
+
+
+def test_cli_reconcile_hostile_portfolio_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "deep.toml"
+    f.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert main(["reconcile", str(f)]) == 2
+    assert "PortfolioError" in capsys.readouterr().err
