@@ -363,3 +363,73 @@ def test_cli_reconcile_hostile_portfolio_exits_2(
     f.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
     assert main(["reconcile", str(f)]) == 2
     assert "PortfolioError" in capsys.readouterr().err
+
+
+# --- 4. time, and 5. options accepted without a word --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (
+            ["--range", "2147483648"],
+            "--range must be 1..100000",
+        ),  # the documented maximum ran for minutes
+        (["--gap", "5"], "--gap applies to sources that know history"),  # snapshot: no history
+        (["--gap", "99999999"], "--gap must be 0..10000"),
+        (["--checkpoint", ""], "checkpoint"),
+        (["--timeout", "-1"], "--timeout"),
+    ],
+)
+def test_cli_options_that_cannot_apply_are_refused(
+    extra: list[str], match: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["scan", ALICE, "--network", "regtest", "--snapshot", str(SNAPSHOT), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and match in err
+
+
+def test_cli_timeout_bounds_a_server_that_never_answers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])  # accept, then never say a word
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    spec = f"electrum://127.0.0.1:{server.getsockname()[1]}"
+    started = time.monotonic()
+    try:
+        code = main(["scan", ALICE, "--network", "regtest", "--source", spec, "--timeout", "1.5"])
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        server.close()
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 3 and elapsed < 5
+    assert f"waiting for {spec}" in err and "SourceTimeoutError" in err and "--timeout 1.5 s" in err
+
+
+def test_cli_empty_checkpoint_refused_for_a_verifying_source(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["scan", ALICE, "--network", "regtest", "--source", DEAD, "--checkpoint", ""])
+    assert code == 2 and "a checkpoint is HEIGHT:HASH" in capsys.readouterr().err
