@@ -364,25 +364,39 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
     gap, range_ = _bounds(args, opened)
-    if len(opened) == 1:
-        holdings = _with_deadline(
-            lambda: scan(targets, network=args.network, source=opened[0], gap=gap, range=range_),
-            args.timeout,
-            opened,
-        )
-    else:
-        holdings = _with_deadline(
-            lambda: scan(
-                targets,
-                network=args.network,
-                sources=opened,
-                policy=args.policy,
-                gap=gap,
-                range=range_,
-            ),
-            args.timeout,
-            opened,
-        )
+    bar = None if args.json else _progress_bar()  # on a terminal only
+    progress = bar.update if bar else None
+    try:
+        if len(opened) == 1:
+            holdings = _with_deadline(
+                lambda: scan(
+                    targets,
+                    network=args.network,
+                    source=opened[0],
+                    gap=gap,
+                    range=range_,
+                    progress=progress,
+                ),
+                args.timeout,
+                opened,
+            )
+        else:
+            holdings = _with_deadline(
+                lambda: scan(
+                    targets,
+                    network=args.network,
+                    sources=opened,
+                    policy=args.policy,
+                    gap=gap,
+                    range=range_,
+                    progress=progress,
+                ),
+                args.timeout,
+                opened,
+            )
+    finally:
+        if bar:
+            bar.close()
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
         out.write("\n")
