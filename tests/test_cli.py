@@ -236,7 +236,8 @@ def test_unreachable_electrum_server_is_a_source_error(capsys: pytest.CaptureFix
         "electrum://127.0.0.1:1",
     )
     assert code == 3 and out == ""
-    assert "SourceUnavailableError" in err and err.count("\n") == 1
+    assert "SourceUnavailableError" in err and err.count("\n") == 2  # + what it waited for
+    assert err.startswith("utxo-truth: waiting for electrum://127.0.0.1:1")
 
 
 def test_version_names_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,10 @@ ALICE = "bcrt1qw4jntge3n3kcjvllq0arq2z3qhvftgvf408j8f"
 
 
 def test_real_snapshot_hash_equals_core(oracle: dict[str, Any]) -> None:
-    src = SnapshotSource(SNAPSHOT, "regtest", expected_hash=oracle["utxo_set"]["hash_serialized_3"])
+    u = oracle["utxo_set"]
+    src = SnapshotSource(
+        SNAPSHOT, "regtest", expected_hash=f"{u['bestblock']}:{u['hash_serialized_3']}"
+    )
     info = src.verify_hash()
     assert info.hash_serialized_3 == oracle["utxo_set"]["hash_serialized_3"]
     assert info.txouts == oracle["utxo_set"]["txouts"]
@@ -87,7 +90,8 @@ def test_a_known_assumeutxo_block_is_always_checked(tmp_path: Path) -> None:
 def test_cli_snapshot_hash(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, oracle: dict[str, Any]
 ) -> None:
-    good = oracle["utxo_set"]["hash_serialized_3"]
+    u = oracle["utxo_set"]
+    good = f"{u['height']}:{u['bestblock']}:{u['hash_serialized_3']}"
     assert (
         main(
             [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._api import scan
 from ._exceptions import (
+    AllSourcesFailedError,
     ChecksumError,
     DescriptorError,
     HistoryTooLargeError,
@@ -20,6 +21,7 @@ from ._exceptions import (
     InputError,
     MultisigNeedsDescriptorError,
     NetworkMismatchError,
+    PolicyFailedError,
     PrivateKeyError,
     ServerBusyError,
     ServerRefusedError,
@@ -77,6 +79,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_GAP",
     "DEFAULT_RANGE",
+    "AllSourcesFailedError",
     "BlockRef",
     "Book",
     "ChainScan",
@@ -103,6 +106,7 @@ __all__ = [
     "Network",
     "NetworkMismatchError",
     "Origin",
+    "PolicyFailedError",
     "Portfolio",
     "PortfolioError",
     "Position",

@@ -15,7 +15,15 @@ import hmac
 from ctypes import byref, c_size_t, create_string_buffer
 from typing import Any
 
-__all__ = ["FAST", "child_pubkey", "decompress_pubkey", "hash160", "taproot_output_key"]
+__all__ = [
+    "FAST",
+    "child_pubkey",
+    "child_xpub",
+    "decompress_pubkey",
+    "derive_xpub_path",
+    "hash160",
+    "taproot_output_key",
+]
 
 _EC_COMPRESSED = 0b0100000010
 
@@ -70,6 +78,33 @@ def child_pubkey(parent_sec: bytes, parent_pub: Any, chain_code: bytes, index: i
         # probability about 2**-127; BIP32 says to skip such an index, which no wallet does
         raise ValueError(f"BIP32 child {index} is invalid")
     return _serialize(pub)
+
+
+def child_xpub(parent_sec: bytes, chain_code: bytes, index: int) -> tuple[bytes, bytes]:
+    """BIP32 CKDpub: the (compressed key, chain code) of non-hardened child ``index``."""
+    # BIP32 "Public parent key -> public child key": hardened children (i >= 2**31) need the
+    # private key, so a public key expression cannot derive them.
+    if not 0 <= index < 0x80000000:
+        raise ValueError("a public extended key has no hardened children (BIP32)")
+    digest = hmac.digest(chain_code, parent_sec + index.to_bytes(4, "big"), "sha512")
+    pub = _parse(parent_sec)
+    # BIP32: parse256(IL) >= n or a point at infinity makes the index invalid
+    if not _lib.secp256k1_ec_pubkey_tweak_add(_ctx, pub, digest[:32]):
+        raise ValueError(f"BIP32 child {index} is invalid")
+    return _serialize(pub), digest[32:]
+
+
+def derive_xpub_path(sec: bytes, chain_code: bytes, path: list[int]) -> tuple[bytes, bytes]:
+    """Follow a whole non-hardened ``path`` from an extended public key (BIP32 CKDpub each step).
+
+    Example:
+        >>> g = bytes.fromhex("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+        >>> derive_xpub_path(g, bytes(32), [0, 1])[0] != derive_xpub_path(g, bytes(32), [1, 0])[0]
+        True
+    """
+    for index in path:
+        sec, chain_code = child_xpub(sec, chain_code, index)
+    return sec, chain_code
 
 
 def decompress_pubkey(sec: bytes) -> bytes:

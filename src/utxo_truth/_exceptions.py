@@ -23,7 +23,9 @@ handlers keep working::
         │   └── ServerBusyError                 rate-limited / "excessive resource usage"
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
-        └── InconsistentTipError                answers of one scan are true at different blocks
+        ├── InconsistentTipError                answers of one scan are true at different blocks
+        └── PolicyFailedError                   several sources: the policy (``all``) is not met
+            └── AllSourcesFailedError           every source of a comparison failed
 
 No error message ever contains private key material: inputs that look private are described by
 their kind and length only.
@@ -32,6 +34,7 @@ their kind and length only.
 from __future__ import annotations
 
 __all__ = [
+    "AllSourcesFailedError",
     "ChecksumError",
     "DescriptorError",
     "HistoryTooLargeError",
@@ -39,6 +42,7 @@ __all__ = [
     "InputError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
+    "PolicyFailedError",
     "PrivateKeyError",
     "ServerBusyError",
     "ServerRefusedError",
@@ -151,3 +155,18 @@ class SnapshotFormatError(SourceError, ValueError):
 
 class InconsistentTipError(SourceError):
     """Answers that make up one scan are true at different blocks (the tip moved or reorged)."""
+
+
+class PolicyFailedError(SourceError):
+    """Several sources were compared and the policy is not met: under ``all`` a source failed.
+
+    ``failures`` maps each failed source (as described, credentials redacted) to its error.
+    """
+
+    def __init__(self, message: str, *, failures: dict[str, str]) -> None:
+        super().__init__(message)
+        self.failures = dict(failures)
+
+
+class AllSourcesFailedError(PolicyFailedError):
+    """Every source of a comparison failed: there is no answer at all."""

@@ -6,9 +6,10 @@ than mixed). The coins are then compared script by script, over the indexes *eve
 at (a snapshot scans 0..999 while an Electrum server stops at its gap), and each disagreement
 names the script and what each source said.
 
-Policies: ``all`` — every source must answer and agree; ``quorum`` — more than half of the sources
-must agree on each script, and the answer follows that majority. A source that failed is named
-with its error in both cases, never silently skipped.
+Policies: ``all`` — every source must answer and agree: one failed source is a
+:class:`PolicyFailedError` naming it (no answer); ``quorum`` — more than half of the sources must
+agree on each script, and the answer follows that majority, with each failed source named in
+``problems``. When every source failed it is an :class:`AllSourcesFailedError`, under both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal, TypeVar
 
-from ._exceptions import InconsistentTipError, InputError, UtxoTruthError
+from ._exceptions import (
+    AllSourcesFailedError,
+    InconsistentTipError,
+    InputError,
+    PolicyFailedError,
+    UtxoTruthError,
+)
 from ._models import Consensus, Disagreement, Holdings, SourceAnswer
 
 __all__ = ["compare"]
@@ -60,6 +67,21 @@ def compare(
                 except UtxoTruthError as exc:
                     errors[i] = f"{type(exc).__name__}: {exc}"
                     del answers[i]
+    failures = {describe(sources[i]): e for i, e in sorted(errors.items())}
+    if not answers:
+        raise AllSourcesFailedError(
+            "every source failed, so there is no answer: "
+            + "; ".join(f"{name}: {e}" for name, e in failures.items()),
+            failures=failures,
+        )
+    if policy == "all" and errors:
+        raise PolicyFailedError(
+            f"policy 'all' needs every source to answer, and {len(errors)} of {len(sources)} "
+            "failed: "
+            + "; ".join(f"{name}: {e}" for name, e in failures.items())
+            + ". Fix or drop the failed source, or pass --policy quorum to accept a majority",
+            failures=failures,
+        )
     blocks = {h.block for h in answers.values()}
     if len(blocks) > 1:
         tips = "; ".join(
@@ -75,8 +97,6 @@ def compare(
         else SourceAnswer(source=describe(s), error=errors[i])
         for i, s in enumerate(sources)
     )
-    if not answers:
-        raise UtxoTruthError("every source failed: " + "; ".join(a.error or "" for a in report))
     disagreements, majority = _disagreements(answers, [describe(s) for s in sources])
     if policy == "all":
         agreed = not errors and not disagreements

@@ -20,7 +20,7 @@ import io
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from ._exceptions import InputError
 from ._models import MAX_MONEY, Sats
 from ._network import Network, parse_network
+from ._readers import check_nesting, read_text
 from .liabilities import LiabilityProof, LiabilityProofError, load_liability_proof
 
 __all__ = [
@@ -187,12 +188,22 @@ def btc_to_sats(value: str, *, where: str = "amount") -> int:
             f'{where}: give BTC as a string such as "0.5" (a float like 0.1 is not exact), '
             f"or satoshis as an integer in the *_sats field; got {value!r}"
         )
+    if not value.strip().isascii():
+        # Decimal() reads Arabic-Indic and full-width digits ("٠.٥" is 0.5): refuse them
+        raise PortfolioError(
+            f"{where}: write the amount with ASCII digits 0-9 and a '.' (as in \"0.5\")"
+        )
     try:
         d = Decimal(value.strip())
     except InvalidOperation:
         raise PortfolioError(f"{where}: {value!r} is not a decimal number of BTC") from None
+    except ArithmeticError:  # decimal.Overflow: 1e999999999
+        raise PortfolioError(f"{where}: {value[:20]!r}... is more than 21 million BTC") from None
     if not d.is_finite():
         raise PortfolioError(f"{where}: {value!r} is not a finite number")
+    # before quantize (fails on 1e21) and abs() (overflows on 1e999999999): exponent only
+    if d and (d.adjusted() > 8 or d.copy_abs() > MAX_MONEY // SATS_PER_BTC):
+        raise PortfolioError(f"{where}: {value!r} is more than 21 million BTC")
     if d != d.quantize(Decimal("0.00000001")):
         raise PortfolioError(
             f"{where}: {value!r} has more than 8 decimal places (1 sat = 0.00000001 BTC)"
@@ -357,15 +368,21 @@ def load_portfolio(path: str | Path) -> Portfolio:
         PortfolioError: naming the file, the entry and the field.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PortfolioError(f"{p}: cannot read the portfolio: {exc.strerror or exc}") from exc
+    text = read_text(p, what="portfolio", error=PortfolioError)
+    check_nesting(text, where=str(p), error=PortfolioError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PortfolioError(f"{p}: not valid TOML: {exc}") from None
-    return parse_portfolio(data, where=str(p), base=p.parent)
+    except RecursionError:
+        raise PortfolioError(f"{p}: nested too deeply to be a portfolio") from None
+    try:
+        return parse_portfolio(data, where=str(p), base=p.parent)
+    except PortfolioError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        # a pydantic check (with its location) or anything else a value can break
+        raise PortfolioError(f"{p}: {_pydantic_text(exc)}") from None
 
 
 def parse_portfolio(
@@ -400,6 +417,14 @@ def parse_portfolio(
     checks = data.get("checks", {})
     if not isinstance(checks, dict):
         raise PortfolioError(f"{where}: [checks] must be a table")
+    try:
+        policy = CheckPolicy(
+            **{k: _policy_value(v, f"{where}: checks.{k}") for k, v in checks.items()}
+        )
+    except PortfolioError:
+        raise
+    except Exception as exc:  # pydantic: the message names the field; say it is under [checks]
+        raise PortfolioError(f"{where}: checks.{_pydantic_text(exc)}") from None
     source = data.get("source")
     if source is not None:
         if not isinstance(source, str):
@@ -412,9 +437,7 @@ def parse_portfolio(
             wallets=tuple(wallets),
             custodians=tuple(custodians),
             positions=tuple(positions),
-            checks=CheckPolicy(
-                **{k: _policy_value(v, f"{where}: checks.{k}") for k, v in checks.items()}
-            ),
+            checks=policy,
             as_of=_date(data.get("as_of"), f"{where}: as_of"),
             source=source,
         )
@@ -440,7 +463,7 @@ def _policy_value(v: Any, where: str) -> Any:
         raise PortfolioError(
             f'{where}: give the number as a string such as "0.10" (a float is not exact)'
         )
-    return Decimal(v) if isinstance(v, str) else v
+    return _decimal(v, where) if isinstance(v, str) else v
 
 
 def _list(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
@@ -477,6 +500,8 @@ def _enum(enum: type[StrEnum], value: Any, where: str) -> Any:
 def _date(value: Any, where: str) -> date | None:
     if value is None:
         return None
+    if isinstance(value, datetime):  # a TOML date-time is a date too (subclass): not here
+        raise PortfolioError(f"{where}: give a date (YYYY-MM-DD), not a date and time")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -627,9 +652,14 @@ def _position(entry: Mapping[str, Any], where: str, base: Path) -> Position:
             if v is not None and (not isinstance(v, str) or _decimal(v, f"{where}.{key}") < 0):
                 raise PortfolioError(f"{where}.{key}: a non-negative decimal number as a string")
         if shares is not None and per_share is not None:
-            amount = int(
-                (Decimal(shares) * Decimal(per_share) * SATS_PER_BTC).to_integral_value(ROUND_DOWN)
+            total = _decimal(shares, f"{where}.shares") * _decimal(
+                per_share, f"{where}.btc_per_share"
             )
+            if total > MAX_MONEY // SATS_PER_BTC:
+                raise PortfolioError(
+                    f"{where}: shares x btc_per_share is {total:.8E} BTC, more than 21 million BTC"
+                )
+            amount = int((total * SATS_PER_BTC).to_integral_value(ROUND_DOWN))
     side = entry.get("side")
     if kind is Kind.DERIVATIVE:
         if side not in ("long", "short"):
@@ -684,12 +714,18 @@ def _position(entry: Mapping[str, Any], where: str, base: Path) -> Position:
 
 
 def _decimal(v: str, where: str) -> Decimal:
+    if not v.strip().isascii():  # Decimal() would read Arabic-Indic or full-width digits
+        raise PortfolioError(f"{where}: write the number with ASCII digits 0-9 and a '.'")
     try:
         d = Decimal(v)
     except InvalidOperation:
         raise PortfolioError(f"{where}: {v!r} is not a decimal number") from None
+    except ArithmeticError:  # decimal.Overflow
+        raise PortfolioError(f"{where}: {v[:20]!r}... is out of range") from None
     if not d.is_finite():
         raise PortfolioError(f"{where}: {v!r} is not a finite number")
+    if d and not -30 <= d.adjusted() <= 30:  # products of such numbers overflow Decimal
+        raise PortfolioError(f"{where}: {v!r} is out of range (|exponent| above 30)")
     return d
 
 
@@ -713,6 +749,10 @@ def _exit_path(path: Any, where: str) -> tuple[ExitStep, ...]:
             )
         if not isinstance(step.get("action"), str) or not step["action"]:
             raise PortfolioError(f"{where}[{i}].action: say what the step is")
+        if not isinstance(step.get("typical_delay", "unknown"), str):
+            raise PortfolioError(
+                f'{where}[{i}].typical_delay: a string such as "1-3 days" or "unknown"'
+            )
         steps.append(
             ExitStep(
                 action=step["action"],
@@ -737,18 +777,18 @@ def read_reserve_file(
     publish ``coin,network,snapshot height,address,amount`` or ``coin,network,address,balance,
     Height``; rows whose coin is not BTC are skipped); JSON, a list of ``{"address": ...}``.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise PortfolioError(f"{where}: cannot read {path}: {exc.strerror or exc}") from exc
+    text = read_text(
+        path, what=f"reserve file ({where})", error=PortfolioError, encoding="utf-8-sig"
+    )
     stripped = text.strip()
     if not stripped:
         raise PortfolioError(f"{where}: {path} is empty")
     height: int | None = None
     if stripped.startswith("["):
+        check_nesting(stripped, where=f"{where}: {path}", error=PortfolioError)
         try:
             rows = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise PortfolioError(
                 f"{where}: {path} starts like JSON but is not valid JSON"
             ) from None

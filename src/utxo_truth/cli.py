@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO, TypeVar
 
 from ._api import scan
-from ._exceptions import InputError, SourceError, UtxoTruthError
+from ._exceptions import InputError, SourceError, SourceTimeoutError, UtxoTruthError
 from ._models import Holdings
 from ._network import Network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
-from .sources import ChainSource, open_source, parse_checkpoint
+from .sources import ChainSource, SnapshotSource, open_source, parse_checkpoint
+
+T = TypeVar("T")
 
 _VERIFYING = ("electrum://", "electrums://", "esplora+")
 
@@ -33,6 +37,14 @@ __all__ = ["format_btc", "main"]
 
 EXIT_INPUT = 2
 EXIT_SOURCE = 3
+MAX_RANGE = 100_000
+"""--range bound: 100,000 indexes per chain is ~10 s of key derivation per chain and target."""
+MAX_GAP = 10_000
+"""--gap bound: a gap look-up asks a server about at least this many scripts per chain."""
+DEFAULT_TIMEOUT = 30.0
+"""--timeout default: the whole wait for network sources, in seconds."""
+_abandoned = False  # a scan thread was left behind at --timeout (see run())
+_MAX_TARGETS_FILE = 16 << 20  # a --file of targets is read whole, up to this size
 
 
 def format_btc(sats: int) -> str:
@@ -151,15 +163,20 @@ def _parser() -> argparse.ArgumentParser:
         "bitcoind://HOST:PORT (repeat to compare several)",
     )
     s.add_argument(
-        "--gap", type=int, default=DEFAULT_GAP, help="stop gap on history sources (default 20)"
+        "--gap",
+        type=int,
+        default=None,
+        help=f"stop gap on history sources (default {DEFAULT_GAP}, at most {MAX_GAP})",
     )
     s.add_argument(
         "--range",
         type=int,
-        default=DEFAULT_RANGE,
+        default=None,
         dest="range_",
-        help="indexes per chain on UTXO-only sources (default 1000, as Bitcoin Core)",
+        help=f"indexes per chain on UTXO-only sources (default {DEFAULT_RANGE}, as Bitcoin Core; "
+        f"at most {MAX_RANGE})",
     )
+    _timeout_option(s)
     s.add_argument(
         "--policy",
         choices=("all", "quorum"),
@@ -176,8 +193,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("portfolio", metavar="PORTFOLIO.toml")
     _source_options(r, "chain source (default: the portfolio's own `source`)")
-    r.add_argument("--gap", type=int, default=DEFAULT_GAP)
-    r.add_argument("--range", type=int, default=DEFAULT_RANGE, dest="range_")
+    r.add_argument("--gap", type=int, default=None, help=f"at most {MAX_GAP}")
+    r.add_argument("--range", type=int, default=None, dest="range_", help=f"at most {MAX_RANGE}")
+    _timeout_option(r)
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--csv", metavar="FILE", help="also write a CSV file")
     r.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
@@ -204,14 +222,81 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _timeout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"the whole wait for network sources (default {DEFAULT_TIMEOUT:g}; 0: no limit)",
+    )
+
+
+def _bounds(args: argparse.Namespace, sources: Sequence[ChainSource]) -> tuple[int, int]:
+    """--gap and --range checked against what can finish, and against the sources they apply to."""
+    if args.range_ is not None and not 1 <= args.range_ <= MAX_RANGE:
+        raise InputError(
+            f"--range must be 1..{MAX_RANGE} (indexes per chain; {MAX_RANGE} is about 10 s of key "
+            f"derivation per chain), not {args.range_}"
+        )
+    if args.gap is not None and not 0 <= args.gap <= MAX_GAP:
+        raise InputError(f"--gap must be 0..{MAX_GAP}, not {args.gap}")
+    if not 0 <= args.timeout <= 86_400 or args.timeout != args.timeout:
+        raise InputError("--timeout is a number of seconds from 0 (no limit) to 86400")
+    if args.gap is not None and sources and not any(s.has_history for s in sources):
+        raise InputError(
+            "--gap applies to sources that know history (electrum, esplora, bitcoind with block "
+            "filters); a snapshot knows unspent coins only and scans --range indexes instead"
+        )
+    return (
+        DEFAULT_GAP if args.gap is None else args.gap,
+        DEFAULT_RANGE if args.range_ is None else args.range_,
+    )
+
+
+def _with_deadline(fn: Callable[[], T], seconds: float, sources: Sequence[ChainSource]) -> T:
+    """Run ``fn`` (a scan) within ``seconds`` when a network source is involved, saying so."""
+    network = [s.describe() for s in sources if not isinstance(s, SnapshotSource)]
+    if not network or not seconds:
+        return fn()
+    print(
+        f"utxo-truth: waiting for {', '.join(network)} (at most {seconds:g} s, --timeout)",
+        file=sys.stderr,
+    )
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="utxo-truth-scan", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        global _abandoned
+        _abandoned = True
+        raise SourceTimeoutError(
+            f"no complete answer from {', '.join(network)} within --timeout {seconds:g} s: the "
+            "server is slow, rate-limiting or not answering; try again later, another server, or "
+            "a larger --timeout"
+        )
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
+
+
 def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--source", action="append", default=[], metavar="SPEC", help=help_text)
     p.add_argument("--snapshot", metavar="PATH", help="short for --source snapshot:PATH")
     p.add_argument(
         "--snapshot-hash",
-        metavar="HEX",
-        help="check the snapshot against this UTXO set hash (gettxoutsetinfo hash_serialized_3 "
-        "of a node you trust) before using it",
+        metavar="[HEIGHT:]BLOCKHASH:HASH",
+        help="check the snapshot against this block and UTXO set hash (gettxoutsetinfo height, "
+        "bestblock and hash_serialized_3 of a node you trust) before using it; HASH alone only "
+        "for a block in Bitcoin Core's assumeutxo table",
     )
     p.add_argument(
         "--checkpoint",
@@ -225,18 +310,30 @@ def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
     """An option that applies to none of the sources is a mistake worth saying."""
     if args.snapshot_hash and not any(s.startswith("snapshot:") for s in specs):
         raise InputError("--snapshot-hash applies to a snapshot source: give --snapshot PATH")
-    if args.checkpoint and not any(s.startswith(_VERIFYING) for s in specs):
+    if args.checkpoint is not None and not any(s.startswith(_VERIFYING) for s in specs):
         raise InputError("--checkpoint applies to electrum(s):// and esplora+ sources")
 
 
 def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
     """Open ``spec`` with the options that apply to its kind."""
+    source = _open_source(spec, network, args)
+    if args.snapshot_hash and getattr(source, "block_bound_by", "") is None:
+        raise InputError(
+            "a UTXO set hash alone does not cover the snapshot's block, and its block is not in "
+            "Bitcoin Core's assumeutxo table: give --snapshot-hash HEIGHT:BLOCKHASH:HASH (the "
+            "height, bestblock and hash_serialized_3 of `bitcoin-cli gettxoutsetinfo` on a node "
+            "you trust)"
+        )
+    return source
+
+
+def _open_source(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
     return open_source(
         spec,
         network,
         snapshot_hash=args.snapshot_hash if spec.startswith("snapshot:") else None,
         checkpoint=parse_checkpoint(args.checkpoint)
-        if args.checkpoint and spec.startswith(_VERIFYING)
+        if args.checkpoint is not None and spec.startswith(_VERIFYING)
         else None,
     )
 
@@ -256,10 +353,19 @@ def _read_targets(args: argparse.Namespace) -> list[str]:
     targets = list(args.targets)
     for name in args.file:
         try:
-            with open(name, encoding="utf-8") as f:
-                lines = f.read().splitlines()
+            with open(name, "rb") as f:
+                raw = f.read(_MAX_TARGETS_FILE + 1)
         except OSError as exc:
             raise InputError(f"cannot read targets file {name}: {exc.strerror or exc}") from exc
+        if len(raw) > _MAX_TARGETS_FILE:
+            raise InputError(f"targets file {name} is over {_MAX_TARGETS_FILE} bytes: not a list")
+        try:
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            # never quote the bytes: the file may hold key material
+            raise InputError(
+                f"targets file {name} is not UTF-8 text (one target per line)"
+            ) from None
         targets += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     return targets
 
@@ -273,25 +379,50 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         )
     targets = _read_targets(args)
     _check_options(specs, args)
+    if args.checkpoint is not None:
+        parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
-    if len(opened) == 1:
-        holdings = scan(
-            targets, network=args.network, source=opened[0], gap=args.gap, range=args.range_
-        )
-    else:
-        holdings = scan(
-            targets,
-            network=args.network,
-            sources=opened,
-            policy=args.policy,
-            gap=args.gap,
-            range=args.range_,
-        )
+    gap, range_ = _bounds(args, opened)
+    bar = None if args.json else _progress_bar()  # on a terminal only
+    progress = bar.update if bar else None
+    try:
+        if len(opened) == 1:
+            holdings = _with_deadline(
+                lambda: scan(
+                    targets,
+                    network=args.network,
+                    source=opened[0],
+                    gap=gap,
+                    range=range_,
+                    progress=progress,
+                ),
+                args.timeout,
+                opened,
+            )
+        else:
+            holdings = _with_deadline(
+                lambda: scan(
+                    targets,
+                    network=args.network,
+                    sources=opened,
+                    policy=args.policy,
+                    gap=gap,
+                    range=range_,
+                    progress=progress,
+                ),
+                args.timeout,
+                opened,
+            )
+    finally:
+        if bar:
+            bar.close()
     if args.json:
         json.dump(to_json(holdings), out, indent=2)
         out.write("\n")
     else:
         render_table(holdings, out)
+    for problem in holdings.problems:  # e.g. a source that failed under --policy quorum
+        print(f"utxo-truth: warning: {problem}", file=sys.stderr)
     return 0
 
 
@@ -336,15 +467,22 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     portfolio = load_portfolio(args.portfolio)
     spec = _chosen_source(args) or portfolio.source
     _check_options([spec] if spec else [], args)
+    if args.checkpoint is not None:
+        parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     source = _open(spec, portfolio.network, args) if spec is not None else None
+    gap, range_ = _bounds(args, [source] if source is not None else [])
     progress = None if args.json else _progress_bar()
     try:
-        report = reconcile(
-            portfolio,
-            source=source,
-            gap=args.gap,
-            range=args.range_,
-            progress=progress.update if progress else None,
+        report = _with_deadline(
+            lambda: reconcile(
+                portfolio,
+                source=source,
+                gap=gap,
+                range=range_,
+                progress=progress.update if progress else None,
+            ),
+            args.timeout,
+            [source] if source is not None else [],
         )
     finally:
         if progress:
@@ -474,5 +612,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The console script: :func:`main`, then exit without waiting for a scan left at --timeout."""
+    code = main()
+    if _abandoned:  # its threads may sit in a socket read for minutes: do not join them
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

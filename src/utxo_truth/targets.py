@@ -30,7 +30,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._derive import FAST, child_pubkey, hash160, parse_pubkey, taproot_output_key
+from ._derive import (
+    FAST,
+    child_pubkey,
+    derive_xpub_path,
+    hash160,
+    parse_pubkey,
+    taproot_output_key,
+)
 from ._exceptions import (
     ChecksumError,
     DescriptorError,
@@ -187,29 +194,68 @@ def _looks_private(token: str) -> str | None:
     return None
 
 
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]{20,}")
+# Characters a key is mistyped with or cut by: a key with one of them inside is still a key.
+_CUTTERS = re.compile(r"[#@:'\"`\s]")
+_PUBLIC_PREFIXES = tuple(v[0] for v in _PUBLIC_VERSIONS.values())
+
+
+def _probably_private(token: str) -> str | None:
+    """Like :func:`_looks_private`, also for a key with a typo.
+
+    A character deleted, changed or not base58: the rest of it is still most of a secret.
+    """
+    what = _looks_private(token)
+    if what:
+        return what
+    if (
+        100 <= len(token) <= 115
+        and not token.startswith(_PUBLIC_PREFIXES)
+        and not set(token) <= _HEX  # raw(HEX) of a 50-57 byte script is not a key
+    ):
+        # xprv/tprv... are 111 characters; an extended key that is not a public one
+        return "what looks like an extended private key (mistyped?)"
+    if 49 <= len(token) <= 53 and token[0] in "5KL9c" and not set(token) <= _HEX:
+        return "what looks like a WIF private key (mistyped?)"
+    return None
+
+
 def _refuse_private(text: str) -> None:
-    for token in _B58_TOKEN.findall(text):
-        what = _looks_private(token)
+    # every run of letters and digits, in the text as given and with the cutting characters
+    # taken out (a '#' typed inside an xprv must not split it into harmless-looking halves)
+    candidates = _ALNUM_RUN.findall(text) + _ALNUM_RUN.findall(_CUTTERS.sub("", text))
+    for token in candidates:
+        what = _probably_private(token)
         if what:
             raise PrivateKeyError(
                 f"refused: the input holds {what}. utxo_truth only watches: give the matching "
                 "public key (xpub/tpub, or a descriptor from `getdescriptorinfo`/a wallet's "
                 "'export public descriptor'). The secret was not stored, printed or sent."
             )
-    stripped = text.strip()
-    if len(stripped) == 64 and set(stripped) <= _HEX:
+    squeezed = _CUTTERS.sub("", text)
+    non_hex = sum(1 for c in squeezed if c not in _HEX)
+    if 62 <= len(squeezed) <= 66 and non_hex <= 2 and not _is_pubkey_hex(squeezed):
         raise PrivateKeyError(
             "refused: a bare 32-byte hex string may be a raw private key and is not a script. "
             "To watch an arbitrary script use raw(HEX); for a key use a descriptor like pk(...)."
         )
 
 
+def _is_pubkey_hex(text: str) -> bool:
+    return len(text) == 66 and text[:2] in ("02", "03") and set(text) <= _HEX
+
+
 def _describe(text: str) -> str:
-    """A safe short description of an input for error messages."""
+    """A safe short description of an input for error messages.
+
+    An input that could be key material is quoted by at most its first 6 characters, and never
+    past a ``#``, ``@`` or ``:`` in it.
+    """
     t = text.strip()
-    if len(t) <= 16:
+    shown = re.split(r"[#@:]", t, maxsplit=1)[0][:6]
+    if shown == t:
         return repr(t)
-    return f"{t[:8]!r}... ({len(t)} characters)"
+    return f"{shown!r}... ({len(t)} characters)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,16 +497,17 @@ def _split_checksum(text: str) -> str:
     if "#" not in text:
         return text
     body, _, given = text.rpartition("#")
+    # never quote what follows the '#': in a mistyped key it is part of the secret
     if len(given) != 8 or any(c not in _CHECKSUM_CHARSET for c in given):
         raise ChecksumError(
-            f"descriptor checksum {given!r} is malformed: it must be 8 characters of the bech32 "
-            "alphabet (or leave it out and utxo_truth computes it)"
+            f"the descriptor checksum after '#' is malformed ({len(given)} characters): it must "
+            "be 8 characters of the bech32 alphabet (or leave it out and utxo_truth computes it)"
         )
     expected = descriptor_checksum(body)
     if given != expected:
         raise ChecksumError(
-            f"descriptor checksum #{given} does not match the descriptor (computed #{expected}): "
-            "the descriptor was changed or mistyped"
+            "the descriptor checksum after '#' does not match the descriptor: the descriptor "
+            "was changed or mistyped"
         )
     return body
 
@@ -502,18 +549,28 @@ def _parse_descriptor(text: str, net: Network) -> Target:
         desc: Any = Descriptor.from_string(f"wsh({body})" if bare else body)
     except Exception as exc:  # embit raises ValueError, its own errors, or worse on garbage
         raise DescriptorError(
-            f"malformed descriptor {_describe(body)}: {type(exc).__name__}: {_safe(str(exc))}"
+            f"malformed descriptor {_describe(body)} (its parser, embit, refused it with "
+            f"{type(exc).__name__}): check the key expressions and parentheses (BIP380)"
         ) from None
     for key in desc.keys:
         _check_key(key, net)
     script_type = _descriptor_type(name, desc)
     if bare and name != "pk" and len(desc.keys) > 3:
         raise DescriptorError("bare multi() holds at most 3 keys (Bitcoin Core's rule); use wsh()")
+    _check_key_paths(desc)
     if not desc.is_wildcard:
+        if desc.num_branches > 1:
+            raise DescriptorError(
+                "a multipath key expression without /* stands for one fixed key per branch: "
+                "give each branch as its own descriptor (BIP389), e.g. .../0 and .../1"
+            )
         try:
-            script = _embit_script(desc, None, bare, 0)
+            script = _fixed_script(desc, bare)
         except Exception as exc:
-            raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
+            raise DescriptorError(
+                f"cannot derive {_describe(body)} ({type(exc).__name__}): a hardened step "
+                "after a public key, or an invalid child (BIP32)"
+            ) from None
         return Target(shown, "descriptor", script_type, net, _single=script, descriptor=body)
     n = desc.num_branches
     names = ("receive", "change") if n == 2 else tuple(f"branch {i}" for i in range(n))
@@ -524,16 +581,13 @@ def _parse_descriptor(text: str, net: Network) -> Target:
         try:
             d(0, 1)
         except Exception as exc:
-            raise DescriptorError(f"cannot derive {_describe(body)}: {_safe(str(exc))}") from None
+            raise DescriptorError(
+                f"cannot derive {_describe(body)} ({type(exc).__name__}): a hardened step "
+                "after a public key, or an invalid child (BIP32)"
+            ) from None
     return Target(
         shown, "descriptor", script_type, net, branches=names, _derive=derivers, descriptor=body
     )
-
-
-def _safe(message: str) -> str:
-    """A third-party message with anything key-like cut out."""
-    message = _B58_TOKEN.sub("<key>", message)
-    return re.sub(r"[0-9a-fA-F]{40,}", "<hex>", message)[:200]
 
 
 def _check_key(key: Any, net: Network) -> None:
@@ -579,8 +633,35 @@ def _chain_name(desc: Any) -> str:
     return "branch 0"
 
 
+def _check_key_paths(desc: Any) -> None:
+    """BIP380 key expressions: a ``/*`` wildcard may only be the last step of a path."""
+    for key in desc.keys:
+        indexes = key.allowed_derivation.indexes if key.allowed_derivation else []
+        for i, step in enumerate(indexes):
+            if (step is None or (isinstance(step, list) and None in step)) and i != len(
+                indexes
+            ) - 1:
+                raise DescriptorError(
+                    "a /* wildcard must be the last step of a key's path (BIP380)"
+                )
+
+
+def _fixed_script(desc: Any, bare: bool) -> bytes:
+    """The script of a descriptor without wildcard, every key's fixed path derived.
+
+    ``Descriptor.script_pubkey()`` of embit uses a key such as ``tpub.../0/1`` as if it had no
+    path; Bitcoin Core (BIP380) derives ``/0/1`` first. Our own derivation is used for the usual
+    shapes, embit's ``derive`` (which does follow fixed paths) for the others.
+    """
+    fast = _fast_deriver(desc, None, bare) if FAST else None
+    if fast is not None:
+        return fast(0, 1)[0]
+    return _embit_script(desc, None, bare, 0)
+
+
 def _embit_script(desc: Any, branch: int | None, bare: bool, index: int) -> bytes:
-    d = desc.derive(index, branch_index=branch) if desc.is_wildcard else desc
+    # derive() also follows fixed (non-wildcard) path steps; script_pubkey() alone does not
+    d = desc.derive(index, branch_index=branch)
     data: bytes = (d.witness_script() if bare else d.script_pubkey()).data
     return data
 
@@ -605,16 +686,18 @@ def _key_fn(key: Any, branch: int | None) -> KeyFn | None:
         sec: bytes = key.sec()
         return lambda _i: sec
     indexes = key.allowed_derivation.fill(None, branch) if key.allowed_derivation else []
-    if not indexes or indexes[-1] is not None:  # wildcard must be last (the usual .../*)
+    wildcard = bool(indexes) and indexes[-1] is None
+    fixed = indexes[:-1] if wildcard else indexes
+    if any(i is None or i >= 0x80000000 for i in fixed):
         return None
-    if any(i is None or i >= 0x80000000 for i in indexes[:-1]):
+    root: bytes = key.key.key.sec()
+    if len(root) != 33:
         return None
-    parent = key.key.derive(indexes[:-1]) if len(indexes) > 1 else key.key
-    psec: bytes = parent.key.sec()
-    if len(psec) != 33:
-        return None
+    # every fixed step of the key expression, derived here (BIP32 CKDpub), not by embit
+    psec, chain_code = derive_xpub_path(root, bytes(key.key.chain_code), list(fixed))
+    if not wildcard:
+        return lambda _i: psec
     ppub = parse_pubkey(psec)
-    chain_code: bytes = parent.chain_code
     return lambda i: child_pubkey(psec, ppub, chain_code, i)
 
 

@@ -15,6 +15,7 @@ third party the user did not name):
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
@@ -40,9 +41,47 @@ __all__ = [
 
 
 def redact(spec: str) -> str:
-    """``spec`` with any ``user:password@`` and query-string secrets replaced by ``***``."""
-    spec = re.sub(r"(?<=://)[^/@]*@", "***@", spec)
+    """``spec`` with any ``user:password@`` and query-string secrets replaced by ``***``.
+
+    Also without a scheme (``user:s3cr3t@host``): everything before the last ``@`` of the
+    authority is a credential.
+
+    Example:
+        >>> redact("user:s3cr3t@host:50001")
+        '***@host:50001'
+    """
+    if "://" in spec:
+        spec = re.sub(r"(?<=://)[^/?#]*@", "***@", spec)
+    else:
+        spec = re.sub(r"^[^/?#]*@", "***@", spec)
     return re.sub(r"(?i)((?:password|pass|token|key|apikey|cookie)=)[^&]*", r"\1***", spec)
+
+
+def _check_authority(spec: str) -> None:
+    """HOST:PORT of a network source readable, before any URL library sees it.
+
+    urllib raises a bare ``ValueError`` for ``HOST:notaport``, ``:99999`` or ``[::1``; here
+    that is a :class:`SourceSpecError`, and nothing of the spec is echoed (it may hold a
+    password).
+    """
+    scheme, sep, rest = spec.partition("://")
+    if not sep or not re.fullmatch(r"[a-z0-9+]{1,20}", scheme):
+        return  # not URL-shaped: the source's own parser refuses it, without echoing it
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    usage = f"{scheme}:// sources are written {scheme}://HOST:PORT"
+    try:
+        parts = urlsplit(f"//{authority}")
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        raise SourceSpecError(
+            f"{usage}: its host or port cannot be read (an IPv6 host is written [::1]:PORT, the "
+            "port is a number 1..65535)"
+        ) from None
+    if not host:
+        raise SourceSpecError(f"{usage}: the host is missing")
+    if port is not None and not 1 <= port <= 65535:
+        raise SourceSpecError(f"{usage}: the port must be 1..65535")
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -89,6 +128,10 @@ def open_source(
         return SnapshotSource(path, net, expected_hash=snapshot_hash)
     if snapshot_hash is not None:
         raise SourceSpecError("--snapshot-hash applies to a snapshot: source only")
+    if not isinstance(spec, str) or len(spec) > 4096:
+        raise SourceSpecError("a source spec is a string of at most 4096 characters")
+    if spec.startswith(("electrum://", "electrums://", "esplora+", "bitcoind://")):
+        _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
         return ElectrumSource.from_url(spec, net, checkpoint=checkpoint)
     if spec.startswith("esplora+"):
@@ -97,7 +140,10 @@ def open_source(
         raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
     if spec.startswith("bitcoind://"):
         return BitcoindSource.from_url(spec, net)
+    kind = spec.split(":", 1)[0] if ":" in spec else ""
+    # never quote the spec itself: a mistyped one may be a password or a key
+    named = f"kind {kind!r}" if kind.isalpha() and len(kind) <= 12 else f"of {len(spec)} characters"
     raise SourceSpecError(
-        f"unknown source {redact(spec)!r}: use snapshot:PATH (a Bitcoin Core dumptxoutset file), "
+        f"unknown source ({named}): use snapshot:PATH (a Bitcoin Core dumptxoutset file), "
         "electrum(s)://HOST:PORT, esplora+https://HOST/PATH or bitcoind://HOST:PORT"
     )

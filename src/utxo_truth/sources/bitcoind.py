@@ -79,11 +79,22 @@ class BitcoindSource:
         self.progress = progress
         if cookie is not None:
             try:
-                user, _, password = Path(cookie).expanduser().read_text().strip().partition(":")
+                with Path(cookie).expanduser().open("rb") as f:
+                    raw = f.read(4097)  # a cookie is __cookie__:64 hex; refuse anything large
+                text = raw.decode("ascii") if len(raw) <= 4096 else ""
             except OSError as exc:
                 raise SourceUnavailableError(
                     f"{self.where}: cannot read the cookie file: {exc.strerror or exc}"
                 ) from exc
+            except UnicodeDecodeError:
+                text = ""
+            if ":" not in text or not text.strip().isprintable():
+                # never quote the file: it holds (or was meant to hold) a credential
+                raise SourceSpecError(
+                    f"{self.where}: the cookie file is not a Bitcoin Core cookie (USER:PASSWORD "
+                    "text, as bitcoind writes to .cookie in its data directory)"
+                )
+            user, _, password = text.strip().partition(":")
         self._session = requests.Session()
         if user is not None:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()

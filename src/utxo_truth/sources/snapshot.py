@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .._exceptions import (
+    InputError,
     NetworkMismatchError,
     SnapshotFormatError,
     SourceUnavailableError,
@@ -45,6 +46,7 @@ __all__ = [
     "SnapshotSource",
     "UtxoSetInfo",
     "compress_script",
+    "parse_snapshot_hash",
     "read_header",
     "utxo_set_info",
 ]
@@ -177,6 +179,39 @@ def decompress_amount(x: int) -> int:
     return n * _POW10[e]
 
 
+def _is_hex256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def parse_snapshot_hash(text: str) -> tuple[int | None, str | None, str]:
+    """``[[HEIGHT:]BLOCKHASH:]HASH`` as ``(height, block hash, UTXO set hash)``.
+
+    What ``gettxoutsetinfo`` prints: ``height``, ``bestblock`` and ``hash_serialized_3``. The
+    UTXO set hash alone does not name its block; with ``BLOCKHASH:`` the snapshot's base block
+    is checked too.
+
+    Example:
+        >>> parse_snapshot_hash("295:" + "ab" * 32 + ":" + "cd" * 32)[0]
+        295
+    """
+    parts = [p.strip().lower() for p in text.strip().split(":")]
+    usage = (
+        "--snapshot-hash is [HEIGHT:]BLOCKHASH:HASH (gettxoutsetinfo's height, bestblock and "
+        "hash_serialized_3) or HASH alone, each hash 64 hex characters"
+    )
+    if not 1 <= len(parts) <= 3 or not all(_is_hex256(p) for p in parts[-2:] if len(parts) > 1):
+        raise InputError(usage)
+    if not _is_hex256(parts[-1]):
+        raise InputError(usage)
+    height: int | None = None
+    if len(parts) == 3:
+        if not (parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 9):
+            raise InputError(usage)
+        height = int(parts[0])
+    block = parts[-2] if len(parts) >= 2 else None
+    return height, block, parts[-1]
+
+
 class SnapshotSource:
     """A ``dumptxoutset`` file as a chain source: offline, no server, the embedded default.
 
@@ -200,6 +235,7 @@ class SnapshotSource:
         *,
         height: int | None = None,
         expected_hash: str | None = None,
+        expected_block: str | None = None,
     ) -> None:
         self._path = Path(path)
         self._network = parse_network(network)
@@ -219,20 +255,42 @@ class SnapshotSource:
                 found=header.network.label,
             )
         self.header = header
+        if expected_hash is not None:
+            given_height, given_block, expected_hash = parse_snapshot_hash(expected_hash)
+            expected_block = given_block or expected_block
+            if given_height is not None:
+                if height is not None and height != given_height:
+                    raise InputError(
+                        f"two heights given for the snapshot: {height} and {given_height}"
+                    )
+                height = self._height = given_height
+        if expected_block is not None:
+            expected_block = expected_block.strip().lower()
+            if not _is_hex256(expected_block):
+                raise InputError("expected_block must be a block hash: 64 hex characters")
+            # hash_serialized_3 covers the coins only, not the base block: bind the block here
+            if header.block_hash != expected_block:
+                raise VerificationError(
+                    f"snapshot {self._where}: its header names base block {header.block_hash}, "
+                    f"not the trusted block {expected_block}: the file is altered or of another "
+                    "block"
+                )
         known = KNOWN_SNAPSHOTS.get(self._network, {}).get(header.block_hash)
+        self.block_bound_by: str | None = "--snapshot-hash" if expected_block else None
         if known is not None:
             if height is not None and height != known[0]:
                 raise SnapshotFormatError(
                     f"{self._where}: block {header.block_hash} is at height {known[0]}, not {height}"
                 )
             self._height = known[0]
-            expected_hash = expected_hash or known[1]
-        if expected_hash is not None and (
-            len(expected_hash) != 64
-            or any(c not in "0123456789abcdef" for c in expected_hash.lower())
-        ):
-            raise SnapshotFormatError("expected_hash must be a UTXO set hash: 64 hex characters")
-        self.expected_hash = expected_hash.lower() if expected_hash else None
+            if expected_hash is not None and expected_hash != known[1]:
+                raise VerificationError(
+                    f"snapshot {self._where}: the UTXO set hash given, {expected_hash}, is not "
+                    f"Bitcoin Core's assumeutxo hash {known[1]} for block {header.block_hash}"
+                )
+            expected_hash = known[1]
+            self.block_bound_by = self.block_bound_by or "Bitcoin Core's assumeutxo table"
+        self.expected_hash = expected_hash
         self.hash_verified = False
 
     @property
@@ -250,9 +308,24 @@ class SnapshotSource:
         return self.header.block_hash
 
     def describe(self) -> str:
-        """``snapshot:PATH`` (and whether the file's UTXO set hash was verified)."""
-        return f"snapshot:{self._path}" + (
-            " (UTXO set hash verified)" if self.hash_verified else ""
+        """``snapshot:PATH`` and exactly what of it was verified.
+
+        The UTXO set hash covers the coins (outpoints, heights, values, scripts) but not the
+        base block hash; the block is verified only when it was bound to the hash (given with
+        ``--snapshot-hash BLOCKHASH:HASH`` or found in Bitcoin Core's assumeutxo table).
+        """
+        if not self.hash_verified:
+            return f"snapshot:{self._path}"
+        assert self.expected_hash is not None
+        if self.block_bound_by:
+            return (
+                f"snapshot:{self._path} (UTXO set hash verified: coins match "
+                f"{self.expected_hash[:16]}... and base block {self.block_hash[:16]}... is the "
+                f"one bound to it by {self.block_bound_by})"
+            )
+        return (
+            f"snapshot:{self._path} (coins match UTXO set hash {self.expected_hash[:16]}...; "
+            "base block hash NOT verified, read from the file)"
         )
 
     def verify_hash(self) -> UtxoSetInfo:
@@ -309,10 +382,18 @@ class SnapshotSource:
         coins: dict[bytes, list[Coin]] = {}
         for script, coin in found:
             coins.setdefault(script, []).append(coin)
+        problems: tuple[str, ...] = ()
+        if self.hash_verified and not self.block_bound_by:
+            problems = (
+                f"snapshot {self._where}: the coins match the UTXO set hash, but that hash does not "
+                f"cover the base block: block {self.header.block_hash} is only what the file says "
+                "(pass --snapshot-hash BLOCKHASH:HASH from `gettxoutsetinfo` to bind it)",
+            )
         return Lookup(
             block=BlockRef(height=height, hash=self.header.block_hash),
             coins={k: tuple(v) for k, v in coins.items()},
             used=None,
+            problems=problems,
         )
 
 
@@ -412,8 +493,10 @@ def _scan(
         raise SnapshotFormatError(
             f"{where}: data left after the {count} coins the header counts (corrupt or appended)"
         )
-    max_height = _varint_at(best, 0)[0] >> 1 if best else -1
-    return found, max_height
+    max_code = _varint_at(best, 0)[0] if best else -1
+    if max_code > 0xFFFFFFFF:  # height*2+coinbase is a uint32 in Bitcoin Core's Coin
+        raise SnapshotFormatError(f"{where}: a coin with height code {max_code}, above 2**32-1")
+    return found, max_code >> 1 if best else -1
 
 
 def _compact_tail(buf: bytes, pos: int, first: int) -> tuple[int, int]:
@@ -436,14 +519,28 @@ def _varint_at(buf: bytes, pos: int) -> tuple[int, int]:
     raise SnapshotFormatError("a VARINT longer than 10 bytes (corrupt snapshot)")
 
 
+def _check_fields(vout: int, code: int, value: int, where: str) -> None:
+    """Range-check one decoded coin, so that nothing later overflows or fails validation."""
+    # COutPoint::n is a uint32
+    if vout > 0xFFFFFFFF:
+        raise SnapshotFormatError(f"{where}: a coin with output index {vout}, above 2**32-1")
+    # Coin: nHeight (31 bits) and fCoinBase (1 bit) are serialized as one uint32 code
+    if code > 0xFFFFFFFF:
+        raise SnapshotFormatError(f"{where}: a coin with height code {code}, above 2**32-1")
+    # consensus MoneyRange (amount.h): 0 <= value <= MAX_MONEY
+    if value > MAX_MONEY:
+        raise SnapshotFormatError(
+            f"{where}: a coin of {value} sats, above 21 million BTC (MAX_MONEY)"
+        )
+
+
 def _coin(
     buf: bytes, txid: bytes, vout: int, code_pos: int, amount_pos: int, script: bytes, where: str
 ) -> Coin:
     code, _ = _varint_at(buf, code_pos)
     compressed, _ = _varint_at(buf, amount_pos)
     value = decompress_amount(compressed)
-    if value > MAX_MONEY:
-        raise SnapshotFormatError(f"{where}: a coin of {value} sats, above 21 million BTC")
+    _check_fields(vout, code, value, where)
     return Coin(
         txid=txid[::-1].hex(),
         vout=vout,
@@ -524,6 +621,7 @@ def utxo_set_info(path: Path, where: str) -> UtxoSetInfo:
                     code, pos = _varint_at(data, pos)
                     amount, pos = _varint_at(data, pos)
                     value = decompress_amount(amount)
+                    _check_fields(vout, code, value, where)
                     size, pos = _varint_at(data, pos)
                     if size < 6:
                         width = 20 if size < 2 else 32
