@@ -72,24 +72,32 @@ from .targets import Target, descriptor_checksum, parse_target, parse_targets
 
 __version__ = "0.1.0"
 
+from ._exceptions import ChainMismatchError, ContractCallError, InexactAmountError
+from .evm import EvmBlock, EvmRpc, TokenSupply
+
 __all__ = [
     "DEFAULT_GAP",
     "DEFAULT_RANGE",
     "BlockRef",
     "Book",
+    "ChainMismatchError",
     "ChainScan",
     "ChainSource",
     "ChecksumError",
     "Consensus",
+    "ContractCallError",
     "Custodian",
     "DescriptorError",
     "Disagreement",
     "ElectrumSource",
     "EsploraSource",
+    "EvmBlock",
+    "EvmRpc",
     "ExitStep",
     "HistoryTooLargeError",
     "Holdings",
     "InconsistentTipError",
+    "InexactAmountError",
     "InputError",
     "Kind",
     "LiabilityProof",
@@ -118,6 +126,7 @@ __all__ = [
     "Target",
     "TargetError",
     "TargetHoldings",
+    "TokenSupply",
     "Utxo",
     "UtxoTruthError",
     "VerificationError",

@@ -23,7 +23,10 @@ handlers keep working::
         │   └── ServerBusyError                 rate-limited / "excessive resource usage"
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
-        └── InconsistentTipError                answers of one scan are true at different blocks
+        ├── InconsistentTipError                answers of one scan are true at different blocks
+        ├── ChainMismatchError                  an EVM node serves another chain than the one named
+        ├── ContractCallError                   an EVM contract call reverted or returned no word
+        └── InexactAmountError (ValueError)     a token amount is not a whole number of satoshis
 
 No error message ever contains private key material: inputs that look private are described by
 their kind and length only.
@@ -32,10 +35,13 @@ their kind and length only.
 from __future__ import annotations
 
 __all__ = [
+    "ChainMismatchError",
     "ChecksumError",
+    "ContractCallError",
     "DescriptorError",
     "HistoryTooLargeError",
     "InconsistentTipError",
+    "InexactAmountError",
     "InputError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
@@ -151,3 +157,20 @@ class SnapshotFormatError(SourceError, ValueError):
 
 class InconsistentTipError(SourceError):
     """Answers that make up one scan are true at different blocks (the tip moved or reorged)."""
+
+
+class ChainMismatchError(SourceError):
+    """An EVM node answers ``eth_chainId`` with another chain than the one named."""
+
+    def __init__(self, message: str, *, expected: str, found: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
+
+
+class ContractCallError(SourceError):
+    """An EVM ``eth_call`` reverted, or returned nothing / not one ABI word (no such function)."""
+
+
+class InexactAmountError(SourceError, ValueError):
+    """A token amount cannot be expressed in whole satoshis without rounding (or is negative)."""
