@@ -74,6 +74,7 @@ __version__ = "0.1.0"
 
 from ._exceptions import ChainMismatchError, ContractCallError, InexactAmountError
 from .evm import EvmBlock, EvmRpc, TokenSupply
+from .wrapped import ReserveList, TokenSpec, WrappedReport, measure, read_reserves
 
 __all__ = [
     "DEFAULT_GAP",
@@ -112,6 +113,7 @@ __all__ = [
     "Position",
     "PrivateKeyError",
     "Report",
+    "ReserveList",
     "Right",
     "ServerBusyError",
     "ServerRefusedError",
@@ -126,21 +128,25 @@ __all__ = [
     "Target",
     "TargetError",
     "TargetHoldings",
+    "TokenSpec",
     "TokenSupply",
     "Utxo",
     "UtxoTruthError",
     "VerificationError",
     "Wallet",
+    "WrappedReport",
     "__version__",
     "build_tree",
     "descriptor_checksum",
     "discover",
     "load_liability_proof",
     "load_portfolio",
+    "measure",
     "open_source",
     "parse_portfolio",
     "parse_target",
     "parse_targets",
+    "read_reserves",
     "reconcile",
     "scan",
     "scan_targets",
