@@ -200,3 +200,80 @@ def test_plain_address_list_works(tmp_path: Path) -> None:
     f.write_text("\n".join(a["address"] for a in addrs[:5]))
     r = read_reserves(f, network="regtest")
     assert isinstance(r, ReserveList) and r.format == "addresses" and r.reported_total_sats is None
+
+
+def _portfolio(chains: tuple[Anvil, Anvil], reserves_file: Path, **extra: Any) -> Any:
+    eth, base = chains
+    from utxo_truth.claims import parse_portfolio
+
+    custodian = {
+        "name": "BitGo (WBTC)",
+        "kind": "wrapped",
+        "tokens": [
+            f"ethereum:{ETH_TOKEN}",
+            {"chain": "base", "contract": L2_TOKEN, "bridged": True},
+        ],
+        "evm_rpc": {"ethereum": eth.url, "base": base.url},
+        "evm_block": "latest",
+        "reserves_file": str(reserves_file),
+        **extra,
+    }
+    return parse_portfolio(
+        {
+            "network": "regtest",
+            "custodians": [custodian],
+            "positions": [
+                {"name": "WBTC in DeFi", "custodian": "BitGo (WBTC)", "kind": "wrapped",
+                 "amount": "0.3"}
+            ],
+        }
+    )  # fmt: skip
+
+
+def test_portfolio_wrapped_custodian_owes_its_supply(
+    chains: tuple[Anvil, Anvil], oracle: dict[str, Any], tmp_path: Path
+) -> None:
+    from utxo_truth.reconcile import reconcile
+
+    eth, _ = chains
+    doc = json.loads(WBTC.read_text())
+    first = doc["result"][0]
+    first["balance"] = "9.00000000"  # a reported balance the chain does not show
+    for row in doc["result"]:
+        if row["address"] == first["address"]:
+            row["balance"] = first["balance"]
+    f = tmp_path / "wbtc.json"
+    f.write_text(json.dumps(doc))
+    p = _portfolio(chains, f)
+    c = p.custodians[0]
+    assert (
+        c.tokens[1].endswith(":bridged")
+        and dict(c.evm_rpc)["ethereum"] == eth.url
+        and eth.url not in repr(c)
+    )
+    report = reconcile(p, source=SOURCE)
+    cr = report.custodians[0]
+    supply = int(eth.rpc("eth_call", {"to": ETH_TOKEN, "data": "0x18160ddd"}, "latest"), 16)
+    reserves = oracle["wallets"]["custodian"]["scantxoutset"]["total_sats"]
+    assert (cr.token_supply_sats, cr.liabilities_sats, cr.verified_reserves_sats) == (
+        supply,
+        supply,
+        reserves,
+    )
+    assert cr.deficit_sats == max(0, supply - reserves) and len(cr.evm_blocks) == 2
+    assert "bridged" in cr.evm_blocks[1] and "native" in cr.evm_blocks[0]
+    ids = [(k.id, k.message) for k in report.checks if k.subject == "BitGo (WBTC)"]
+    lies = [m for i, m in ids if i == "reported-not-on-chain"]
+    assert len(lies) == 1 and first["address"] in lies[0]
+    assert any(i == "coverage-low" for i, _ in ids) == (reserves < supply)
+    # the user's 0.3 WBTC position now has a real at-risk figure
+    assert cr.your_claims_sats == 30_000_000 and cr.at_risk_sats is not None
+
+
+def test_portfolio_wrapped_custodian_refusals(chains: tuple[Anvil, Anvil], tmp_path: Path) -> None:
+    from utxo_truth.reconcile import reconcile
+
+    with pytest.raises(PortfolioError, match="tokens"):
+        _portfolio(chains, CBBTC, tokens=[])
+    with pytest.raises(InputError, match="do not also give liabilities"):
+        reconcile(_portfolio(chains, CBBTC, liabilities="1"), source=SOURCE)

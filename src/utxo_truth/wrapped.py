@@ -37,12 +37,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._exceptions import InputError
-from ._models import BlockRef
+from ._models import BlockRef, Holdings
 from .claims import PortfolioError, btc_to_sats, read_reserve_file
 from .evm import EvmRpc, TokenSupply, chain_id_of
+
+if TYPE_CHECKING:
+    from .claims import Portfolio
+    from .reconcile import Report
 
 __all__ = [
     "ReserveEntry",
@@ -434,3 +438,96 @@ def _checks(r: WrappedReport, problems: Sequence[str], max_apart: int) -> list[C
                      "its word that these coins are its"))  # fmt: skip
     out.extend(Check("source-problem", "warning", p) for p in problems)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# In a portfolio: a wrapped custodian owes its token supply
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    supply_sats: int
+    blocks: tuple[str, ...]
+    times: tuple[int, ...]
+
+
+def resolve_portfolio(portfolio: Portfolio) -> tuple[Portfolio, dict[str, _Resolved]]:
+    """``portfolio`` with each wrapped custodian's liabilities set to its native token supply.
+
+    The supplies are read now, each at its chain's ``evm_block``; a custodian whose liabilities
+    the portfolio gives itself is refused (the supply *is* what it owes).
+    """
+    resolved: dict[str, _Resolved] = {}
+    custodians = []
+    for c in portfolio.custodians:
+        if not c.tokens:
+            custodians.append(c)
+            continue
+        if c.liabilities_sats is not None:
+            raise InputError(
+                f"{c.name}: a wrapped custodian owes its token supply; do not also give liabilities"
+            )
+        if not c.evm_rpc:
+            raise InputError(f"{c.name}: give evm_rpc = URL to read the token supply from")
+        block: int | str = int(c.evm_block) if c.evm_block.isdigit() else c.evm_block
+        supplies = []
+        for spec in (parse_token_spec(t) for t in c.tokens):
+            urls = dict(c.evm_rpc)
+            url = urls[""] if "" in urls else _url_for(urls, spec)
+            with EvmRpc(url, chain=spec.chain) as rpc:
+                supplies.append((spec, rpc.total_supply(spec.contract, block)))
+        supply = sum(s.sats for spec, s in supplies if spec.native)
+        resolved[c.name] = _Resolved(
+            supply,
+            tuple(
+                f"{spec.chain} {s.block.number} {s.block.hash} {s.contract} {s.sats} "
+                + ("native" if spec.native else "bridged")
+                for spec, s in supplies
+            ),
+            tuple(s.block.timestamp for _, s in supplies),
+        )
+        custodians.append(c.model_copy(update={"liabilities_sats": supply}))
+    return portfolio.model_copy(update={"custodians": tuple(custodians)}), resolved
+
+
+def apply_to_report(
+    report: Report, portfolio: Portfolio, holdings: Holdings, resolved: Mapping[str, _Resolved]
+) -> Report:
+    """The reconcile report with each wrapped custodian's supply, EVM blocks and checks."""
+    if not resolved:
+        return report
+    from .reconcile import CheckResult
+
+    checks = list(report.checks)
+    customs = []
+    offsets: dict[str, int] = {}
+    k = sum(len(w.targets) for w in portfolio.wallets)  # the order of reconcile.scan_targets
+    for c in portfolio.custodians:
+        offsets[c.name] = k
+        k += len(c.reserves)
+    by_name = {c.name: c for c in portfolio.custodians}
+    for cr in report.custodians:
+        r = resolved.get(cr.name)
+        if r is None:
+            customs.append(cr)
+            continue
+        customs.append(
+            cr.model_copy(update={"token_supply_sats": r.supply_sats, "evm_blocks": r.blocks})
+        )
+        if r.supply_sats == 0:
+            checks.append(CheckResult(id="no-supply", level="warning", subject=cr.name,
+                                      message=f"{cr.name}: the token supply is 0: no coverage figure"))  # fmt: skip
+        c = by_name[cr.name]
+        first = offsets[cr.name]
+        on_chain = {
+            t.target: t.verified_sats for t in holdings.targets[first : first + len(c.reserves)]
+        }
+        for address, reported in c.reported_reserves:
+            shown = on_chain.get(address)
+            if shown is not None and reported > shown:
+                checks.append(CheckResult(id="reported-not-on-chain", level="warning", subject=cr.name,
+                                          message=f"{cr.name}: reports {reported} sats at {address}, "
+                                          f"the chain shows {shown} verified"))  # fmt: skip
+        checks.append(CheckResult(id="no-proof-of-control", level="info", subject=cr.name,
+                                  message=f"{cr.name}: its reserve addresses carry no proof of control"))  # fmt: skip
+    return report.model_copy(update={"custodians": tuple(customs), "checks": tuple(checks)})
