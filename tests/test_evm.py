@@ -219,3 +219,37 @@ def test_chain_names() -> None:
     assert chain_id_of("Base") == 8453 and chain_id_of(42161) == 42161
     with pytest.raises(InputError, match="unknown EVM chain"):
         chain_id_of("dogechain-ish")
+
+
+def test_503_and_json_rpc_limit_errors_are_backed_off_then_answered(node: Anvil) -> None:
+    answers = [
+        (503, {}, b"upstream busy"),
+        (200, {}, b""),  # placeholder: replaced by a JSON-RPC -32005 for the request's id
+    ]
+
+    def hook(req: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
+        if not answers:
+            return None
+        status, headers, body = answers.pop(0)
+        if status == 200:
+            err = {"code": -32005, "message": "limit exceeded"}
+            body = json.dumps({"jsonrpc": "2.0", "id": req["id"], "error": err}).encode()
+        return status, headers, body
+
+    p = _proxy(node, hook=hook)
+    try:
+        rpc = EvmRpc(p.url, chain="anvil", backoff=0.01)
+        assert rpc.total_supply(TOKEN, "latest").decimals == 8 and rpc.retried == 2
+    finally:
+        p.close()
+
+
+def test_a_dead_node_is_unavailable_not_zero() -> None:
+    from harness.anvil import free_port
+
+    from utxo_truth._exceptions import SourceUnavailableError
+
+    with pytest.raises(SourceUnavailableError, match="3 attempts"):
+        EvmRpc(f"http://127.0.0.1:{free_port()}", chain=1, retries=2, backoff=0.01).total_supply(
+            TOKEN, "latest"
+        )
