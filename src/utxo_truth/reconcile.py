@@ -127,7 +127,7 @@ class CustodianReport(_Frozen):
     token_supply_sats: int | None = None
     """A wrapped-BTC custodian: its native token supply (= ``liabilities_sats``), read on chain."""
     evm_blocks: tuple[str, ...] = ()
-    """A wrapped-BTC custodian: ``chain number hash contract sats native|bridged`` per token."""
+    """A wrapped-BTC custodian: ``chain number hash contract sats native|bridged time=UNIX`` per token."""
 
 
 class Report(_Frozen):

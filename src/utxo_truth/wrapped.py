@@ -482,6 +482,7 @@ def resolve_portfolio(portfolio: Portfolio) -> tuple[Portfolio, dict[str, _Resol
             tuple(
                 f"{spec.chain} {s.block.number} {s.block.hash} {s.contract} {s.sats} "
                 + ("native" if spec.native else "bridged")
+                + f" time={s.block.timestamp}"
                 for spec, s in supplies
             ),
             tuple(s.block.timestamp for _, s in supplies),
