@@ -145,6 +145,8 @@ def test_bridged_supply_is_not_counted_twice(
     chains: tuple[Anvil, Anvil], oracle: dict[str, Any]
 ) -> None:
     eth, base = chains
+    eth.mint(ETH_TOKEN, 700_000_000)
+    base.mint(L2_TOKEN, 300_000_000)  # minted against ETH_TOKEN locked in a bridge
     r = measure(
         [f"ethereum:{ETH_TOKEN}", f"base:{L2_TOKEN}:bridged"],
         read_reserves(WBTC, network="regtest"),
@@ -236,6 +238,7 @@ def test_portfolio_wrapped_custodian_owes_its_supply(
     from utxo_truth.reconcile import reconcile
 
     eth, _ = chains
+    eth.mint(ETH_TOKEN, 4_000_000_000)  # more than the reserves: an at-risk share
     doc = json.loads(WBTC.read_text())
     first = doc["result"][0]
     first["balance"] = "9.00000000"  # a reported balance the chain does not show
@@ -265,9 +268,10 @@ def test_portfolio_wrapped_custodian_owes_its_supply(
     ids = [(k.id, k.message) for k in report.checks if k.subject == "BitGo (WBTC)"]
     lies = [m for i, m in ids if i == "reported-not-on-chain"]
     assert len(lies) == 1 and first["address"] in lies[0]
-    assert any(i == "coverage-low" for i, _ in ids) == (reserves < supply)
+    assert reserves < supply and any(i == "coverage-low" for i, _ in ids)
+    assert cr.at_risk_sats == 30_000_000 * (supply - reserves) // supply
     # the user's 0.3 WBTC position now has a real at-risk figure
-    assert cr.your_claims_sats == 30_000_000 and cr.at_risk_sats is not None
+    assert cr.your_claims_sats == 30_000_000
 
 
 def test_portfolio_wrapped_custodian_refusals(chains: tuple[Anvil, Anvil], tmp_path: Path) -> None:
@@ -277,3 +281,23 @@ def test_portfolio_wrapped_custodian_refusals(chains: tuple[Anvil, Anvil], tmp_p
         _portfolio(chains, CBBTC, tokens=[])
     with pytest.raises(InputError, match="do not also give liabilities"):
         reconcile(_portfolio(chains, CBBTC, liabilities="1"), source=SOURCE)
+
+
+def test_reserves_proven_by_spv_through_real_electrumx(
+    chains: tuple[Anvil, Anvil], oracle: dict[str, Any], electrumx: Any
+) -> None:
+    """The same measure over the real ElectrumX: every reserve coin merkle-proven, still exact."""
+    from utxo_truth.sources.electrum import ElectrumSource
+
+    eth, _ = chains
+    eth.mint(ETH_TOKEN, 1_000_000_000)
+    source = ElectrumSource("127.0.0.1", electrumx.ex.tcp_port, network="regtest", tls=False)
+    r = measure(
+        [f"ethereum:{ETH_TOKEN}"], read_reserves(WBTC, network="regtest"), network="regtest",
+        source=source, evm_rpc=eth.url, evm_block="latest", bitcoin_time=tip_time(oracle),
+        max_apart=10**12,
+    )  # fmt: skip
+    reserves = oracle["wallets"]["custodian"]["scantxoutset"]["total_sats"]
+    assert r.bitcoin_block.hash == oracle["tip"]["hash"]
+    assert r.verified_reserves_sats == reserves and all(a.unverified_sats == 0 for a in r.reserves)
+    assert r.coverage == Fraction(reserves, r.supply_sats)

@@ -214,6 +214,8 @@ def start(chain_id: int) -> Anvil:
     import pytest
 
     binary = find_anvil()
+    if binary is None and os.environ.get("CI"):
+        pytest.fail("anvil is not installed: `make test` installs it into .anvil/")
     if binary is None:
         pytest.skip(
             "anvil is not installed: run `make .anvil/...` (make test does) or set UTXO_TRUTH_ANVIL"
