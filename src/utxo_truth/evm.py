@@ -440,8 +440,13 @@ class EvmRpc:
     def _read(self, r: requests.Response) -> bytes:
         chunks: list[bytes] = []
         size = 0
+        deadline = time.monotonic() + self.timeout
         try:
             for chunk in r.iter_content(1 << 16):
+                if time.monotonic() > deadline:  # a server trickling bytes is cut off
+                    raise _Retry(
+                        f"no whole answer in {self.timeout:g}s", SourceTimeoutError, busy=False
+                    )
                 size += len(chunk)
                 if size > MAX_REPLY:
                     raise SourceProtocolError(
