@@ -60,9 +60,12 @@ def chains() -> Iterator[tuple[Anvil, Anvil]]:
 def test_wbtc_list_is_deduplicated_and_keeps_btc_only() -> None:
     raw = json.loads(WBTC.read_text())["result"]
     r = read_reserves(WBTC, network="regtest")
-    btc_rows = {row["address"] for row in raw if row["chain"] == "btc"}
+    btc_rows = {row["address"] for row in raw if row["coin"] == "btc"}
     assert r.format == "wbtc" and set(r.addresses) == btc_rows and len(r.addresses) < len(raw) - 1
-    assert all(e.custodian_verified for e in r.entries)
+    assert {e.custodian_verified for e in r.entries} == {True, False}  # kept as the API's word
+    # balances are satoshis, as a JSON integer or a string of digits, read exactly
+    first = next(row for row in raw if row["coin"] == "btc")
+    assert r.entries[0].reported_sats == int(first["balance"])
 
 
 def test_cbbtc_por_reads_exactly(oracle: dict[str, Any]) -> None:
@@ -82,6 +85,8 @@ def test_reserve_shapes_are_refused_clearly() -> None:
             '{"result": [{"address": "a", "balance": "1", "chain": "btc"},'
             ' {"address": "a", "balance": "2", "chain": "btc"}]}'
         )
+    with pytest.raises(PortfolioError, match="not a whole number of satoshis"):
+        parse_reserves('{"result": [{"address": "a", "balance": "0.5", "coin": "btc"}]}')
     # a JSON number is read as a decimal, not a float: 0.1 BTC is exactly 10_000_000 sats
     assert parse_reserves('{"reserves": [{"address": "a", "balance": 0.1}]}').entries[0].reported_sats == 10_000_000  # fmt: skip
 
@@ -241,7 +246,7 @@ def test_portfolio_wrapped_custodian_owes_its_supply(
     eth.mint(ETH_TOKEN, 4_000_000_000)  # more than the reserves: an at-risk share
     doc = json.loads(WBTC.read_text())
     first = doc["result"][0]
-    first["balance"] = "9.00000000"  # a reported balance the chain does not show
+    first["balance"] = "900000000"  # a reported balance (sats) the chain does not show
     for row in doc["result"]:
         if row["address"] == first["address"]:
             row["balance"] = first["balance"]

@@ -15,16 +15,17 @@ supply of 0 there is no coverage (``None``, and a check says so), never infinity
 
 Reserve lists are read from the custodians' published shapes (see ``docs/wrapped.md``):
 
-* WBTC's address API: ``{"result": [{"address", "balance", "type", "verified", "chain"}]}``, an
-  address repeated across chain endpoints counted once (its reported balances must agree);
+* WBTC's address API: ``{"result": [{"id", "address", "balance", "type", "verified", "coin",
+  "chain"}]}``, balances in satoshis (as the Chainlink WBTC adapter documents it), rows of other
+  coins skipped, an address repeated across chain endpoints counted once (balances must agree);
 * Coinbase's cbBTC proof of reserves: ``{"asOf", "totalReserves", "reserves": [{"address",
   "balance"}]}``;
 * the plain address lists, CSV and JSON read by :func:`utxo_truth.claims.read_reserve_file`.
 
-Balances are BTC decimal strings (or JSON numbers read as decimals), converted exactly.
+cbBTC balances are BTC decimal strings (or JSON numbers read as decimals), converted exactly.
 
->>> r = parse_reserves('{"result": [{"address": "bcrt1qx", "balance": "1.5", "type": '
-...     '"custodial", "verified": true, "chain": "btc"}]}', where="wbtc.json")
+>>> r = parse_reserves('{"result": [{"address": "bcrt1qx", "balance": "150000000", "type": '
+...     '"custodial", "verified": true, "coin": "btc", "chain": "mainnet"}]}', where="wbtc.json")
 >>> r.format, r.entries[0].reported_sats, r.reported_total_sats
 ('wbtc', 150000000, 150000000)
 """
@@ -177,21 +178,40 @@ def parse_reserves(text: str, *, where: str = "reserves") -> ReserveList:
     )
 
 
+_BITCOIN_CHAINS = {"btc", "bitcoin", "mainnet", "testnet", "testnet4", "signet", "regtest"}
+
+
+def _wbtc_sats(value: Any, where: str) -> int:
+    """WBTC's API reports balances in satoshis: a JSON integer or a string of digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise PortfolioError(
+        f"{where}: {str(value)[:30]!r} is not a whole number of satoshis (the WBTC API reports "
+        "balances in satoshis)"
+    )
+
+
 def _wbtc(rows: list[Any], where: str) -> ReserveList:
     seen: dict[str, ReserveEntry] = {}
     for i, row in enumerate(rows):
         at = f"{where}: result[{i}]"
         if not isinstance(row, dict) or not isinstance(row.get("address"), str):
             raise PortfolioError(f"{at}: an object with an 'address' string")
-        chain = row.get("chain", "btc")
-        if not isinstance(chain, str):
+        coin, chain = row.get("coin"), row.get("chain")
+        if coin is not None and not isinstance(coin, str):
+            raise PortfolioError(f"{at}.coin: a string")
+        if chain is not None and not isinstance(chain, str):
             raise PortfolioError(f"{at}.chain: a string")
-        if chain.lower() not in ("btc", "bitcoin"):
-            continue  # the API lists the custodian's addresses on other chains too
+        if coin is not None and coin.lower() != "btc":
+            continue  # the API lists the custodian's addresses of other coins too
+        if coin is None and chain is not None and chain.lower() not in _BITCOIN_CHAINS:
+            continue  # an older row shape: "chain" names the coin ("eth")
         verified = row.get("verified")
         if verified is not None and not isinstance(verified, bool):
             raise PortfolioError(f"{at}.verified: true or false")
-        reported = _balance(row["balance"], f"{at}.balance") if "balance" in row else None
+        reported = _wbtc_sats(row["balance"], f"{at}.balance") if "balance" in row else None
         entry = ReserveEntry(row["address"].strip(), reported, verified)
         old = seen.get(entry.address)
         if old is not None and old.reported_sats != entry.reported_sats:
