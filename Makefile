@@ -41,6 +41,8 @@ $(ELECTRUMX):
 	$(EXVENV)/bin/python -m pip install -q 'e-x==2.0.0' 'plyvel==1.5.1'
 
 $(ANVIL):
+	command -v npm >/dev/null 2>&1 || (apt-get install -y -qq npm >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq npm))
 	npm install --prefix .anvil --no-audit --no-fund @foundry-rs/anvil@$(ANVIL_VERSION)
 	$(ANVIL) --version
 
