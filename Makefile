@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 # (aiohttp, aiorpcx, plyvel) stay out of the library's.
 EXVENV ?= .venv-electrumx
 ELECTRUMX := $(EXVENV)/bin/electrumx_server
+# anvil (Foundry's local Ethereum node, the real EVM node the token-supply tests run), from npm:
+# the registry package @foundry-rs/anvil-linux-amd64 carries the binary; kept in .anvil/.
+ANVIL_VERSION ?= 1.7.1
+ANVIL := .anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
 .PHONY: demo test lint typecheck pytest bench clean chromium
 
@@ -36,6 +40,12 @@ $(ELECTRUMX):
 	$(PY) -m venv $(EXVENV)
 	$(EXVENV)/bin/python -m pip install -q 'e-x==2.0.0' 'plyvel==1.5.1'
 
+$(ANVIL):
+	command -v npm >/dev/null 2>&1 || (apt-get install -y -qq npm >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq npm))
+	npm install --prefix .anvil --no-audit --no-fund @foundry-rs/anvil@$(ANVIL_VERSION)
+	$(ANVIL) --version
+
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
@@ -50,7 +60,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test $(ELECTRUMX) chromium
+pytest: $(VENV)/.installed-test $(ELECTRUMX) $(ANVIL) chromium
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
@@ -63,4 +73,4 @@ bench: $(VENV)/.installed-bench $(ELECTRUMX)
 	$(BIN)/python benchmarks/bench_esplora.py --delay 0.02
 
 clean:
-	rm -rf $(VENV) $(EXVENV) build *.egg-info src/*.egg-info .bench-data
+	rm -rf $(VENV) $(EXVENV) .anvil build *.egg-info src/*.egg-info .bench-data

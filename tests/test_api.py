@@ -22,6 +22,8 @@ def test_all_is_exactly_the_public_names() -> None:
         "sources",
         "targets",
         "verify",
+        "evm",
+        "wrapped",
         "annotations",
     }  # annotations: __future__
     assert set(utxo_truth.__all__) - {"__version__"} == public - modules

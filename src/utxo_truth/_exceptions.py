@@ -24,6 +24,9 @@ handlers keep working::
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
         ├── InconsistentTipError                answers of one scan are true at different blocks
+        ├── ChainMismatchError                  an EVM node serves another chain than the one named
+        ├── ContractCallError                   an EVM contract call reverted or returned no word
+        ├── InexactAmountError (ValueError)     a token amount is not a whole number of satoshis
         └── PolicyFailedError                   several sources: the policy (``all``) is not met
             └── AllSourcesFailedError           every source of a comparison failed
 
@@ -35,10 +38,13 @@ from __future__ import annotations
 
 __all__ = [
     "AllSourcesFailedError",
+    "ChainMismatchError",
     "ChecksumError",
+    "ContractCallError",
     "DescriptorError",
     "HistoryTooLargeError",
     "InconsistentTipError",
+    "InexactAmountError",
     "InputError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
@@ -170,3 +176,20 @@ class PolicyFailedError(SourceError):
 
 class AllSourcesFailedError(PolicyFailedError):
     """Every source of a comparison failed: there is no answer at all."""
+
+
+class ChainMismatchError(SourceError):
+    """An EVM node answers ``eth_chainId`` with another chain than the one named."""
+
+    def __init__(self, message: str, *, expected: str, found: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
+
+
+class ContractCallError(SourceError):
+    """An EVM ``eth_call`` reverted, or returned nothing / not one ABI word (no such function)."""
+
+
+class InexactAmountError(SourceError, ValueError):
+    """A token amount cannot be expressed in whole satoshis without rounding (or is negative)."""

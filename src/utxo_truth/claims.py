@@ -238,6 +238,15 @@ class Custodian(_Frozen):
     evidence_height: Annotated[StrictInt, Field(ge=0)] | None = None
     liabilities_proof: LiabilityProof | None = None
     """A liability proof whose root total gave ``liabilities_sats`` (when verified)."""
+    tokens: tuple[str, ...] = ()
+    """A wrapped-BTC custodian's token contracts, ``CHAIN:CONTRACT[:bridged]`` (see wrapped.py):
+    their native supply at the EVM block is what it owes."""
+    evm_rpc: tuple[tuple[str, str], ...] = Field(default=(), repr=False)
+    """(chain, URL) of the EVM JSON-RPC endpoints the supply is read from; chain "" = any.
+    A URL may hold a key: never shown."""
+    evm_block: str = "finalized"
+    reported_reserves: tuple[tuple[str, int], ...] = ()
+    """(address, sats) the custodian reports per reserve address: claims to compare."""
 
 
 class Position(_Frozen):
@@ -334,6 +343,10 @@ _CUSTODIAN_KEYS = {
     "reserves_file",
     "evidence_date",
     "evidence_height",
+    "kind",
+    "tokens",
+    "evm_rpc",
+    "evm_block",
 }
 _POSITION_KEYS = {
     "name",
@@ -586,14 +599,18 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
     ):
         raise PortfolioError(f"{where}.evidence_height: a block height (whole number >= 0)")
     evidence_date = _date(entry.get("evidence_date"), f"{where}.evidence_date")
+    wrapped = _wrapped_fields(entry, where, base, network)
     if "reserves_file" in entry:
         file = entry["reserves_file"]
         if not isinstance(file, str):
             raise PortfolioError(f"{where}.reserves_file: a path")
         path = Path(file) if Path(file).is_absolute() else base / file
-        addresses, file_height = read_reserve_file(
-            path, network=network, where=f"{where}.reserves_file"
-        )
+        if "addresses" in wrapped:  # a WBTC / cbBTC document, read in _wrapped_fields
+            addresses, file_height = wrapped.pop("addresses"), None
+        else:
+            addresses, file_height = read_reserve_file(
+                path, network=network, where=f"{where}.reserves_file"
+            )
         reserves = list(reserves) + addresses
         height = height if height is not None else file_height
     liabilities = _sats(entry, "liabilities", where)
@@ -606,11 +623,79 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
         name=name,
         liabilities_sats=liabilities,
         liabilities_proof=proof,
-        claimed_reserves_sats=_sats(entry, "claimed_reserves", where),
+        claimed_reserves_sats=_sats(entry, "claimed_reserves", where)
+        if "claimed_reserves" in entry or "claimed_reserves_sats" in entry
+        else wrapped.pop("reported_total", None),
         reserves=tuple(dict.fromkeys(reserves)),
         evidence_date=evidence_date,
         evidence_height=height,
+        **{k: v for k, v in wrapped.items() if k != "reported_total"},
     )
+
+
+def _wrapped_fields(
+    entry: Mapping[str, Any], where: str, base: Path, network: Network
+) -> dict[str, Any]:
+    """A ``kind = "wrapped"`` custodian's tokens, EVM RPC and WBTC/cbBTC reserve document."""
+    out: dict[str, Any] = {}
+    kind = entry.get("kind")
+    if kind is not None and kind != "wrapped":
+        raise PortfolioError(f'{where}.kind: only "wrapped" is a custodian kind (or leave it out)')
+    tokens = entry.get("tokens", [])
+    if kind == "wrapped" and not tokens:
+        raise PortfolioError(
+            f'{where}.tokens: a wrapped custodian needs tokens = ["CHAIN:CONTRACT"]'
+        )
+    if tokens:
+        from .wrapped import parse_token_spec
+
+        if not isinstance(tokens, list):
+            raise PortfolioError(f"{where}.tokens: a list")
+        specs = []
+        for i, t in enumerate(tokens):
+            if isinstance(t, dict):  # {chain, contract, bridged = true}
+                t = f"{t.get('chain')}:{t.get('contract')}" + (
+                    ":bridged" if t.get("bridged") else ""
+                )
+            if not isinstance(t, str):
+                raise PortfolioError(f"{where}.tokens[{i}]: CHAIN:CONTRACT[:bridged]")
+            try:
+                spec = parse_token_spec(t)
+            except InputError as exc:
+                raise PortfolioError(f"{where}.tokens[{i}]: {exc}") from None
+            specs.append(f"{spec.chain}:{spec.contract}" + ("" if spec.native else ":bridged"))
+        out["tokens"] = tuple(specs)
+    rpc = entry.get("evm_rpc")
+    if isinstance(rpc, str):
+        out["evm_rpc"] = (("", rpc),)
+    elif isinstance(rpc, dict) and all(isinstance(v, str) for v in rpc.values()):
+        out["evm_rpc"] = tuple((str(k), v) for k, v in rpc.items())
+    elif rpc is not None:
+        raise PortfolioError(f"{where}.evm_rpc: a URL, or a table of chain = URL")
+    for key in ("evm_block",):
+        if key in entry:
+            if not isinstance(entry[key], str | int) or isinstance(entry[key], bool):
+                raise PortfolioError(f"{where}.{key}: a string")
+            out[key] = str(entry[key])
+    file = entry.get("reserves_file")
+    if isinstance(file, str):
+        path = Path(file) if Path(file).is_absolute() else base / file
+        try:
+            doc = path.read_text(encoding="utf-8-sig").lstrip().startswith("{")
+        except OSError:
+            doc = False  # read_reserve_file says what is wrong
+        if doc:
+            from .wrapped import read_reserves
+
+            reserves = read_reserves(path, network=network)
+            out["addresses"] = list(reserves.addresses)
+            out["reported_reserves"] = tuple(
+                (e.address, e.reported_sats)
+                for e in reserves.entries
+                if e.reported_sats is not None
+            )
+            out["reported_total"] = reserves.reported_total_sats
+    return out
 
 
 def _proof(entry: Mapping[str, Any], key: str, where: str, base: Path) -> LiabilityProof | None:

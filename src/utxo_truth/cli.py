@@ -219,6 +219,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     v.add_argument("--debug", action="store_true", help="show tracebacks")
+    from ._wrapped_cli import add_parser as _add_wrapped
+
+    _add_wrapped(sub)
     return p
 
 
@@ -595,6 +598,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_reconcile(args, sys.stdout)
         if args.command == "verify-liabilities":
             return _run_verify_liabilities(args, sys.stdout)
+        if args.command == "wrapped":
+            from ._wrapped_cli import run as _run_wrapped
+
+            return _run_wrapped(args, sys.stdout)
         return _run_scan(args, sys.stdout)
     except UtxoTruthError as exc:
         if args.debug:

@@ -128,6 +128,10 @@ class CustodianReport(_Frozen):
     liabilities_format: str | None = None
     liabilities_grade: LiabilityGrade | None = None
     """What the verified liability proof binds (None without a verified proof)."""
+    token_supply_sats: int | None = None
+    """A wrapped-BTC custodian: its native token supply (= ``liabilities_sats``), read on chain."""
+    evm_blocks: tuple[str, ...] = ()
+    """A wrapped-BTC custodian: ``chain number hash contract sats native|bridged time=UNIX`` per token."""
 
 
 class Report(_Frozen):
@@ -225,6 +229,9 @@ def reconcile(
         >>> r = reconcile(load_portfolio("examples/portfolio.toml"))  # doctest: +SKIP
         >>> r.finality_sats, r.shadow_sats, r.block.height  # doctest: +SKIP
     """
+    from .wrapped import apply_to_report, resolve_portfolio
+
+    portfolio, wrapped = resolve_portfolio(portfolio)  # wrapped BTC: liabilities = token supply
     targets = scan_targets(portfolio)
     if holdings is None:
         chosen = source if source is not None else portfolio.source
@@ -251,7 +258,7 @@ def reconcile(
         raise InputError(
             f"holdings are for {holdings.network}, the portfolio for {portfolio.network.value}"
         )
-    return _build(portfolio, holdings)
+    return apply_to_report(_build(portfolio, holdings), portfolio, holdings, wrapped)
 
 
 def _verified(us: Sequence[Utxo]) -> int:
