@@ -22,6 +22,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "sources",
         "targets",
         "verify",
+        "wallets",
         "annotations",
     }  # annotations: __future__
     assert set(utxo_truth.__all__) - {"__version__"} == public - modules

@@ -15,9 +15,11 @@ from ._api import scan
 from ._exceptions import (
     ChecksumError,
     DescriptorError,
+    EncryptedWalletError,
     HistoryTooLargeError,
     InconsistentTipError,
     InputError,
+    LabelFileError,
     MultisigNeedsDescriptorError,
     NetworkMismatchError,
     PrivateKeyError,
@@ -32,6 +34,7 @@ from ._exceptions import (
     TargetError,
     UtxoTruthError,
     VerificationError,
+    WalletFileError,
 )
 from ._models import (
     BlockRef,
@@ -69,6 +72,7 @@ from .liabilities import (
 from .reconcile import Report, reconcile, scan_targets
 from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
+from .wallets import WalletFile, load_wallet_file
 
 __version__ = "0.1.0"
 
@@ -85,6 +89,7 @@ __all__ = [
     "DescriptorError",
     "Disagreement",
     "ElectrumSource",
+    "EncryptedWalletError",
     "EsploraSource",
     "ExitStep",
     "HistoryTooLargeError",
@@ -92,6 +97,7 @@ __all__ = [
     "InconsistentTipError",
     "InputError",
     "Kind",
+    "LabelFileError",
     "LiabilityProof",
     "LiabilityProofError",
     "Lookup",
@@ -122,12 +128,15 @@ __all__ = [
     "UtxoTruthError",
     "VerificationError",
     "Wallet",
+    "WalletFile",
+    "WalletFileError",
     "__version__",
     "build_tree",
     "descriptor_checksum",
     "discover",
     "load_liability_proof",
     "load_portfolio",
+    "load_wallet_file",
     "open_source",
     "parse_portfolio",
     "parse_target",

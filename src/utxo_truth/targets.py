@@ -580,7 +580,10 @@ def _chain_name(desc: Any) -> str:
 
 
 def _embit_script(desc: Any, branch: int | None, bare: bool, index: int) -> bytes:
-    d = desc.derive(index, branch_index=branch) if desc.is_wildcard else desc
+    # A fixed path (xpub/0/5) must be applied too: embit's script_pubkey() on an underived
+    # descriptor uses the bare xpub, silently giving another script.
+    fixed = any(k.is_extended for k in desc.keys)
+    d = desc.derive(index, branch_index=branch) if desc.is_wildcard or fixed else desc
     data: bytes = (d.witness_script() if bare else d.script_pubkey()).data
     return data
 
