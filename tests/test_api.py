@@ -23,6 +23,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "targets",
         "verify",
         "wallets",
+        "labels",
         "annotations",
     }  # annotations: __future__
     assert set(utxo_truth.__all__) - {"__version__"} == public - modules

@@ -62,6 +62,7 @@ from .claims import (
     parse_portfolio,
 )
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+from .labels import LabelSet, load_labels
 from .liabilities import (
     LiabilityProof,
     LiabilityProofError,
@@ -98,6 +99,7 @@ __all__ = [
     "InputError",
     "Kind",
     "LabelFileError",
+    "LabelSet",
     "LiabilityProof",
     "LiabilityProofError",
     "Lookup",
@@ -134,6 +136,7 @@ __all__ = [
     "build_tree",
     "descriptor_checksum",
     "discover",
+    "load_labels",
     "load_liability_proof",
     "load_portfolio",
     "load_wallet_file",

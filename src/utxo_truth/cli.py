@@ -3,7 +3,8 @@
 Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
-                    [--file FILE] [--gap N] [--range N] [--json] [--debug]
+                    [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
+                    [--gap N] [--range N] [--json] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--json]
@@ -15,6 +16,7 @@ failed); ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -25,7 +27,18 @@ from ._exceptions import InputError, SourceError, UtxoTruthError
 from ._models import Holdings
 from ._network import Network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
+from .labels import (
+    LabelClaim,
+    LabelSet,
+    check_label_claims,
+    coin_labels,
+    labels_for_holdings,
+    load_labels,
+    write_labels,
+)
 from .sources import ChainSource, open_source, parse_checkpoint
+from .targets import Target
+from .wallets import load_wallet_file
 
 _VERIFYING = ("electrum://", "electrums://", "esplora+")
 
@@ -136,6 +149,18 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="read targets from FILE, one per line (lines starting with # are comments)",
+    )
+    s.add_argument(
+        "--wallet-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="watch the wallet of an export file (Coldcard, Electrum, Sparrow/Core descriptors, "
+        "Specter, Caravan, Cobo/Keystone, BSMS); repeatable",
+    )
+    s.add_argument("--labels", metavar="FILE", help="BIP-329 label file: show its labels")
+    s.add_argument(
+        "--labels-out", metavar="FILE", help="write a BIP-329 file with an output record per coin"
     )
     s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
     _source_options(
@@ -252,7 +277,10 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             "no chain source: pass --snapshot PATH (a Bitcoin Core dumptxoutset file, offline) "
             "or --source SPEC. utxo_truth never picks a server for you."
         )
-    targets = _read_targets(args)
+    targets: list[str | Target] = [*_read_targets(args)]
+    for name in args.wallet_file:
+        targets += load_wallet_file(name, network=args.network).targets
+    labels = load_labels(args.labels) if args.labels else None
     _check_options(specs, args)
     opened = [_open(spec, args.network, args) for spec in specs]
     if len(opened) == 1:
@@ -268,12 +296,45 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             gap=args.gap,
             range=args.range_,
         )
+    claims = check_label_claims(labels, holdings) if labels else []
+    if args.labels_out:
+        write_labels(labels_for_holdings(holdings, labels=labels), args.labels_out)
     if args.json:
-        json.dump(to_json(holdings), out, indent=2)
+        data = to_json(holdings)
+        if labels:
+            data["labels"] = {
+                "coins": coin_labels(labels, holdings),
+                "targets": {
+                    t.target: lab for t in holdings.targets if (lab := labels.for_target(t.target))
+                },
+                "claims": [dataclasses.asdict(c) for c in claims],
+            }
+        json.dump(data, out, indent=2)
         out.write("\n")
     else:
         render_table(holdings, out)
+        if labels:
+            render_labels(holdings, labels, claims, out)
     return 0
+
+
+def render_labels(h: Holdings, labels: LabelSet, claims: Sequence[LabelClaim], out: TextIO) -> None:
+    """The BIP-329 labels of the targets and coins found, and the label file's claims."""
+    for t in h.targets:
+        lab = labels.for_target(t.target)
+        if lab:
+            out.write(f"label  {_short(t.target)}: {lab}\n")
+    for u in h.utxos:
+        lab = labels.for_coin(u.txid, u.vout, u.address)
+        if lab:
+            out.write(f"label  {u.txid}:{u.vout} {u.address or ''} {format_btc(u.value)}: {lab}\n")
+    broken = [c for c in claims if not c.holds]
+    if claims:
+        out.write(
+            f"label claims: {len(claims) - len(broken)} of {len(claims)} output records hold\n"
+        )
+    for c in broken:
+        out.write(f"NO LONGER HOLDS  {c.describe()}\n")
 
 
 def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
