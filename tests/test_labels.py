@@ -310,3 +310,57 @@ def test_portfolio_wallet_file(oracle: dict[str, Any], tmp_path: Path) -> None:
     toml.write_text('network = "regtest"\n\n[[wallets]]\nname = "v"\nwallet_file = 3\n')
     with pytest.raises(PortfolioError, match="wallet_file"):
         load_portfolio(toml)
+
+
+def test_reconcile_labels_in_every_report_format(
+    oracle: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    u = oracle["wallets"]["alice"]["scantxoutset"]["unspents"][0]
+    ref = f"{u['txid']}:{u['vout']}"
+    labels = tmp_path / "in.jsonl"
+    labels.write_text(
+        json.dumps({"type": "output", "ref": ref, "label": "salary <b>", "value": u["value"]})
+        + "\n"
+        + json.dumps({"type": "output", "ref": "22" * 32 + ":1", "label": "gone", "height": 9})
+        + "\n"
+    )
+    out, csv_path, html_path = tmp_path / "out.jsonl", tmp_path / "r.csv", tmp_path / "r.html"
+    base = ["reconcile", str(EXAMPLE), "--labels", str(labels)]
+    assert (
+        main([*base, "--labels-out", str(out), "--csv", str(csv_path), "--html", str(html_path)])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "salary <b>" in text and "1 of 2 output records hold" in text
+    assert "NO LONGER HOLDS" in text and "22" * 32 + ":1" in text
+    import csv
+
+    rows = list(csv.DictReader(csv_path.read_text().splitlines()))
+    assert {"section": "label", "name": "salary <b>", "kind": ref}.items() <= next(
+        r for r in rows if r["section"] == "label"
+    ).items()
+    claim_rows = [
+        (r["name"], r["custodian"], r["block_height"])
+        for r in rows
+        if r["section"] == "label-claim"
+    ]
+    assert claim_rows == [("salary <b>", "holds", "295"), ("gone", "not unspent", "295")]
+    assert rows[0]["section"] == "wallet"  # the report's own rows come first, unchanged
+    page = html_path.read_text()
+    assert "salary &lt;b&gt;" in page and page.index('id="labels"') < page.index("</body>")
+    # own wallets' coins only (alice, bob, vault), each once, not the custodian's reserves
+    own = {
+        f"{c['txid']}:{c['vout']}"
+        for w in ("alice", "bob", "vault")
+        for c in oracle["wallets"][w]["scantxoutset"]["unspents"]
+    }
+    written = {r.ref for r in load_labels(out).records if r.value is not None}
+    assert own <= written and not {
+        f"{c['txid']}:{c['vout']}"
+        for c in oracle["wallets"]["custodian"]["scantxoutset"]["unspents"]
+    } & (written - own)
+    assert main([*base, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["labels"]["coins"][ref] == "salary <b>"
+    assert [c["status"] for c in data["labels"]["claims"]] == ["holds", "not unspent"]
+    assert data["labels"]["block"]["height"] == data["block"]["height"]

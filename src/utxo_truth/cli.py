@@ -16,7 +16,6 @@ failed); ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -28,11 +27,11 @@ from ._models import Holdings
 from ._network import Network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
 from .labels import (
-    LabelClaim,
-    LabelSet,
-    check_label_claims,
-    coin_labels,
+    labels_csv,
     labels_for_holdings,
+    labels_html,
+    labels_summary,
+    labels_text,
     load_labels,
     write_labels,
 )
@@ -199,6 +198,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--csv", metavar="FILE", help="also write a CSV file")
     r.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    r.add_argument("--labels", metavar="FILE", help="BIP-329 label file: show its labels")
+    r.add_argument(
+        "--labels-out", metavar="FILE", help="write a BIP-329 file with an output record per coin"
+    )
     r.add_argument("--debug", action="store_true", help="show tracebacks")
     v = sub.add_parser(
         "verify-liabilities",
@@ -296,45 +299,19 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             gap=args.gap,
             range=args.range_,
         )
-    claims = check_label_claims(labels, holdings) if labels else []
     if args.labels_out:
         write_labels(labels_for_holdings(holdings, labels=labels), args.labels_out)
     if args.json:
         data = to_json(holdings)
         if labels:
-            data["labels"] = {
-                "coins": coin_labels(labels, holdings),
-                "targets": {
-                    t.target: lab for t in holdings.targets if (lab := labels.for_target(t.target))
-                },
-                "claims": [dataclasses.asdict(c) for c in claims],
-            }
+            data["labels"] = labels_summary(labels, holdings)
         json.dump(data, out, indent=2)
         out.write("\n")
     else:
         render_table(holdings, out)
         if labels:
-            render_labels(holdings, labels, claims, out)
+            out.write(labels_text(labels, holdings))
     return 0
-
-
-def render_labels(h: Holdings, labels: LabelSet, claims: Sequence[LabelClaim], out: TextIO) -> None:
-    """The BIP-329 labels of the targets and coins found, and the label file's claims."""
-    for t in h.targets:
-        lab = labels.for_target(t.target)
-        if lab:
-            out.write(f"label  {_short(t.target)}: {lab}\n")
-    for u in h.utxos:
-        lab = labels.for_coin(u.txid, u.vout, u.address)
-        if lab:
-            out.write(f"label  {u.txid}:{u.vout} {u.address or ''} {format_btc(u.value)}: {lab}\n")
-    broken = [c for c in claims if not c.holds]
-    if claims:
-        out.write(
-            f"label claims: {len(claims) - len(broken)} of {len(claims)} output records hold\n"
-        )
-    for c in broken:
-        out.write(f"NO LONGER HOLDS  {c.describe()}\n")
 
 
 def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
@@ -359,18 +336,33 @@ def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     from .claims import load_portfolio
-    from .reconcile import reconcile
+    from .reconcile import reconcile, scan_targets
     from .report import render_text, to_json
 
     portfolio = load_portfolio(args.portfolio)
     spec = _chosen_source(args) or portfolio.source
     _check_options([spec] if spec else [], args)
     source = _open(spec, portfolio.network, args) if spec is not None else None
+    labels = load_labels(args.labels) if args.labels else None
     progress = None if args.json else _progress_bar()
+    holdings = None
     try:
+        if labels is not None or args.labels_out:  # labels need the coins: scan here, once
+            chosen = source if source is not None else portfolio.source
+            if chosen is None:
+                raise InputError("no chain source: pass --snapshot PATH or --source SPEC")
+            holdings = scan(
+                scan_targets(portfolio),
+                network=portfolio.network,
+                source=chosen,
+                gap=args.gap,
+                range=args.range_,
+                progress=progress.update if progress else None,
+            )
         report = reconcile(
             portfolio,
             source=source,
+            holdings=holdings,
             gap=args.gap,
             range=args.range_,
             progress=progress.update if progress else None,
@@ -378,9 +370,17 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         if progress:
             progress.close()
+    if holdings is not None and args.labels_out:  # own wallets' coins, not custodians'
+        own = range(sum(len(w.targets) for w in portfolio.wallets))
+        write_labels(labels_for_holdings(holdings, labels=labels, targets=own), args.labels_out)
+    csv_text = report.to_csv() if args.csv else ""
+    html_text = report.to_html() if args.html else ""
+    if labels is not None and holdings is not None:
+        csv_text = labels_csv(labels, holdings, csv_text) if args.csv else ""
+        html_text = html_text.replace("</body>", labels_html(labels, holdings) + "</body>", 1)
     for path, text in (
-        (args.csv, report.to_csv() if args.csv else ""),
-        (args.html, report.to_html() if args.html else ""),
+        (args.csv, csv_text),
+        (args.html, html_text),
     ):
         if path:
             try:
@@ -389,11 +389,18 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
             except OSError as exc:
                 raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     if args.json:
-        out.write(to_json(report) + "\n")
+        if labels is not None and holdings is not None:
+            data = json.loads(to_json(report))
+            data["labels"] = labels_summary(labels, holdings)
+            out.write(json.dumps(data, indent=2) + "\n")
+        else:
+            out.write(to_json(report) + "\n")
     elif out.isatty():
         _rich_report(report)
     else:
         out.write(render_text(report))
+    if not args.json and labels is not None and holdings is not None:
+        out.write(labels_text(labels, holdings))
     return 0
 
 

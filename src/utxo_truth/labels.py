@@ -35,7 +35,11 @@ __all__ = [
     "LabelSet",
     "check_label_claims",
     "coin_labels",
+    "labels_csv",
     "labels_for_holdings",
+    "labels_html",
+    "labels_summary",
+    "labels_text",
     "load_labels",
     "parse_labels",
     "write_labels",
@@ -314,14 +318,19 @@ def _origin_of(target_text: str) -> tuple[str | None, str | None]:
 
 
 def labels_for_holdings(
-    h: Holdings, *, labels: LabelSet | None = None, confirmations: int = 6
+    h: Holdings,
+    *,
+    labels: LabelSet | None = None,
+    confirmations: int = 6,
+    targets: Iterable[int] | None = None,
 ) -> list[LabelRecord]:
     """One ``output`` record per coin of ``h`` (``value``, ``height``, ``keypath``, ``origin``).
 
     Labels already known (from ``labels``) are carried; the other records of ``labels`` are
     kept too, so reading a file and writing it back loses nothing. ``height`` is given only for
     coins with at least ``confirmations`` confirmations (BIP-329: omit it until "fully
-    confirmed").
+    confirmed"). ``targets``: only the coins of these targets (indexes into ``h.targets``),
+    e.g. a portfolio's own wallets and not a custodian's reserves.
 
     Example:
         >>> records = labels_for_holdings(scan(...), labels=load_labels("old.jsonl"))  # doctest: +SKIP
@@ -329,9 +338,12 @@ def labels_for_holdings(
     """
     out: list[LabelRecord] = []
     seen: set[str] = set()
+    only = None if targets is None else set(targets)
     for u in h.utxos:
         ref = f"{u.txid}:{u.vout}"
         if ref in seen:
+            continue
+        if only is not None and (u.origin is None or u.origin.target not in only):
             continue
         seen.add(ref)
         old = labels.get("output", ref) if labels else None
@@ -466,3 +478,115 @@ def coin_labels(labels: LabelSet, h: Holdings) -> dict[str, str]:
         if lab:
             out[f"{u.txid}:{u.vout}"] = lab
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels in reports (scan and reconcile; text, JSON, CSV, HTML)
+
+
+def labels_summary(labels: LabelSet, h: Holdings) -> dict[str, Any]:
+    """JSON-ready labels of the targets and coins of ``h`` and the file's claims checked.
+
+    Example:
+        >>> labels_summary(load_labels("labels.jsonl"), scan(...))["claims"]  # doctest: +SKIP
+        [{'ref': '...', 'status': 'not unspent', ...}]
+    """
+    from dataclasses import asdict
+
+    return {
+        "coins": coin_labels(labels, h),
+        "addresses": {
+            u.address: lab for u in h.utxos if u.address and (lab := labels.for_address(u.address))
+        },
+        "targets": {t.target: lab for t in h.targets if (lab := labels.for_target(t.target))},
+        "claims": [asdict(c) for c in check_label_claims(labels, h)],
+        "block": {"height": h.block.height, "hash": h.block.hash},
+    }
+
+
+def labels_text(labels: LabelSet, h: Holdings) -> str:
+    """Plain-text lines: labels of targets and coins, then the claims that no longer hold.
+
+    Example:
+        >>> print(labels_text(load_labels("labels.jsonl"), scan(...)))  # doctest: +SKIP
+    """
+    lines = []
+    for t in h.targets:
+        lab = labels.for_target(t.target)
+        if lab:
+            lines.append(f"label  {t.target}: {lab}")
+    for u in h.utxos:
+        lab = labels.for_coin(u.txid, u.vout, u.address)
+        if lab:
+            lines.append(f"label  {u.txid}:{u.vout} {u.address or '-'} {u.value} sats: {lab}")
+    claims = check_label_claims(labels, h)
+    if claims:
+        held = sum(c.holds for c in claims)
+        lines.append(f"label claims: {held} of {len(claims)} output records hold")
+    lines += [f"NO LONGER HOLDS  {c.describe()}" for c in claims if not c.holds]
+    return "".join(line + "\n" for line in lines)
+
+
+def labels_html(labels: LabelSet, h: Holdings) -> str:
+    """An HTML section (table) of the same content as :func:`labels_text`.
+
+    Example:
+        >>> labels_html(load_labels("labels.jsonl"), scan(...))  # doctest: +SKIP
+    """
+    import html
+
+    e = html.escape
+    rows = [
+        f"<tr><td>{e(u.txid)}:{u.vout}</td><td>{e(u.address or '')}</td>"
+        f"<td>{u.value}</td><td>{e(lab)}</td></tr>"
+        for u in h.utxos
+        if (lab := labels.for_coin(u.txid, u.vout, u.address))
+    ]
+    claims = [f"<li>{e(c.describe())}</li>" for c in check_label_claims(labels, h) if not c.holds]
+    return (
+        '<section id="labels"><h2>Labels (BIP-329)</h2><table><tr><th>coin</th><th>address</th>'
+        "<th>sats</th><th>label</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        + (f"<h3>Label claims that no longer hold</h3><ul>{''.join(claims)}</ul>" if claims else "")
+        + "</section>"
+    )
+
+
+def labels_csv(labels: LabelSet, h: Holdings, csv_text: str) -> str:
+    """``csv_text`` (a report's CSV) with one ``label`` row per labelled coin and per claim.
+
+    The rows use the report's own columns: ``section`` is ``label`` or ``label-claim``,
+    ``name`` the label, ``kind`` the coin (``TXID:VOUT``) and the block columns the block.
+
+    Example:
+        >>> labels_csv(load_labels("l.jsonl"), scan(...), report.to_csv())  # doctest: +SKIP
+    """
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(csv_text))
+    header = next(reader, None) or ["section", "name", "kind", "block_height", "block_hash"]
+    out = io.StringIO()
+    out.write(csv_text if csv_text else ",".join(header) + "\n")
+    writer = csv.DictWriter(
+        out, fieldnames=header, restval="", extrasaction="ignore", lineterminator="\n"
+    )
+    block = {"block_height": h.block.height, "block_hash": h.block.hash}
+    for u in h.utxos:
+        lab = labels.for_coin(u.txid, u.vout, u.address)
+        if lab:
+            writer.writerow(
+                {"section": "label", "name": lab, "kind": f"{u.txid}:{u.vout}", **block}
+            )
+    for c in check_label_claims(labels, h):
+        writer.writerow(
+            {
+                "section": "label-claim",
+                "name": c.label or "",
+                "kind": c.ref,
+                "custodian": c.status,
+                **block,
+            }
+        )
+    return out.getvalue()
