@@ -508,7 +508,7 @@ def labels_text(labels: LabelSet, h: Holdings) -> str:
     """Plain-text lines: labels of targets and coins, then the claims that no longer hold.
 
     Example:
-        >>> print(labels_text(load_labels("labels.jsonl"), scan(...)))  # doctest: +SKIP
+        >>> text = labels_text(load_labels("labels.jsonl"), scan(...))  # doctest: +SKIP
     """
     lines = []
     for t in h.targets:
