@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -183,9 +183,19 @@ def parse_wallet_file(
         _refuse_secrets_json(obj, path, "")
         if not isinstance(obj, dict):
             raise WalletFileError(f"{path}: the top level of the JSON must be an object")
-        return _from_json(obj, net, path)
+        return _named(lambda: _from_json(obj, net, path), path)
     _refuse_secrets_text(text, path)
-    return _from_text(text, net, path)
+    return _named(lambda: _from_text(text, net, path), path)
+
+
+def _named(read: Callable[[], WalletFile], path: str) -> WalletFile:
+    """Run a reader; an error that does not name the file yet is given its name."""
+    try:
+        return read()
+    except InputError as exc:
+        if str(exc).startswith(f"{path}: "):
+            raise
+        _rewrap(exc, path, "content")
 
 
 # ---------------------------------------------------------------------------------------------
