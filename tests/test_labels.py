@@ -364,3 +364,75 @@ def test_reconcile_labels_in_every_report_format(
     assert data["labels"]["coins"][ref] == "salary <b>"
     assert [c["status"] for c in data["labels"]["claims"]] == ["holds", "not unspent"]
     assert data["labels"]["block"]["height"] == data["block"]["height"]
+
+
+def test_records_shaped_as_sparrow_writes_them() -> None:
+    """The record shapes Sparrow's WalletLabelsTest asserts for its export (every extra field)."""
+    t1, t2 = "ab" * 32, "cd" * 32
+    lines = [
+        {
+            "type": "xpub",
+            "ref": "xpub6CatWdiZiodmUeTDp8LT5or8nmbKNcuyvz7WyksVFkKB4RHwCD3XyuvPEbvq"
+            "AQY3rAPshWcMLoP2fMFMKHPJ4ZeZXYVUhLv1VMrjPC7PW6V",
+            "label": "Test Keystore",
+        },
+        {
+            "type": "tx",
+            "ref": t1,
+            "label": "Funding transaction",
+            "origin": "wpkh([73c5da0a/84h/0h/0h])",
+            "height": 850000,
+            "time": "2023-11-14T22:13:20Z",
+            "value": 300000,
+        },
+        {
+            "type": "tx",
+            "ref": t2,
+            "label": "Spending transaction",
+            "height": 850001,
+            "fee": 10000,
+            "value": -100000,
+        },
+        {
+            "type": "addr",
+            "ref": "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu",
+            "label": "Primary address",
+            "keypath": "/0/0",
+            "heights": [850000, 850001],
+        },
+        {
+            "type": "output",
+            "ref": f"{t1}:0",
+            "label": "Received coins",
+            "keypath": "/0/0",
+            "value": 100000,
+        },
+        {
+            "type": "output",
+            "ref": f"{t1}:1",
+            "label": "Frozen coins",
+            "value": 200000,
+            "spendable": False,
+        },
+        {
+            "type": "input",
+            "ref": f"{t2}:0",
+            "label": "Spent input",
+            "keypath": "/0/0",
+            "value": 100000,
+            "height": 850001,
+        },
+    ]
+    ls = parse_labels("\n".join(json.dumps(x, separators=(",", ":")) for x in lines))
+    assert [json.loads(r.to_json()) for r in ls.records] == lines
+    assert (
+        ls.for_target(
+            "wpkh([73c5da0a/84h/0h/0h]xpub6CatWdiZiodmUeTDp8LT5or8nmbKNcuyvz7Wyks"
+            "VFkKB4RHwCD3XyuvPEbvqAQY3rAPshWcMLoP2fMFMKHPJ4ZeZXYVUhLv1VMrjPC7PW6V/<0;1>/*)"
+        )
+        == "Test Keystore"
+    )
+    assert ls.for_coin(t1, 0) == "Received coins"
+    assert ls.for_coin(t1, 7, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu") == "Primary address"
+    assert ls.for_coin(t2, 5) == "Spending transaction"
+    assert ls.get("tx", t2).value == -100000  # type: ignore[union-attr]
