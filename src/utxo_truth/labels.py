@@ -148,7 +148,12 @@ class LabelSet:
 
 
 def load_labels(path: str | Path) -> LabelSet:
-    """Read a BIP-329 label file (see :func:`parse_labels`)."""
+    """Read a BIP-329 label file (see :func:`parse_labels`).
+
+    Example:
+        >>> load_labels("sparrow-labels.jsonl").for_coin(txid, 0)  # doctest: +SKIP
+        'salary'
+    """
     name = str(path)
     try:
         with open(path, "rb") as f:

@@ -114,6 +114,11 @@ class WalletFile:
 def load_wallet_file(path: str | Path, *, network: Network | str) -> WalletFile:
     """Read a wallet export file (see the module docstring for the formats).
 
+    Example:
+        >>> w = load_wallet_file("vault.bsms", network="main")  # doctest: +SKIP
+        >>> w.name, w.threshold, w.first_address, w.descriptors  # doctest: +SKIP
+        ('vault', 2, 'bc1q...', ('wsh(sortedmulti(2,[8188029f/48h/0h/0h/2h]xpub.../<0;1>/*,...))#...',))
+
     Raises:
         PrivateKeyError: the file holds a seed, mnemonic or private key (never echoed).
         EncryptedWalletError: the file is encrypted; export the public keys instead.
