@@ -24,6 +24,8 @@ def test_all_is_exactly_the_public_names() -> None:
         "verify",
         "evm",
         "wrapped",
+        "wallets",
+        "labels",
         "annotations",
     }  # annotations: __future__
     assert set(utxo_truth.__all__) - {"__version__"} == public - modules

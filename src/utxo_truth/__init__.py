@@ -16,9 +16,11 @@ from ._exceptions import (
     AllSourcesFailedError,
     ChecksumError,
     DescriptorError,
+    EncryptedWalletError,
     HistoryTooLargeError,
     InconsistentTipError,
     InputError,
+    LabelFileError,
     MultisigNeedsDescriptorError,
     NetworkMismatchError,
     PolicyFailedError,
@@ -34,6 +36,7 @@ from ._exceptions import (
     TargetError,
     UtxoTruthError,
     VerificationError,
+    WalletFileError,
 )
 from ._models import (
     BlockRef,
@@ -61,6 +64,7 @@ from .claims import (
     parse_portfolio,
 )
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+from .labels import LabelSet, load_labels
 from .liabilities import (
     LiabilityGrade,
     LiabilityProof,
@@ -73,6 +77,7 @@ from .liabilities import (
 from .reconcile import Report, reconcile, scan_targets
 from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
+from .wallets import WalletFile, load_wallet_file
 
 __version__ = "0.1.0"
 
@@ -96,6 +101,7 @@ __all__ = [
     "DescriptorError",
     "Disagreement",
     "ElectrumSource",
+    "EncryptedWalletError",
     "EsploraSource",
     "EvmBlock",
     "EvmRpc",
@@ -106,6 +112,8 @@ __all__ = [
     "InexactAmountError",
     "InputError",
     "Kind",
+    "LabelFileError",
+    "LabelSet",
     "LiabilityGrade",
     "LiabilityProof",
     "LiabilityProofError",
@@ -142,13 +150,17 @@ __all__ = [
     "UtxoTruthError",
     "VerificationError",
     "Wallet",
+    "WalletFile",
+    "WalletFileError",
     "WrappedReport",
     "__version__",
     "build_tree",
     "descriptor_checksum",
     "discover",
+    "load_labels",
     "load_liability_proof",
     "load_portfolio",
+    "load_wallet_file",
     "measure",
     "open_source",
     "parse_portfolio",

@@ -13,6 +13,9 @@ handlers keep working::
     │   ├── MultisigNeedsDescriptorError        Ypub/Zpub/Upub/Vpub: one cosigner is not a wallet
     │   ├── DescriptorError                     a malformed or unsupported output descriptor
     │   ├── TargetError                         an address / script / key we cannot read
+    │   ├── WalletFileError                     a wallet export we cannot read (file + field)
+    │   │   └── EncryptedWalletError            an encrypted wallet file (not decrypted)
+    │   ├── LabelFileError                      a BIP-329 label file we cannot read
     │   └── SourceSpecError                     a ``--source`` string we cannot read
     └── SourceError                             a chain source failed or cannot be believed
         ├── SourceUnavailableError (OSError)    could not be reached / opened at all
@@ -42,10 +45,12 @@ __all__ = [
     "ChecksumError",
     "ContractCallError",
     "DescriptorError",
+    "EncryptedWalletError",
     "HistoryTooLargeError",
     "InconsistentTipError",
     "InexactAmountError",
     "InputError",
+    "LabelFileError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
     "PolicyFailedError",
@@ -61,6 +66,7 @@ __all__ = [
     "TargetError",
     "UtxoTruthError",
     "VerificationError",
+    "WalletFileError",
 ]
 
 
@@ -106,6 +112,18 @@ class DescriptorError(InputError):
 
 class TargetError(InputError):
     """An input is not a key, descriptor, address or script we can read."""
+
+
+class WalletFileError(InputError):
+    """A wallet export file cannot be read; the message names the file and the field."""
+
+
+class EncryptedWalletError(WalletFileError):
+    """The wallet file is encrypted; utxo_truth never decrypts: export the public keys."""
+
+
+class LabelFileError(InputError):
+    """A BIP-329 label file cannot be read; the message names the file and the line."""
 
 
 class SourceSpecError(InputError):

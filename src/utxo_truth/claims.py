@@ -330,7 +330,7 @@ class Portfolio(_Frozen):
 # ------------------------------------------------------------------------------------------------
 # Reading a portfolio
 
-_WALLET_KEYS = {"name", "targets", "book"}
+_WALLET_KEYS = {"name", "targets", "book", "wallet_file"}
 _CUSTODIAN_KEYS = {
     "name",
     "liabilities",
@@ -413,7 +413,8 @@ def parse_portfolio(
     except InputError as exc:
         raise PortfolioError(f"{where}: network: {exc}") from None
     wallets = [
-        _wallet(w, f"{where}: wallets[{i}]") for i, w in enumerate(_list(data, "wallets", where))
+        _wallet(w, f"{where}: wallets[{i}]", base, network)
+        for i, w in enumerate(_list(data, "wallets", where))
     ]
     for i, w in enumerate(wallets):
         _check_targets(w.targets, network, f"{where}: wallets[{i}] ({w.name!r}).targets")
@@ -554,13 +555,17 @@ def _bool(entry: Mapping[str, Any], key: str, where: str) -> bool:
     return v
 
 
-def _wallet(entry: Mapping[str, Any], where: str) -> Wallet:
+def _wallet(
+    entry: Mapping[str, Any], where: str, base: Path | None = None, network: Network | None = None
+) -> Wallet:
     _unknown(entry, _WALLET_KEYS, where)
     name = _name(entry, where)
     where = f"{where} ({name!r})"
     targets = entry.get("targets")
     if isinstance(targets, str):
         targets = [targets]
+    if "wallet_file" in entry:  # a wallet export file beside (or instead of) targets
+        targets = list(targets or []) + _wallet_file(entry["wallet_file"], where, base, network)
     if (
         not isinstance(targets, list)
         or not targets
@@ -571,6 +576,23 @@ def _wallet(entry: Mapping[str, Any], where: str) -> Wallet:
         )
     book = _enum(Book, entry.get("book", "settlement"), f"{where}.book")
     return Wallet(name=name, targets=tuple(targets), book=book)
+
+
+def _wallet_file(value: Any, where: str, base: Path | None, network: Network | None) -> list[str]:
+    """The descriptors of a wallet export file (path relative to the portfolio's folder)."""
+    from .wallets import load_wallet_file
+
+    if not isinstance(value, str) or not value.strip():
+        raise PortfolioError(f"{where}.wallet_file: the path of a wallet export file")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    if network is None:
+        raise PortfolioError(f"{where}.wallet_file: the portfolio's network is needed")
+    try:
+        return list(load_wallet_file(path, network=network).descriptors)
+    except InputError as exc:
+        raise PortfolioError(f"{where}.wallet_file: {exc}") from None
 
 
 def _check_targets(targets: Sequence[str], network: Network, where: str) -> None:

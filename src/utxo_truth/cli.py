@@ -3,7 +3,8 @@
 Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
-                    [--file FILE] [--gap N] [--range N] [--json] [--debug]
+                    [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
+                    [--gap N] [--range N] [--json] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]
@@ -27,7 +28,18 @@ from ._exceptions import InputError, SourceError, SourceTimeoutError, UtxoTruthE
 from ._models import Holdings
 from ._network import Network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
+from .labels import (
+    labels_csv,
+    labels_for_holdings,
+    labels_html,
+    labels_summary,
+    labels_text,
+    load_labels,
+    write_labels,
+)
 from .sources import ChainSource, SnapshotSource, open_source, parse_checkpoint
+from .targets import Target
+from .wallets import load_wallet_file
 
 T = TypeVar("T")
 
@@ -156,6 +168,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="read targets from FILE, one per line (lines starting with # are comments)",
     )
+    s.add_argument(
+        "--wallet-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="watch the wallet of an export file (Coldcard, Electrum, Sparrow/Core descriptors, "
+        "Specter, Caravan, Cobo/Keystone, BSMS); repeatable",
+    )
+    s.add_argument("--labels", metavar="FILE", help="BIP-329 label file: show its labels")
+    s.add_argument(
+        "--labels-out", metavar="FILE", help="write a BIP-329 file with an output record per coin"
+    )
     s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
     _source_options(
         s,
@@ -199,6 +223,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--csv", metavar="FILE", help="also write a CSV file")
     r.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    r.add_argument("--labels", metavar="FILE", help="BIP-329 label file: show its labels")
+    r.add_argument(
+        "--labels-out", metavar="FILE", help="write a BIP-329 file with an output record per coin"
+    )
     r.add_argument("--debug", action="store_true", help="show tracebacks")
     v = sub.add_parser(
         "verify-liabilities",
@@ -380,7 +408,10 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             "no chain source: pass --snapshot PATH (a Bitcoin Core dumptxoutset file, offline) "
             "or --source SPEC. utxo_truth never picks a server for you."
         )
-    targets = _read_targets(args)
+    targets: list[str | Target] = [*_read_targets(args)]
+    for name in args.wallet_file:
+        targets += load_wallet_file(name, network=args.network).targets
+    labels = load_labels(args.labels) if args.labels else None
     _check_options(specs, args)
     if args.checkpoint is not None:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
@@ -419,11 +450,18 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         if bar:
             bar.close()
+    if args.labels_out:
+        write_labels(labels_for_holdings(holdings, labels=labels), args.labels_out)
     if args.json:
-        json.dump(to_json(holdings), out, indent=2)
+        data = to_json(holdings)
+        if labels:
+            data["labels"] = labels_summary(labels, holdings)
+        json.dump(data, out, indent=2)
         out.write("\n")
     else:
         render_table(holdings, out)
+        if labels:
+            out.write(labels_text(labels, holdings))
     for problem in holdings.problems:  # e.g. a source that failed under --policy quorum
         print(f"utxo-truth: warning: {problem}", file=sys.stderr)
     return 0
@@ -464,7 +502,7 @@ def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     from .claims import load_portfolio
-    from .reconcile import reconcile
+    from .reconcile import reconcile, scan_targets
     from .report import render_text, to_json
 
     portfolio = load_portfolio(args.portfolio)
@@ -474,12 +512,31 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     source = _open(spec, portfolio.network, args) if spec is not None else None
     gap, range_ = _bounds(args, [source] if source is not None else [])
+    labels = load_labels(args.labels) if args.labels else None
     progress = None if args.json else _progress_bar()
+    holdings = None
     try:
+        if labels is not None or args.labels_out:  # labels need the coins: scan here, once
+            chosen = source if source is not None else portfolio.source
+            if chosen is None:
+                raise InputError("no chain source: pass --snapshot PATH or --source SPEC")
+            holdings = _with_deadline(
+                lambda: scan(
+                    scan_targets(portfolio),
+                    network=portfolio.network,
+                    source=chosen,
+                    gap=gap,
+                    range=range_,
+                    progress=progress.update if progress else None,
+                ),
+                args.timeout,
+                [source] if source is not None else [],
+            )
         report = _with_deadline(
             lambda: reconcile(
                 portfolio,
                 source=source,
+                holdings=holdings,
                 gap=gap,
                 range=range_,
                 progress=progress.update if progress else None,
@@ -490,9 +547,17 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         if progress:
             progress.close()
+    if holdings is not None and args.labels_out:  # own wallets' coins, not custodians'
+        own = range(sum(len(w.targets) for w in portfolio.wallets))
+        write_labels(labels_for_holdings(holdings, labels=labels, targets=own), args.labels_out)
+    csv_text = report.to_csv() if args.csv else ""
+    html_text = report.to_html() if args.html else ""
+    if labels is not None and holdings is not None:
+        csv_text = labels_csv(labels, holdings, csv_text) if args.csv else ""
+        html_text = html_text.replace("</body>", labels_html(labels, holdings) + "</body>", 1)
     for path, text in (
-        (args.csv, report.to_csv() if args.csv else ""),
-        (args.html, report.to_html() if args.html else ""),
+        (args.csv, csv_text),
+        (args.html, html_text),
     ):
         if path:
             try:
@@ -501,11 +566,18 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
             except OSError as exc:
                 raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     if args.json:
-        out.write(to_json(report) + "\n")
+        if labels is not None and holdings is not None:
+            data = json.loads(to_json(report))
+            data["labels"] = labels_summary(labels, holdings)
+            out.write(json.dumps(data, indent=2) + "\n")
+        else:
+            out.write(to_json(report) + "\n")
     elif out.isatty():
         _rich_report(report)
     else:
         out.write(render_text(report))
+    if not args.json and labels is not None and holdings is not None:
+        out.write(labels_text(labels, holdings))
     return 0
 
 
