@@ -19,6 +19,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "cli",
         "discovery",
         "liabilities",
+        "messages",
         "sources",
         "targets",
         "verify",

@@ -66,6 +66,14 @@ from .liabilities import (
     load_liability_proof,
     verify_liability_proof,
 )
+from .messages import (
+    MessageProof,
+    MultisigProof,
+    ProofStatus,
+    freshness,
+    verify_message,
+    verify_multisig_signatures,
+)
 from .reconcile import Report, reconcile, scan_targets
 from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
@@ -95,7 +103,9 @@ __all__ = [
     "LiabilityProof",
     "LiabilityProofError",
     "Lookup",
+    "MessageProof",
     "MultisigNeedsDescriptorError",
+    "MultisigProof",
     "Network",
     "NetworkMismatchError",
     "Origin",
@@ -103,6 +113,7 @@ __all__ = [
     "PortfolioError",
     "Position",
     "PrivateKeyError",
+    "ProofStatus",
     "Report",
     "Right",
     "ServerBusyError",
@@ -126,6 +137,7 @@ __all__ = [
     "build_tree",
     "descriptor_checksum",
     "discover",
+    "freshness",
     "load_liability_proof",
     "load_portfolio",
     "open_source",
@@ -136,4 +148,6 @@ __all__ = [
     "scan",
     "scan_targets",
     "verify_liability_proof",
+    "verify_message",
+    "verify_multisig_signatures",
 ]
