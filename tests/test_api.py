@@ -20,6 +20,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "discovery",
         "liabilities",
         "messages",
+        "reserve_proofs",
         "sources",
         "targets",
         "verify",

@@ -75,6 +75,12 @@ from .messages import (
     verify_multisig_signatures,
 )
 from .reconcile import Report, reconcile, scan_targets
+from .reserve_proofs import (
+    ReserveFileError,
+    ReserveProofs,
+    load_reserve_proofs,
+    parse_reserve_proofs,
+)
 from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
 
@@ -115,6 +121,8 @@ __all__ = [
     "PrivateKeyError",
     "ProofStatus",
     "Report",
+    "ReserveFileError",
+    "ReserveProofs",
     "Right",
     "ServerBusyError",
     "ServerRefusedError",
@@ -140,8 +148,10 @@ __all__ = [
     "freshness",
     "load_liability_proof",
     "load_portfolio",
+    "load_reserve_proofs",
     "open_source",
     "parse_portfolio",
+    "parse_reserve_proofs",
     "parse_target",
     "parse_targets",
     "reconcile",
