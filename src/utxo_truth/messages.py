@@ -49,7 +49,7 @@ from ._txcodec import (
     ser_bytes,
     sha256,
 )
-from .targets import _address_script
+from .targets import _address_script, _refuse_private
 
 __all__ = [
     "Freshness",
@@ -59,6 +59,8 @@ __all__ = [
     "ProvenCoin",
     "bip322_message_hash",
     "freshness",
+    "legacy_message_hash",
+    "read_address",
     "to_sign_tx",
     "to_spend_tx",
     "verify_message",
@@ -148,6 +150,16 @@ def to_sign_tx(to_spend: Tx, witness: list[bytes]) -> Tx:
     )
 
 
+def read_address(address: str, network: Network | str) -> bytes:
+    """The scriptPubKey of ``address``; private keys are refused unechoed (PrivateKeyError).
+
+    >>> read_address("bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l", "main").hex()[:4]
+    '0014'
+    """
+    _refuse_private(address)
+    return _address_script(address.strip(), parse_network(network))
+
+
 def _fail(address: str, fmt: str, reason: str) -> MessageProof:
     return MessageProof(ProofStatus.INVALID, address, fmt, reason)
 
@@ -172,7 +184,7 @@ def verify_message(
     """
     net = parse_network(network)
     address = address.strip()
-    spk = _address_script(address, net)
+    spk = read_address(address, net)
     msg = message.encode("utf-8") if isinstance(message, str) else bytes(message)
     if len(msg) > MAX_MESSAGE_BYTES:
         return _fail(address, "unknown", f"message longer than {MAX_MESSAGE_BYTES} bytes")
@@ -431,7 +443,7 @@ def verify_multisig_signatures(
     <ProofStatus.INVALID: 'invalid'>
     """
     net = parse_network(network)
-    spk = _address_script(address.strip(), net)
+    spk = read_address(address, net)
     try:
         script = bytes.fromhex(script_hex.strip())
     except ValueError:

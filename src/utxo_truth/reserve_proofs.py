@@ -30,11 +30,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import InputError, UtxoTruthError
+from ._exceptions import InputError, PrivateKeyError, UtxoTruthError
 from ._models import BlockRef
 from ._network import Network, parse_network
-from .messages import freshness, verify_message, verify_multisig_signatures
-from .targets import _address_script, _describe
+from .messages import freshness, read_address, verify_message, verify_multisig_signatures
+from .targets import _describe
 
 if TYPE_CHECKING:
     from .sources import ChainSource
@@ -116,9 +116,10 @@ def _check_row(
 ) -> ReserveProofRow:
     address = address.strip()
     try:
-        spk = _address_script(address, net).hex()
+        spk = read_address(address, net).hex()
     except UtxoTruthError as exc:
-        return ReserveProofRow(line, address[:100], "invalid", f"address: {exc}", message[:200])
+        shown = "(refused)" if isinstance(exc, PrivateKeyError) else address[:100]
+        return ReserveProofRow(line, shown, "invalid", f"address: {exc}", message[:200])
     sigs = [s.strip() for s in signatures if s and s.strip()]
     base: dict[str, Any] = {"message": message, "claimed_sats": claimed, "script_pubkey": spk}
     if not sigs:
