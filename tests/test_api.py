@@ -21,6 +21,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "liabilities",
         "messages",
         "reserve_proofs",
+        "proof_of_control",
         "sources",
         "targets",
         "verify",
