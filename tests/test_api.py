@@ -22,6 +22,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "messages",
         "reserve_proofs",
         "proof_of_control",
+        "por_psbt",
         "sources",
         "targets",
         "verify",

@@ -74,6 +74,7 @@ from .messages import (
     verify_message,
     verify_multisig_signatures,
 )
+from .por_psbt import PorProof, check_por_coins, verify_por_psbt
 from .reconcile import Report, reconcile, scan_targets
 from .reserve_proofs import (
     ReserveFileError,
@@ -115,6 +116,7 @@ __all__ = [
     "Network",
     "NetworkMismatchError",
     "Origin",
+    "PorProof",
     "Portfolio",
     "PortfolioError",
     "Position",
@@ -143,6 +145,7 @@ __all__ = [
     "Wallet",
     "__version__",
     "build_tree",
+    "check_por_coins",
     "descriptor_checksum",
     "discover",
     "freshness",
@@ -160,4 +163,5 @@ __all__ = [
     "verify_liability_proof",
     "verify_message",
     "verify_multisig_signatures",
+    "verify_por_psbt",
 ]
