@@ -224,3 +224,33 @@ def test_reserve_file_errors(tmp_path: Path) -> None:
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ReserveFileError, match="not UTF-8"):
         load_reserve_proofs(tmp_path / "bin.csv", "main")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["verify-message", "bc1qnotanaddress", "m", "smpAA==", "--network", "main"],
+        [
+            "verify-message",
+            "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l",
+            "m",
+            "x",
+            "--network",
+            "mars",
+        ],
+        ["verify-reserves", "/nonexistent/reserves.csv", "--network", "main"],
+    ],
+)
+def test_cli_errors_are_typed_without_traceback(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("utxo-truth: input error") and "Traceback" not in err
+
+
+def test_cli_bad_reserve_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text("what,is,this\n")
+    assert cli.main(["verify-reserves", str(f), "--network", "main"]) == 2
+    assert "ReserveFileError" in capsys.readouterr().err
