@@ -74,7 +74,22 @@ from .liabilities import (
     load_liability_proof,
     verify_liability_proof,
 )
+from .messages import (
+    MessageProof,
+    MultisigProof,
+    ProofStatus,
+    freshness,
+    verify_message,
+    verify_multisig_signatures,
+)
+from .por_psbt import PorProof, check_por_coins, verify_por_psbt
 from .reconcile import Report, reconcile, scan_targets
+from .reserve_proofs import (
+    ReserveFileError,
+    ReserveProofs,
+    load_reserve_proofs,
+    parse_reserve_proofs,
+)
 from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
 from .targets import Target, descriptor_checksum, parse_target, parse_targets
 from .wallets import WalletFile, load_wallet_file
@@ -119,17 +134,23 @@ __all__ = [
     "LiabilityProofError",
     "LiabilityValueError",
     "Lookup",
+    "MessageProof",
     "MultisigNeedsDescriptorError",
+    "MultisigProof",
     "Network",
     "NetworkMismatchError",
     "Origin",
     "PolicyFailedError",
+    "PorProof",
     "Portfolio",
     "PortfolioError",
     "Position",
     "PrivateKeyError",
+    "ProofStatus",
     "Report",
+    "ReserveFileError",
     "ReserveList",
+    "ReserveProofs",
     "Right",
     "ServerBusyError",
     "ServerRefusedError",
@@ -155,15 +176,19 @@ __all__ = [
     "WrappedReport",
     "__version__",
     "build_tree",
+    "check_por_coins",
     "descriptor_checksum",
     "discover",
+    "freshness",
     "load_labels",
     "load_liability_proof",
     "load_portfolio",
+    "load_reserve_proofs",
     "load_wallet_file",
     "measure",
     "open_source",
     "parse_portfolio",
+    "parse_reserve_proofs",
     "parse_target",
     "parse_targets",
     "read_reserves",
@@ -171,4 +196,7 @@ __all__ = [
     "scan",
     "scan_targets",
     "verify_liability_proof",
+    "verify_message",
+    "verify_multisig_signatures",
+    "verify_por_psbt",
 ]

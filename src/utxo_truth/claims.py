@@ -33,6 +33,7 @@ from ._models import MAX_MONEY, Sats
 from ._network import Network, parse_network
 from ._readers import check_nesting, read_text
 from .liabilities import LiabilityProof, LiabilityProofError, load_liability_proof
+from .proof_of_control import ProofRow, proof_rows
 
 __all__ = [
     "DEFAULT_EXIT_PATHS",
@@ -234,6 +235,8 @@ class Custodian(_Frozen):
     """The proof-of-reserves figure the custodian publishes."""
     reserves: tuple[str, ...] = ()
     """Reserve addresses / descriptors (from the file and/or the reserves list)."""
+    reserve_proofs: tuple[ProofRow, ...] = ()
+    """Checked rows of a reserve file with signatures (``reserve_proofs = "FILE"``, issue 14)."""
     evidence_date: date | None = None
     evidence_height: Annotated[StrictInt, Field(ge=0)] | None = None
     liabilities_proof: LiabilityProof | None = None
@@ -341,6 +344,7 @@ _CUSTODIAN_KEYS = {
     "claimed_reserves_sats",
     "reserves",
     "reserves_file",
+    "reserve_proofs",
     "evidence_date",
     "evidence_height",
     "kind",
@@ -635,6 +639,11 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
             )
         reserves = list(reserves) + addresses
         height = height if height is not None else file_height
+    proof_rows: tuple[ProofRow, ...] = ()
+    if "reserve_proofs" in entry:  # issue 14: a reserve file with signed messages
+        reserves, proof_rows = _reserve_proofs(
+            entry["reserve_proofs"], reserves, where, base, network
+        )
     liabilities = _sats(entry, "liabilities", where)
     proof = _proof(entry, "liabilities_proof", where, base)
     if proof is not None:
@@ -649,6 +658,7 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
         if "claimed_reserves" in entry or "claimed_reserves_sats" in entry
         else wrapped.pop("reported_total", None),
         reserves=tuple(dict.fromkeys(reserves)),
+        reserve_proofs=proof_rows,
         evidence_date=evidence_date,
         evidence_height=height,
         **{k: v for k, v in wrapped.items() if k != "reported_total"},
@@ -718,6 +728,23 @@ def _wrapped_fields(
             )
             out["reported_total"] = reserves.reported_total_sats
     return out
+
+
+def _reserve_proofs(
+    file: Any, reserves: list[str], where: str, base: Path, network: Network
+) -> tuple[list[str], tuple[ProofRow, ...]]:
+    from .reserve_proofs import load_reserve_proofs
+
+    if not isinstance(file, str):
+        raise PortfolioError(f"{where}.reserve_proofs: a path")
+    path = Path(file) if Path(file).is_absolute() else base / file
+    try:
+        proofs = load_reserve_proofs(path, network)
+    except InputError as exc:
+        raise PortfolioError(f"{where}.reserve_proofs: {exc}") from None
+    rows = proof_rows(proofs)
+    readable = [r.address for r in proofs.rows if r.script_pubkey]
+    return list(reserves) + readable, rows
 
 
 def _proof(entry: Mapping[str, Any], key: str, where: str, base: Path) -> LiabilityProof | None:

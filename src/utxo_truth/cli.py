@@ -250,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     from ._wrapped_cli import add_parser as _add_wrapped
 
     _add_wrapped(sub)
+    _proof_parsers(sub)
     return p
 
 
@@ -317,6 +318,29 @@ def _with_deadline(fn: Callable[[], T], seconds: float, sources: Sequence[ChainS
         raise box["error"]
     value: T = box["value"]
     return value
+
+
+def _proof_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``verify-message`` and ``verify-reserves`` (proof of control, issue 14)."""
+    m = sub.add_parser(
+        "verify-message",
+        help="check a BIP-322 / BIP-137 signed message; exit 0 only when valid",
+    )
+    m.add_argument("address", metavar="ADDRESS")
+    m.add_argument("message", metavar="MESSAGE")
+    m.add_argument("signature", metavar="SIGNATURE")
+    m.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
+    m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    m.add_argument("--debug", action="store_true", help="show tracebacks")
+    r = sub.add_parser(
+        "verify-reserves",
+        help="check every row of a reserve file with signatures (OKX, HTX, ours)",
+    )
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
+    _source_options(r, "chain source: the coins at each address at one block")
+    r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    r.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
@@ -500,6 +524,62 @@ def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if proof.verified else 1
 
 
+def _run_verify_message(args: argparse.Namespace, out: TextIO) -> int:
+    from dataclasses import asdict
+
+    from .messages import freshness, verify_message
+
+    proof = verify_message(args.address, args.message, args.signature, args.network)
+    fresh = freshness(args.message)
+    if args.json:
+        data = asdict(proof)
+        data["status"] = proof.status.value
+        data["replayable"] = fresh.replayable
+        data["block_height"], data["block_hash"] = fresh.height, fresh.block_hash
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{proof.status.value.upper()} ({proof.format}): {proof.reason}\n")
+        if proof.valid:
+            out.write(
+                "replayable: the message names no block, so this proves nothing about when\n"
+                if fresh.replayable
+                else f"proves control at or after block {fresh.height} {fresh.block_hash}\n"
+            )
+    return 0 if proof.valid else 1
+
+
+def _run_verify_reserves(args: argparse.Namespace, out: TextIO) -> int:
+    from .reserve_proofs import load_reserve_proofs, scan_reserve_proofs
+
+    proofs = load_reserve_proofs(args.file, args.network)
+    spec = _chosen_source(args)
+    if spec is not None:
+        _check_options([spec], args)
+    scanned = (
+        scan_reserve_proofs(proofs, _open(spec, args.network, args)) if spec is not None else None
+    )
+    if args.json:
+        from .reserve_proofs import reserve_proofs_json
+
+        json.dump(reserve_proofs_json(proofs, scanned), out, indent=2)
+        out.write("\n")
+        return 0
+    out.write(f"format {proofs.format}, network {proofs.network}\n")
+    balances = scanned.balances if scanned else {}
+    for row in proofs.rows:
+        bal = balances.get(row.address)
+        amount = "" if bal is None else f"  {format_btc(bal)} BTC"
+        out.write(f"line {row.line}: {row.status:<12} {row.address}{amount}  {row.reason}\n")
+    out.write(", ".join(f"{k} {v}" for k, v in proofs.counts.items() if v) + "\n")
+    if scanned:
+        out.write(
+            f"proven {format_btc(scanned.proven_sats)} BTC of {format_btc(scanned.listed_sats)} "
+            f"BTC listed, at block {scanned.block.height} {scanned.block.hash}\n"
+        )
+    return 0
+
+
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     from .claims import load_portfolio
     from .reconcile import reconcile, scan_targets
@@ -674,6 +754,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._wrapped_cli import run as _run_wrapped
 
             return _run_wrapped(args, sys.stdout)
+        if args.command == "verify-message":
+            return _run_verify_message(args, sys.stdout)
+        if args.command == "verify-reserves":
+            return _run_verify_reserves(args, sys.stdout)
         return _run_scan(args, sys.stdout)
     except UtxoTruthError as exc:
         if args.debug:

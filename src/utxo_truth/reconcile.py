@@ -21,6 +21,7 @@ from ._exceptions import InputError
 from ._models import BlockRef, Holdings, TargetHoldings, Utxo, unique_coins
 from .claims import Book, Custodian, ExitStep, Portfolio, Position, Right
 from .liabilities import LiabilityGrade, LiabilityProof
+from .proof_of_control import adapt_caveats, shared_key_checks, split_reserves
 from .sources import ChainSource
 
 __all__ = [
@@ -132,6 +133,15 @@ class CustodianReport(_Frozen):
     """A wrapped-BTC custodian: its native token supply (= ``liabilities_sats``), read on chain."""
     evm_blocks: tuple[str, ...] = ()
     """A wrapped-BTC custodian: ``chain number hash contract sats native|bridged time=UNIX`` per token."""
+    proven_reserves_sats: int | None = None
+    """Issue 14: verified reserves at addresses with a valid signature naming a recent block
+    (None: the custodian gave no reserve proofs)."""
+    listed_only_reserves_sats: int | None = None
+    """Verified reserves at addresses listed without a valid, fresh signature."""
+    proven_coverage: float | None = None
+    """proven reserves / liabilities (``coverage`` is the listed figure)."""
+    proof_counts: dict[str, int] | None = None
+    """Reserve-proof rows per status (valid, replayable, invalid, inconclusive, unsigned)."""
 
 
 class Report(_Frozen):
@@ -326,6 +336,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
         )
         custodian_reports.append(report)
         uncovered[c.name] = cover
+    shared_key_checks([(c.name, c.reserve_proofs) for c in portfolio.custodians], checks)
     # ---- positions
     roots = {
         c.name: c.liabilities_proof.root_hash
@@ -422,6 +433,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
         positions=tuple(position_reports),
         custodians=tuple(custodian_reports),
         checks=tuple(checks),
+        caveats=adapt_caveats(CAVEATS, any(c.reserve_proofs for c in portfolio.custodians)),
         complete=not (unknown or unverified or holdings.problems),
     )
 
@@ -532,6 +544,16 @@ def _custodian(
     at_risk = None
     if cover is not None:
         at_risk = None if your_claims is None else your_claims * cover[0] // cover[1]
+    proven = split_reserves(
+        c.name,
+        c.reserves,
+        c.reserve_proofs,
+        groups,
+        block,
+        liabilities,
+        policy.evidence_max_blocks,
+        checks,
+    )
     report = CustodianReport(
         name=c.name,
         reserve_targets=len(c.reserves),
@@ -552,6 +574,7 @@ def _custodian(
         liabilities_snapshot_height=proof.snapshot_height if proof else None,
         liabilities_format=proof.format if proof else None,
         liabilities_grade=proof.grade if proof else None,
+        **proven,
     )
     return report, cover
 
