@@ -1,8 +1,9 @@
 """Pure checks of what a chain source says. No I/O: sources fetch, discovery orchestrates.
 
 * a header chain: each header links to the previous one, its hash meets its own target, the
-  target is within the network's proof-of-work limit, and (mainnet, regtest) its difficulty
-  follows the consensus rule: unchanged inside a 2016-block period, retargeted at its end;
+  target is within the network's proof-of-work limit, and its bits and time follow its
+  network's rules (``_pow``: mainnet/signet retarget, testnet3's 20-minute rule, testnet4's
+  BIP-94, regtest's fixed difficulty, the median-time rule);
 * a merkle branch: a txid at a position hashes up to the merkle root in its block's header;
 * a raw transaction: it hashes to the txid asked for, and it has the output claimed.
 
@@ -19,10 +20,21 @@ from dataclasses import dataclass
 
 from ._exceptions import VerificationError
 from ._network import Network
+from ._pow import (
+    POW_LIMIT,
+    RETARGET_INTERVAL,
+    TARGET_TIMESPAN,
+    bits_to_target,
+    check_header_rules,
+    target_to_bits,
+)
 
 __all__ = [
     "GENESIS",
     "MAX_MERKLE_BRANCH",
+    "POW_LIMIT",
+    "RETARGET_INTERVAL",
+    "TARGET_TIMESPAN",
     "HeaderChain",
     "VerificationError",
     "bits_to_target",
@@ -48,16 +60,6 @@ GENESIS = {
 }
 """Genesis block hashes: the default checkpoint a header chain is anchored to."""
 
-POW_LIMIT = {
-    Network.MAIN: 0x00000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
-    Network.TESTNET: 0x00000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
-    Network.TESTNET4: 0x00000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
-    Network.SIGNET: 0x00000377AE000000000000000000000000000000000000000000000000000000,
-    Network.REGTEST: 0x7FFFFF0000000000000000000000000000000000000000000000000000000000,
-}
-RETARGET_INTERVAL = 2016
-TARGET_TIMESPAN = 14 * 24 * 60 * 60
-
 
 def _dsha(b: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(b).digest()).digest()
@@ -68,28 +70,6 @@ def header_hash(header: bytes) -> str:
     if len(header) != 80:
         raise VerificationError(f"a block header is 80 bytes, got {len(header)}")
     return _dsha(header)[::-1].hex()
-
-
-def bits_to_target(bits: int) -> int:
-    """The target encoded by compact ``bits`` (``arith_uint256::SetCompact``)."""
-    size = bits >> 24
-    word = bits & 0x007FFFFF
-    if bits & 0x00800000:
-        raise VerificationError(f"negative compact target {bits:08x}")
-    target = word >> 8 * (3 - size) if size <= 3 else word << 8 * (size - 3)
-    if word and (size > 34 or (word > 0xFF and size > 33) or (word > 0xFFFF and size > 32)):
-        raise VerificationError(f"compact target {bits:08x} overflows 256 bits")
-    return target
-
-
-def target_to_bits(target: int) -> int:
-    """Compact encoding of ``target`` (``arith_uint256::GetCompact``)."""
-    size = (target.bit_length() + 7) // 8
-    compact = target << 8 * (3 - size) if size <= 3 else target >> 8 * (size - 3)
-    if compact & 0x00800000:
-        compact >>= 8
-        size += 1
-    return compact | size << 24
 
 
 @dataclass(frozen=True)
@@ -158,7 +138,7 @@ def check_header_chain(
                 f"header at height {height} does not meet its own proof-of-work target"
             )
         if i:
-            _check_difficulty(network, headers, start, i, bits)
+            check_header_rules(network, headers, start, i)
         hashes.append(digest)
     chain = HeaderChain(start, tuple(headers), tuple(hashes))
     a_height, a_hash = anchor
@@ -172,39 +152,6 @@ def check_header_chain(
             f"not the checkpoint {a_hash}"
         )
     return chain
-
-
-def _bits(h: bytes) -> int:
-    return int.from_bytes(h[72:76], "little")
-
-
-def _time(h: bytes) -> int:
-    return int.from_bytes(h[68:72], "little")
-
-
-def _check_difficulty(
-    network: Network, headers: Sequence[bytes], start: int, i: int, bits: int
-) -> None:
-    height = start + i
-    prev_bits = _bits(headers[i - 1])
-    if network is Network.REGTEST:
-        if bits != prev_bits:  # regtest never retargets (fPowNoRetargeting)
-            raise VerificationError(f"header at height {height} changes difficulty on regtest")
-        return
-    if network is not Network.MAIN:
-        return  # testnets allow minimum-difficulty blocks; signet's block signature is not checked
-    if height % RETARGET_INTERVAL:
-        if bits != prev_bits:
-            raise VerificationError(f"header at height {height} changes difficulty inside a period")
-        return
-    first = i - RETARGET_INTERVAL
-    if first < 0:
-        return  # the period's first header is not in this run: cannot recompute here
-    span = _time(headers[i - 1]) - _time(headers[first])
-    span = min(max(span, TARGET_TIMESPAN // 4), TARGET_TIMESPAN * 4)
-    expected = min(bits_to_target(prev_bits) * span // TARGET_TIMESPAN, POW_LIMIT[network])
-    if bits != target_to_bits(expected):
-        raise VerificationError(f"header at height {height} has the wrong retarget difficulty")
 
 
 MAX_MERKLE_BRANCH = 24
