@@ -112,12 +112,43 @@ def required_bits(
     return _required(network, before, first_height, len(before), new_time)
 
 
+def _walk_back(
+    headers: Sequence[bytes], start: int, k: int, limit_bits: int, memo: dict[int, int | None]
+) -> int | None:
+    """Bits of the last non-minimum block at or before run index ``k`` within its period."""
+    seen: list[int] = []
+    result: int | None
+    while True:
+        if k in memo:
+            result = memo[k]
+            break
+        if (start + k) % RETARGET_INTERVAL == 0 or _bits(headers[k]) != limit_bits:
+            result = _bits(headers[k])
+            break
+        seen.append(k)
+        if k == 0:
+            result = None  # the walk-back leaves the run
+            break
+        k -= 1
+    memo[k] = result
+    for j in seen:  # every block walked over shares the answer (memoised: O(1) per header)
+        memo[j] = result
+    return result
+
+
 def _required(
-    network: Network, headers: Sequence[bytes], start: int, i: int, new_time: int
+    network: Network,
+    headers: Sequence[bytes],
+    start: int,
+    i: int,
+    new_time: int,
+    memo: dict[int, int | None] | None = None,
 ) -> int | None:
     """Bits required of the header at run index ``i`` (``headers[:i]`` before it)."""
     height = start + i
     last = headers[i - 1]
+    if memo is None:
+        memo = {}
     limit_bits = _compact(POW_LIMIT[network])
     if network is Network.REGTEST:
         return _bits(last)  # fPowNoRetargeting: regtest's difficulty never changes
@@ -129,12 +160,7 @@ def _required(
                 return limit_bits
             # ... any other one carries the bits of the last block that is not a
             # minimum-difficulty exception (the walk-back), stopping at a period's first block.
-            k = i - 1
-            while (start + k) % RETARGET_INTERVAL and _bits(headers[k]) == limit_bits:
-                if k == 0:
-                    return None  # the walk-back leaves the run
-                k -= 1
-            return _bits(headers[k])
+            return _walk_back(headers, start, i - 1, limit_bits, memo)
         return _bits(last)  # no retarget inside a period
     # Retarget (CalculateNextWorkRequired): the period that ends at `last` began 2015 blocks
     # before it.
@@ -151,8 +177,18 @@ def _required(
     return _compact(target)
 
 
-def check_header_rules(network: Network, headers: Sequence[bytes], start: int, i: int) -> None:
+def check_header_rules(
+    network: Network,
+    headers: Sequence[bytes],
+    start: int,
+    i: int,
+    memo: dict[int, int | None] | None = None,
+    times: Sequence[int] | None = None,
+) -> None:
     """Check the header at run index ``i`` (height ``start + i``) against the headers before it.
+
+    ``memo``: one dict kept across the calls for one run makes the walk-back O(1) per header;
+    ``times``: the run's header times, if the caller has them.
 
     Raises:
         VerificationError: naming the height and Bitcoin Core's name of the rule broken.
@@ -165,11 +201,13 @@ def check_header_rules(network: Network, headers: Sequence[bytes], start: int, i
     # time-too-old (ContextualCheckBlockHeader): above the median time of the last 11 blocks;
     # near the genesis block the median is taken over the blocks there are.
     if i >= MEDIAN_TIME_SPAN or start == 0:
-        times = sorted(_time(x) for x in headers[max(0, i - MEDIAN_TIME_SPAN) : i])
-        if t <= times[len(times) // 2]:
+        lo = max(0, i - MEDIAN_TIME_SPAN)
+        window = sorted(times[lo:i] if times is not None else [_time(x) for x in headers[lo:i]])
+        median = window[len(window) // 2]
+        if t <= median:
             raise VerificationError(
                 f"header at height {height} breaks time-too-old: its time {t} is not above the "
-                f"median time of the 11 blocks before it ({times[len(times) // 2]})"
+                f"median time of the 11 blocks before it ({median})"
             )
     # BIP-94 time-warp rule: a period's first block is at most 600 s earlier than its parent.
     if (
@@ -181,7 +219,7 @@ def check_header_rules(network: Network, headers: Sequence[bytes], start: int, i
             f"header at height {height} breaks time-timewarp-attack (BIP-94): its time {t} "
             f"is more than {MAX_TIMEWARP} s before its parent's ({_time(headers[i - 1])})"
         )
-    want = _required(network, headers, start, i, t)
+    want = _required(network, headers, start, i, t, memo)
     if want is not None and _bits(h) != want:
         # bad-diffbits: nBits must equal GetNextWorkRequired exactly
         raise VerificationError(

@@ -122,10 +122,16 @@ def check_header_chain(
         anchor = (0, GENESIS[network])
     limit = POW_LIMIT[network]
     hashes: list[str] = []
+    memo: dict[int, int | None] = {}
+    times = [int.from_bytes(h[68:72], "little") for h in headers]
+    prev_raw = b""
     for i, h in enumerate(headers):
         height = start + i
-        digest = header_hash(h)
-        if i and h[4:36] != bytes.fromhex(hashes[-1])[::-1]:
+        if len(h) != 80:
+            raise VerificationError(f"a block header is 80 bytes, got {len(h)}")
+        raw = _dsha(h)
+        digest = raw[::-1].hex()
+        if i and h[4:36] != prev_raw:
             raise VerificationError(f"header at height {height} does not link to the one before it")
         bits = int.from_bytes(h[72:76], "little")
         target = bits_to_target(bits)
@@ -133,13 +139,14 @@ def check_header_chain(
             raise VerificationError(
                 f"header at height {height} has a target outside the network's limit"
             )
-        if int(digest, 16) > target:
+        if int.from_bytes(raw, "little") > target:
             raise VerificationError(
                 f"header at height {height} does not meet its own proof-of-work target"
             )
         if i:
-            check_header_rules(network, headers, start, i)
+            check_header_rules(network, headers, start, i, memo, times)
         hashes.append(digest)
+        prev_raw = raw
     chain = HeaderChain(start, tuple(headers), tuple(hashes))
     a_height, a_hash = anchor
     if not start <= a_height <= chain.tip_height:
