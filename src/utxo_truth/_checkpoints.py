@@ -35,6 +35,7 @@ from typing import Any
 from ._exceptions import VerificationError
 from ._network import Network
 from ._pow import POW_LIMIT, RETARGET_INTERVAL, bits_to_target, target_to_bits
+from .verify import GENESIS, HeaderChain, check_header_chain, header_hash, merkle_root_from_branch
 
 __all__ = [
     "CheckpointTable",
@@ -149,7 +150,7 @@ def load_checkpoints(network: Network) -> CheckpointTable:
 
 def chunk_assurance(
     headers: Sequence[bytes], epoch: int, network: Network, table: CheckpointTable | None = None
-) -> Any:
+) -> HeaderChain:
     """Check epoch ``epoch``'s 2016 headers against the checkpoints; return the HeaderChain.
 
     Raises:
@@ -161,8 +162,6 @@ def chunk_assurance(
         ...
         utxo_truth._exceptions.VerificationError: epoch 0 on main is 2016 headers, got 0
     """
-    from .verify import GENESIS, check_header_chain
-
     table = table or load_checkpoints(network)
     if len(headers) != RETARGET_INTERVAL:
         raise VerificationError(
@@ -211,8 +210,6 @@ def header_assurance(
             the height is past the checkpoints, the network has min-difficulty blocks (testnets:
             a header alone proves nothing there), or the branch does not reach the header.
     """
-    from .verify import header_hash, merkle_root_from_branch
-
     table = table or load_checkpoints(network)
     if network not in _HEADER_ASSURED:
         raise VerificationError(
