@@ -96,3 +96,113 @@ def test_a_trivial_op_true_challenge_passes() -> None:
 def test_an_unsupported_challenge_is_refused_not_accepted() -> None:
     with pytest.raises(VerificationError, match="does not evaluate"):
         check_signet_block(BLOCKS[0], 1, b"\x63\x51\x68")  # OP_IF OP_1 OP_ENDIF
+
+
+# --- segwit v0 challenges (BIP-143 sighash): a block signed here with a fresh key ------------
+
+
+def _signed_block(challenge: bytes, make_witness: object) -> tuple[bytes, bytes]:
+    """A one-transaction block whose coinbase carries a solution for ``challenge``.
+
+    The solution is built as a signer would: the signet merkle root leaves the solution out,
+    so the to_sign hash is known before the signature is put in.
+    """
+    from utxo_truth._signet import _Checker, _push, _signet_txs
+
+    header, cb, _ = _coinbase(BLOCKS[0])
+    commit_len_at = cb.rindex(bytes.fromhex("6a24aa21a9ed")) - 1  # the script's length byte
+    commit_script = bytes.fromhex("6a24aa21a9ed") + cb[commit_len_at + 7 : commit_len_at + 7 + 32]
+
+    def coinbase_with(solution: bytes | None) -> bytes:
+        script = commit_script + (_push(bytes.fromhex("ecc7daa2") + solution) if solution else b"")
+        return _rebuild(cb, commit_len_at, script)
+
+    # 1. the to_sign hash, from the block with an empty solution section (the header alone)
+    unsigned = coinbase_with(b"\x00\x00")  # scriptSig empty, witness empty: parse OK
+    txid = hashlib_dsha(unsigned)
+    header = header[:36] + txid + header[68:]
+    _, to_sign, _ = _signet_txs(header, unsigned, [], challenge, 1)
+    checker = _Checker(to_sign)
+    solution = make_witness(checker)  # type: ignore[operator]
+    signed = coinbase_with(solution)
+    header = header[:36] + hashlib_dsha(signed) + header[68:]
+    return header, signed
+
+
+def hashlib_dsha(raw: bytes) -> bytes:
+    import hashlib
+
+    from utxo_truth._signet import _parse_tx, _ser_tx
+
+    return hashlib.sha256(hashlib.sha256(_ser_tx(*_parse_tx(raw))).digest()).digest()
+
+
+def _rebuild(cb: bytes, commit_len_at: int, script: bytes) -> bytes:
+    """``cb`` with the output script whose length byte is at ``commit_len_at`` replaced."""
+    from utxo_truth._signet import _read_bytes, _ser_size
+
+    old, end = _read_bytes(cb, commit_len_at)
+    del old
+    return cb[:commit_len_at] + _ser_size(len(script)) + script + cb[end:]
+
+
+def _sign(checker: object, script_code: bytes, secret: bytes) -> bytes:
+    from embit.util import secp256k1
+
+    digest = checker.sighash(script_code, 1, True)  # type: ignore[attr-defined]
+    sig = secp256k1.ecdsa_signature_serialize_der(secp256k1.ecdsa_sign(digest, secret))
+    return sig + b"\x01"
+
+
+SECRET = bytes(31) + b"\x07"
+
+
+def _pub() -> bytes:
+    from embit.util import secp256k1
+
+    return secp256k1.ec_pubkey_serialize(secp256k1.ec_pubkey_create(SECRET))
+
+
+def test_a_p2wpkh_challenge_is_checked_with_bip143() -> None:
+    import hashlib
+
+    from utxo_truth._signet import _ser_size
+
+    pub = _pub()
+    h160 = hashlib.new("ripemd160", hashlib.sha256(pub).digest()).digest()
+    challenge = b"\x00\x14" + h160
+    code = b"\x76\xa9\x14" + h160 + b"\x88\xac"
+
+    def witness(checker: object) -> bytes:
+        sig = _sign(checker, code, SECRET)
+        return b"\x00" + b"\x02" + _ser_size(len(sig)) + sig + _ser_size(len(pub)) + pub
+
+    header, cb = _signed_block(challenge, witness)
+    check_signet_solution(header, cb, [], 1, challenge)
+    other = b"\x00\x14" + bytes(20)
+    with pytest.raises(VerificationError, match="bad-signet-blksig"):
+        check_signet_solution(header, cb, [], 1, other)
+
+
+def test_a_p2wsh_1_of_1_multisig_challenge_is_checked_with_bip143() -> None:
+    import hashlib
+
+    from utxo_truth._signet import _ser_size
+
+    pub = _pub()
+    wscript = b"\x51\x21" + pub + b"\x51\xae"
+    challenge = b"\x00\x20" + hashlib.sha256(wscript).digest()
+
+    def witness(checker: object) -> bytes:
+        sig = _sign(checker, wscript, SECRET)
+        items = [b"", sig, wscript]
+        return b"\x00" + _ser_size(len(items)) + b"".join(_ser_size(len(x)) + x for x in items)
+
+    header, cb = _signed_block(challenge, witness)
+    check_signet_solution(header, cb, [], 1, challenge)
+    # the same witness with a signature over another hash type byte fails
+    bad_header, bad_cb = _signed_block(
+        challenge, lambda c: witness(c).replace(b"\x01\x25\x51", b"\x02\x25\x51")
+    )
+    with pytest.raises(VerificationError, match="bad-signet-blksig"):
+        check_signet_solution(bad_header, bad_cb, [], 1, challenge)
