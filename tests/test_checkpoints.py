@@ -9,11 +9,13 @@ import pytest
 
 from utxo_truth import VerificationError
 from utxo_truth._checkpoints import (
+    STALE_AFTER,
     build_table,
     chunk_assurance,
     header_assurance,
     load_checkpoints,
     parse_bitcoinj,
+    tip_problems,
 )
 from utxo_truth._network import Network
 from utxo_truth._pow import POW_LIMIT, bits_to_target
@@ -159,3 +161,23 @@ def test_header_assurance_does_not_exist_on_testnets_or_past_the_checkpoints() -
     header, _ = block_txids(BLOCK)
     with pytest.raises(VerificationError, match="past the last checkpoint"):
         header_assurance(header, 960_000, Network.MAIN)
+
+
+# --- a stale or eclipsed tip -----------------------------------------------------------------
+
+
+def test_a_tip_below_the_last_checkpoint_is_said() -> None:
+    (p,) = tip_problems(Network.MAIN, 438, 1_231_731_025, now=1_231_731_025 + 60)
+    assert "height 438" in p and "below the last embedded checkpoint" in p and "953,567" in p
+
+
+def test_a_tip_far_behind_the_clock_is_said() -> None:
+    t = 1_800_000_000
+    assert tip_problems(Network.MAIN, 960_000, t, now=t + STALE_AFTER) == []
+    (p,) = tip_problems(Network.MAIN, 960_000, t, now=t + STALE_AFTER + 7200)
+    assert "8 hours older than the local clock" in p
+
+
+def test_both_and_neither() -> None:
+    assert len(tip_problems(Network.TESTNET4, 10, 0, now=10**9)) == 2
+    assert tip_problems(Network.REGTEST, 10, 0, now=10**9) == []

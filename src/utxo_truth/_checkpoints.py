@@ -38,12 +38,14 @@ from ._pow import POW_LIMIT, RETARGET_INTERVAL, bits_to_target, target_to_bits
 from .verify import GENESIS, HeaderChain, check_header_chain, header_hash, merkle_root_from_branch
 
 __all__ = [
+    "STALE_AFTER",
     "CheckpointTable",
     "build_table",
     "chunk_assurance",
     "header_assurance",
     "load_checkpoints",
     "parse_bitcoinj",
+    "tip_problems",
 ]
 
 _FILE_NAMES = {
@@ -237,3 +239,42 @@ def header_assurance(
             f"merkle proof of {txid} does not reach the header at height {height}"
         )
     return digest
+
+
+STALE_AFTER = 6 * 60 * 60
+"""A tip older than this (by its header time, against the local clock) is said to be stale:
+Bitcoin's longest gap between blocks in years is about two hours; six hours leaves room for
+test networks' irregular blocks and for clock skew."""
+
+
+def tip_problems(
+    network: Network, tip_height: int, tip_time: int, now: float | None = None
+) -> list[str]:
+    """What is wrong with a server's tip: far behind the clock, or below the last checkpoint.
+
+    Either means a stale or eclipsed server: its answers are true of an old chain.
+
+    Example:
+        >>> tip_problems(Network.MAIN, 438, 1231731025, now=1231731025)[0][:40]
+        "the server's tip (height 438) is below t"
+    """
+    import time
+
+    if network is Network.REGTEST:
+        return []
+    out: list[str] = []
+    table = load_checkpoints(network)
+    if table.epochs and tip_height < table.last_height:
+        out.append(
+            f"the server's tip (height {tip_height:,}) is below the last embedded checkpoint "
+            f"(height {table.last_height:,}): the server is stale or eclipsed; its answers are "
+            "true of an old chain, not of today's"
+        )
+    clock = time.time() if now is None else now
+    behind = int(clock) - tip_time
+    if behind > STALE_AFTER:
+        out.append(
+            f"the server's tip (height {tip_height:,}) is {behind // 3600:,} hours older than "
+            "the local clock: the server is stale or eclipsed (or the clock is wrong)"
+        )
+    return out
