@@ -42,7 +42,9 @@ __all__ = [
     "CheckpointTable",
     "build_table",
     "chunk_assurance",
+    "drop_genesis_outputs",
     "header_assurance",
+    "header_time",
     "load_checkpoints",
     "parse_bitcoinj",
     "tip_problems",
@@ -247,10 +249,17 @@ Bitcoin's longest gap between blocks in years is about two hours; six hours leav
 test networks' irregular blocks and for clock skew."""
 
 
+def header_time(header: bytes) -> int:
+    """The time field of an 80-byte header."""
+    return int.from_bytes(header[68:72], "little")
+
+
 def tip_problems(
-    network: Network, tip_height: int, tip_time: int, now: float | None = None
+    network: Network, tip_height: int, tip_time: int | None, now: float | None = None
 ) -> list[str]:
     """What is wrong with a server's tip: far behind the clock, or below the last checkpoint.
+
+    ``tip_time`` None (the tip's header was not read): only the checkpoint is compared.
 
     Either means a stale or eclipsed server: its answers are true of an old chain.
 
@@ -270,6 +279,8 @@ def tip_problems(
             f"(height {table.last_height:,}): the server is stale or eclipsed; its answers are "
             "true of an old chain, not of today's"
         )
+    if tip_time is None:
+        return out
     clock = time.time() if now is None else now
     behind = int(clock) - tip_time
     if behind > STALE_AFTER:
@@ -277,4 +288,28 @@ def tip_problems(
             f"the server's tip (height {tip_height:,}) is {behind // 3600:,} hours older than "
             "the local clock: the server is stale or eclipsed (or the clock is wrong)"
         )
+    return out
+
+
+def drop_genesis_outputs(coins: dict[bytes, Any], problems: list[str]) -> dict[bytes, Any]:
+    """``coins`` (script → sequence of coins) without outputs of the genesis block, said.
+
+    Bitcoin Core never adds the genesis block's coinbase to the UTXO set (``ConnectBlock``
+    skips the genesis block's transactions): its 50 BTC can never be spent, so a server that
+    lists it lists a coin that does not exist.
+
+    Example:
+        >>> drop_genesis_outputs({}, [])
+        {}
+    """
+    out: dict[bytes, Any] = {}
+    for script, group in coins.items():
+        kept = [c for c in group if c.height != 0]
+        for c in group:
+            if c.height == 0:
+                problems.append(
+                    f"{c.txid}:{c.vout}: an output of the genesis block, which Bitcoin Core never "
+                    "adds to the UTXO set (it can never be spent): not counted"
+                )
+        out[script] = type(group)(kept) if isinstance(group, tuple) else kept
     return out

@@ -61,6 +61,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 import urllib3
 
+from .._checkpoints import drop_genesis_outputs, header_time, tip_problems  # issue 13 hook
 from .._exceptions import (
     HistoryTooLargeError,
     ServerBusyError,
@@ -725,6 +726,10 @@ class EsploraSource:
                     problems.append(
                         f"{coin.txid}:{coin.vout} ({self._name(coin.script)}): {coin.problem}"
                     )
+        # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
+        tip_time = header_time(chain.header(block.height)) if chain is not None else None
+        problems += tip_problems(self._network, block.height, tip_time)
+        coins = drop_genesis_outputs(coins, problems)  # issue 13 hook: not in the UTXO set
         lookup = Lookup(
             block=block,
             coins={s: v for s, v in coins.items() if v},
