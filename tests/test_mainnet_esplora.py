@@ -99,3 +99,41 @@ def test_the_genesis_output_is_not_in_the_utxo_set(mainnet_esplora: Any) -> None
     answer = EsploraSource(mainnet_esplora.url, network="main").lookup({script})
     assert not answer.coins.get(script)
     assert any("genesis block" in p and genesis_cb.txid in p for p in answer.problems)
+
+
+def test_over_max_headers_mainnet_coins_come_back_proven_by_header_assurance(
+    mainnet_esplora: Any,
+) -> None:
+    blocks = mainnet_esplora.chain.blocks
+    utxos = utxo_set(blocks)
+    script = bytes(blocks[9].txs[0].tx.vout[0].script_pubkey.data)
+    other = bytes(blocks[170].txs[1].tx.vout[0].script_pubkey.data)
+    src = EsploraSource(mainnet_esplora.url, network="main", max_headers=100)
+    answer = src.lookup({script, other})
+    coins = [c for cs in answer.coins.values() for c in cs]
+    assert {(c.txid, c.vout) for c in coins} == {
+        k for k, v in utxos.items() if v[1] in (script, other)
+    }
+    assert coins and all(c.verification == "spv" and c.assurance == "header" for c in coins)
+    # the chain from genesis is proven instead when it is short enough
+    full = EsploraSource(mainnet_esplora.url, network="main").lookup({script})
+    assert all(c.assurance == "chain" for cs in full.coins.values() for c in cs)
+
+
+def test_header_assurance_refuses_a_header_off_its_epochs_target(mainnet_esplora: Any) -> None:
+    from utxo_truth._network import Network
+    from utxo_truth.sources._assurance import header_assured
+
+    blocks = mainnet_esplora.chain.blocks
+    b = blocks[170]
+    from utxo_truth.verify import merkle_branch
+
+    txids = [t.txid for t in b.txs]
+    proof = {"merkle": merkle_branch(txids, 1), "pos": 1, "block_height": 170}
+    assert header_assured(Network.MAIN, txids[1], 170, proof, lambda h: b.header) is None
+    bits = int.from_bytes(b.header[72:76], "little") ^ 1
+    edited = b.header[:72] + bits.to_bytes(4, "little") + b.header[76:]
+    why = header_assured(Network.MAIN, txids[1], 170, proof, lambda h: edited)
+    assert why is not None and "not the checkpointed target" in why
+    why = header_assured(Network.MAIN, txids[1], 170, proof, lambda h: blocks[171].header)
+    assert why is not None and "does not reach the header" in why

@@ -522,7 +522,10 @@ class ElectrumSource:
             for s, k in need_proof[(txid, height)]:
                 c = coins[s][k]
                 coins[s][k] = replace(
-                    c, verification="spv" if problem is None else "unverified", problem=problem
+                    c,
+                    verification="spv" if problem is None else "unverified",
+                    problem=problem,
+                    assurance="chain" if problem is None else None,  # issue 13 hook
                 )
         for cs in coins.values():
             for c in cs:
