@@ -138,3 +138,14 @@ def test_coinbase_txid_matches_embit() -> None:
     _, txids = block_txids(BLOCK)
     tx = Transaction.read_from(__import__("io").BytesIO(BLOCK[83:]))
     assert tx.txid().hex() == txids[0]
+
+
+def test_the_guards_refuse_no_honest_tree() -> None:
+    import random
+
+    rng = random.Random(13)
+    for n in [1, 2, 3, 5, 7, 8, 9, 31, 33, 100, 255, 257]:
+        txids = [rng.randbytes(32).hex() for _ in range(n)]
+        root = merkle_root(txids)
+        for pos, branch in enumerate(merkle_branches(txids)):
+            assert merkle_root_from_branch(txids[pos], branch, pos) == root
