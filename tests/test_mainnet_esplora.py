@@ -137,3 +137,14 @@ def test_header_assurance_refuses_a_header_off_its_epochs_target(mainnet_esplora
     assert why is not None and "not the checkpointed target" in why
     why = header_assured(Network.MAIN, txids[1], 170, proof, lambda h: blocks[171].header)
     assert why is not None and "does not reach the header" in why
+
+
+def test_an_empty_answer_names_a_verified_tip_or_says_it_was_not(mainnet_esplora: Any) -> None:
+    unused = bytes.fromhex("0014" + "11" * 20)
+    before = len(mainnet_esplora.paths)
+    answer = EsploraSource(mainnet_esplora.url, network="main").lookup({unused})
+    assert not answer.coins and answer.block.height == 438
+    assert not any("was not verified" in p for p in answer.problems)
+    assert any(p.startswith("/block") for p in mainnet_esplora.paths[before:])  # headers read
+    short = EsploraSource(mainnet_esplora.url, network="main", max_headers=100).lookup({unused})
+    assert any("the tip (height 438) was not verified" in p for p in short.problems)

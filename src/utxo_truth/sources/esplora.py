@@ -699,6 +699,14 @@ class EsploraSource:
         chain, chain_problem = (
             self._header_chain(block) if self.verify and confirmed_txids else (None, None)
         )
+        if self.verify and not confirmed_txids:
+            # issue 13 hook (#11: an empty answer at an unchecked tip): the tip an answer names
+            # is verified like any other header, or the answer says it was not
+            chain, chain_problem = self._header_chain(block)
+            if chain is None:
+                problems.append(
+                    f"the tip (height {block.height}) was not verified: {chain_problem}"
+                )
         if chain is not None:
             for a in answers.values():
                 for c in a.confirmed:
