@@ -1,8 +1,9 @@
 """Pure checks of what a chain source says. No I/O: sources fetch, discovery orchestrates.
 
 * a header chain: each header links to the previous one, its hash meets its own target, the
-  target is within the network's proof-of-work limit, and (mainnet, regtest) its difficulty
-  follows the consensus rule: unchanged inside a 2016-block period, retargeted at its end;
+  target is within the network's proof-of-work limit, and its bits and time follow its
+  network's rules (``_pow``: mainnet/signet retarget, testnet3's 20-minute rule, testnet4's
+  BIP-94, regtest's fixed difficulty, the median-time rule);
 * a merkle branch: a txid at a position hashes up to the merkle root in its block's header;
 * a raw transaction: it hashes to the txid asked for, and it has the output claimed.
 
@@ -19,15 +20,32 @@ from dataclasses import dataclass
 
 from ._exceptions import VerificationError
 from ._network import Network
+from ._pow import (
+    POW_LIMIT,
+    RETARGET_INTERVAL,
+    TARGET_TIMESPAN,
+    bits_to_target,
+    check_header_rules,
+    target_to_bits,
+)
 
 __all__ = [
     "GENESIS",
+    "MAX_MERKLE_BRANCH",
+    "POW_LIMIT",
+    "RETARGET_INTERVAL",
+    "TARGET_TIMESPAN",
     "HeaderChain",
     "VerificationError",
     "bits_to_target",
+    "block_txids",
     "check_header_chain",
     "header_hash",
+    "merkle_branch",
+    "merkle_branches",
+    "merkle_root",
     "merkle_root_from_branch",
+    "parses_as_transaction",
     "target_to_bits",
     "tx_output",
 ]
@@ -42,16 +60,6 @@ GENESIS = {
 }
 """Genesis block hashes: the default checkpoint a header chain is anchored to."""
 
-POW_LIMIT = {
-    Network.MAIN: 0x00000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
-    Network.TESTNET: 0x00000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
-    Network.TESTNET4: 0x00000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
-    Network.SIGNET: 0x00000377AE000000000000000000000000000000000000000000000000000000,
-    Network.REGTEST: 0x7FFFFF0000000000000000000000000000000000000000000000000000000000,
-}
-RETARGET_INTERVAL = 2016
-TARGET_TIMESPAN = 14 * 24 * 60 * 60
-
 
 def _dsha(b: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(b).digest()).digest()
@@ -62,28 +70,6 @@ def header_hash(header: bytes) -> str:
     if len(header) != 80:
         raise VerificationError(f"a block header is 80 bytes, got {len(header)}")
     return _dsha(header)[::-1].hex()
-
-
-def bits_to_target(bits: int) -> int:
-    """The target encoded by compact ``bits`` (``arith_uint256::SetCompact``)."""
-    size = bits >> 24
-    word = bits & 0x007FFFFF
-    if bits & 0x00800000:
-        raise VerificationError(f"negative compact target {bits:08x}")
-    target = word >> 8 * (3 - size) if size <= 3 else word << 8 * (size - 3)
-    if word and (size > 34 or (word > 0xFF and size > 33) or (word > 0xFFFF and size > 32)):
-        raise VerificationError(f"compact target {bits:08x} overflows 256 bits")
-    return target
-
-
-def target_to_bits(target: int) -> int:
-    """Compact encoding of ``target`` (``arith_uint256::GetCompact``)."""
-    size = (target.bit_length() + 7) // 8
-    compact = target << 8 * (3 - size) if size <= 3 else target >> 8 * (size - 3)
-    if compact & 0x00800000:
-        compact >>= 8
-        size += 1
-    return compact | size << 24
 
 
 @dataclass(frozen=True)
@@ -136,10 +122,16 @@ def check_header_chain(
         anchor = (0, GENESIS[network])
     limit = POW_LIMIT[network]
     hashes: list[str] = []
+    memo: dict[int, int | None] = {}
+    times = [int.from_bytes(h[68:72], "little") for h in headers]
+    prev_raw = b""
     for i, h in enumerate(headers):
         height = start + i
-        digest = header_hash(h)
-        if i and h[4:36] != bytes.fromhex(hashes[-1])[::-1]:
+        if len(h) != 80:
+            raise VerificationError(f"a block header is 80 bytes, got {len(h)}")
+        raw = _dsha(h)
+        digest = raw[::-1].hex()
+        if i and h[4:36] != prev_raw:
             raise VerificationError(f"header at height {height} does not link to the one before it")
         bits = int.from_bytes(h[72:76], "little")
         target = bits_to_target(bits)
@@ -147,13 +139,14 @@ def check_header_chain(
             raise VerificationError(
                 f"header at height {height} has a target outside the network's limit"
             )
-        if int(digest, 16) > target:
+        if int.from_bytes(raw, "little") > target:
             raise VerificationError(
                 f"header at height {height} does not meet its own proof-of-work target"
             )
         if i:
-            _check_difficulty(network, headers, start, i, bits)
+            check_header_rules(network, headers, start, i, memo, times)
         hashes.append(digest)
+        prev_raw = raw
     chain = HeaderChain(start, tuple(headers), tuple(hashes))
     a_height, a_hash = anchor
     if not start <= a_height <= chain.tip_height:
@@ -168,41 +161,71 @@ def check_header_chain(
     return chain
 
 
-def _bits(h: bytes) -> int:
-    return int.from_bytes(h[72:76], "little")
+MAX_MERKLE_BRANCH = 24
+"""Longest merkle branch believed. A block holds at most 4,000,000 weight units and a
+transaction weighs at least 240 (60 bytes of non-witness data), so a block has fewer than
+16,667 < 2**15 transactions and a branch at most 15 hashes; 24 leaves room and refuses a
+branch padded to push a leaf far out of any real tree."""
 
 
-def _time(h: bytes) -> int:
-    return int.from_bytes(h[68:72], "little")
+def _varint(b: bytes, i: int) -> tuple[int, int]:
+    """Read a CompactSize at ``b[i]``: (value, next index). IndexError past the end."""
+    first = b[i]
+    if first < 0xFD:
+        return first, i + 1
+    width = {0xFD: 2, 0xFE: 4, 0xFF: 8}[first]
+    if i + 1 + width > len(b):
+        raise IndexError("CompactSize runs past the end")
+    return int.from_bytes(b[i + 1 : i + 1 + width], "little"), i + 1 + width
 
 
-def _check_difficulty(
-    network: Network, headers: Sequence[bytes], start: int, i: int, bits: int
-) -> None:
-    height = start + i
-    prev_bits = _bits(headers[i - 1])
-    if network is Network.REGTEST:
-        if bits != prev_bits:  # regtest never retargets (fPowNoRetargeting)
-            raise VerificationError(f"header at height {height} changes difficulty on regtest")
-        return
-    if network is not Network.MAIN:
-        return  # testnets allow minimum-difficulty blocks; signet's block signature is not checked
-    if height % RETARGET_INTERVAL:
-        if bits != prev_bits:
-            raise VerificationError(f"header at height {height} changes difficulty inside a period")
-        return
-    first = i - RETARGET_INTERVAL
-    if first < 0:
-        return  # the period's first header is not in this run: cannot recompute here
-    span = _time(headers[i - 1]) - _time(headers[first])
-    span = min(max(span, TARGET_TIMESPAN // 4), TARGET_TIMESPAN * 4)
-    expected = min(bits_to_target(prev_bits) * span // TARGET_TIMESPAN, POW_LIMIT[network])
-    if bits != target_to_bits(expected):
-        raise VerificationError(f"header at height {height} has the wrong retarget difficulty")
+def parses_as_transaction(raw: bytes) -> bool:
+    """Whether ``raw`` is exactly one serialized (non-witness) transaction.
+
+    A txid is the double SHA-256 of exactly this serialization, so 64 bytes that parse are a
+    transaction whose txid is also an inner merkle node (CVE-2017-12842).
+
+    Example:
+        >>> parses_as_transaction(bytes(64))
+        False
+    """
+    try:
+        i = 4  # version
+        n_in, i = _varint(raw, i)
+        if n_in == 0:
+            return False  # a witness marker, or no input: not a txid-hashed serialization
+        for _ in range(n_in):
+            i += 36  # prevout
+            length, i = _varint(raw, i)
+            i += length + 4  # scriptSig, nSequence
+        n_out, i = _varint(raw, i)
+        for _ in range(n_out):
+            i += 8
+            length, i = _varint(raw, i)
+            i += length
+        i += 4  # nLockTime
+    except (IndexError, KeyError):
+        return False
+    return i == len(raw)
 
 
 def merkle_root_from_branch(txid: str, branch: Sequence[str], pos: int) -> bytes:
-    """The merkle root (internal byte order) that ``txid`` at ``pos`` with ``branch`` implies."""
+    """The merkle root (internal byte order) that ``txid`` at ``pos`` with ``branch`` implies.
+
+    Raises:
+        VerificationError: a branch no honest block can produce (see the guards below).
+
+    Example:
+        >>> a, b = "11" * 32, "22" * 32
+        >>> merkle_root_from_branch(a, [b], 0) == merkle_root([a, b])
+        True
+    """
+    # Branch cap (Electrum verifier.py does the same): no real block is this deep.
+    if len(branch) > MAX_MERKLE_BRANCH:
+        raise VerificationError(
+            f"merkle branch of {len(branch)} hashes is longer than any block's "
+            f"({MAX_MERKLE_BRANCH})"
+        )
     if pos < 0 or pos >= 1 << len(branch):
         raise VerificationError(f"merkle position {pos} does not fit a branch of {len(branch)}")
     h = bytes.fromhex(txid)[::-1]
@@ -210,8 +233,136 @@ def merkle_root_from_branch(txid: str, branch: Sequence[str], pos: int) -> bytes
         sibling = bytes.fromhex(sibling_hex)[::-1]
         if len(sibling) != 32:
             raise VerificationError("a merkle branch hash is not 32 bytes")
-        h = _dsha(sibling + h) if (pos >> level) & 1 else _dsha(h + sibling)
+        right = (pos >> level) & 1
+        # CVE-2012-2459: Bitcoin duplicates the *last* node of an odd level, so a node's copy is
+        # only ever its right sibling. A left sibling equal to the node is a phantom leaf.
+        if right and sibling == h:
+            raise VerificationError(
+                f"merkle branch has a duplicated left sibling at level {level} "
+                "(a phantom leaf, CVE-2012-2459)"
+            )
+        inner = sibling + h if right else h + sibling
+        # CVE-2017-12842: 64 bytes that parse as a transaction make its txid an inner node, so a
+        # "proof" could stop half way down the tree. No honest inner node parses (Electrum refuses
+        # the same); the chance that one does by accident is negligible.
+        if parses_as_transaction(inner):
+            raise VerificationError(
+                f"merkle branch inner node at level {level} parses as a 64-byte transaction "
+                "(CVE-2017-12842)"
+            )
+        h = _dsha(inner)
     return h
+
+
+def merkle_root(txids: Sequence[str]) -> bytes:
+    """Merkle root (internal byte order) of a block's txids (display hex), as Bitcoin builds it.
+
+    Example:
+        >>> merkle_root(["11" * 32]).hex() == "11" * 32
+        True
+    """
+    if not txids:
+        raise VerificationError("a block has at least one transaction")
+    level = [bytes.fromhex(t)[::-1] for t in txids]
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        level = [_dsha(level[k] + level[k + 1]) for k in range(0, len(level), 2)]
+    return level[0]
+
+
+def merkle_branches(txids: Sequence[str]) -> list[list[str]]:
+    """The branch (display hex, Electrum's order) of every transaction of a block, in one pass.
+
+    Example:
+        >>> t = ["11" * 32, "22" * 32, "33" * 32]
+        >>> all(merkle_root_from_branch(x, b, i) == merkle_root(t)
+        ...     for i, (x, b) in enumerate(zip(t, merkle_branches(t))))
+        True
+    """
+    if not txids:
+        raise VerificationError("a block has at least one transaction")
+    level = [bytes.fromhex(t)[::-1] for t in txids]
+    branches: list[list[str]] = [[] for _ in txids]
+    width = 1  # leaves under one node of the current level
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        for pos in range(len(txids)):
+            branches[pos].append(level[(pos // width) ^ 1][::-1].hex())
+        level = [_dsha(level[k] + level[k + 1]) for k in range(0, len(level), 2)]
+        width *= 2
+    return branches
+
+
+def merkle_branch(txids: Sequence[str], pos: int) -> list[str]:
+    """The branch (display hex, Electrum's order) proving ``txids[pos]`` into the block's root.
+
+    Example:
+        >>> t = ["11" * 32, "22" * 32, "33" * 32]
+        >>> merkle_root_from_branch(t[2], merkle_branch(t, 2), 2) == merkle_root(t)
+        True
+    """
+    if not 0 <= pos < len(txids):
+        raise VerificationError(f"no transaction {pos} in a block of {len(txids)}")
+    level = [bytes.fromhex(t)[::-1] for t in txids]
+    branch: list[str] = []
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        branch.append(level[pos ^ 1][::-1].hex())
+        level = [_dsha(level[k] + level[k + 1]) for k in range(0, len(level), 2)]
+        pos >>= 1
+    return branch
+
+
+def block_txids(block: bytes) -> tuple[bytes, list[str]]:
+    """Split a serialized block into its header and its txids (display hex, block order).
+
+    Example:
+        >>> block_txids(b"")
+        Traceback (most recent call last):
+        ...
+        utxo_truth._exceptions.VerificationError: a block is at least an 80-byte header and a transaction count
+    """
+    if len(block) < 81:
+        raise VerificationError("a block is at least an 80-byte header and a transaction count")
+    try:
+        n, i = _varint(block, 80)
+        txids: list[str] = []
+        for _ in range(n):
+            start = i
+            segwit = block[i + 4] == 0 and block[i + 5] != 0
+            j = i + 6 if segwit else i + 4
+            body_start = j
+            n_in, j = _varint(block, j)
+            for _ in range(n_in):
+                j += 36
+                length, j = _varint(block, j)
+                j += length + 4
+            n_out, j = _varint(block, j)
+            for _ in range(n_out):
+                j += 8
+                length, j = _varint(block, j)
+                j += length
+            body_end = j
+            if segwit:
+                for _ in range(n_in):
+                    items, j = _varint(block, j)
+                    for _ in range(items):
+                        length, j = _varint(block, j)
+                        j += length
+            j += 4
+            if j > len(block):
+                raise IndexError("transaction runs past the end of the block")
+            stripped = block[start : start + 4] + block[body_start:body_end] + block[j - 4 : j]
+            txids.append(_dsha(stripped)[::-1].hex())
+            i = j
+    except (IndexError, KeyError):
+        raise VerificationError("the block is truncated or malformed") from None
+    if i != len(block):
+        raise VerificationError("the block has bytes after its last transaction")
+    return block[:80], txids
 
 
 def tx_output(raw: bytes, txid: str, vout: int) -> tuple[int, bytes, object]:

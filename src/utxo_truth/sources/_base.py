@@ -37,6 +37,10 @@ class Coin:
     """Why the coin is unverified, or what the server got wrong about it."""
     spent_by: str | None = None
     """The txid of an unconfirmed transaction that spends this confirmed coin."""
+    assurance: str | None = None
+    """How a proven coin's block is anchored: ``chain`` (every header from the checkpoint to the
+    tip), ``header`` (its header alone against its epoch's embedded checkpointed target, see
+    ``_checkpoints.header_assurance``); None when it is not proven."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .._checkpoints import drop_genesis_outputs, header_time, tip_problems  # issue 13 hook
 from .._exceptions import (
     HistoryTooLargeError,
     ServerBusyError,
@@ -486,6 +487,8 @@ class ElectrumSource:
         balances = replies[1 : 2 * len(used) : 2]
         tx_replies = replies[2 * len(used) : 2 * len(used) + len(txids)]
         problems: list[str] = []
+        # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
+        problems += tip_problems(self._network, tip_height, header_time(tip_header))
         txs = self._parse_txs(txids, tx_replies, problems)
         chain = (
             self._verify_headers(
@@ -519,12 +522,16 @@ class ElectrumSource:
             for s, k in need_proof[(txid, height)]:
                 c = coins[s][k]
                 coins[s][k] = replace(
-                    c, verification="spv" if problem is None else "unverified", problem=problem
+                    c,
+                    verification="spv" if problem is None else "unverified",
+                    problem=problem,
+                    assurance="chain" if problem is None else None,  # issue 13 hook
                 )
         for cs in coins.values():
             for c in cs:
                 if c.problem:
                     problems.append(f"{c.txid}:{c.vout} ({self._name(c.script)}): {c.problem}")
+        coins = drop_genesis_outputs(coins, problems)  # issue 13 hook: not in the UTXO set
         lookup = Lookup(
             block=block,
             coins={s: tuple(v) for s, v in coins.items() if v},

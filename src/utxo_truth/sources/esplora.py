@@ -61,6 +61,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 import urllib3
 
+from .._checkpoints import drop_genesis_outputs, header_time, tip_problems  # issue 13 hook
 from .._exceptions import (
     HistoryTooLargeError,
     ServerBusyError,
@@ -76,6 +77,7 @@ from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
+from ._assurance import header_assured  # issue 13 hook
 from ._base import Coin, Lookup
 from ._checks import Restart, hex32, is_int, merkle_problem, pinned
 
@@ -697,6 +699,14 @@ class EsploraSource:
         chain, chain_problem = (
             self._header_chain(block) if self.verify and confirmed_txids else (None, None)
         )
+        if self.verify and not confirmed_txids:
+            # issue 13 hook (#11: an empty answer at an unchecked tip): the tip an answer names
+            # is verified like any other header, or the answer says it was not
+            chain, chain_problem = self._header_chain(block)
+            if chain is None:
+                problems.append(
+                    f"the tip (height {block.height}) was not verified: {chain_problem}"
+                )
         if chain is not None:
             for a in answers.values():
                 for c in a.confirmed:
@@ -725,6 +735,10 @@ class EsploraSource:
                     problems.append(
                         f"{coin.txid}:{coin.vout} ({self._name(coin.script)}): {coin.problem}"
                     )
+        # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
+        tip_time = header_time(chain.header(block.height)) if chain is not None else None
+        problems += tip_problems(self._network, block.height, tip_time)
+        coins = drop_genesis_outputs(coins, problems)  # issue 13 hook: not in the UTXO set
         lookup = Lookup(
             block=block,
             coins={s: v for s, v in coins.items() if v},
@@ -1299,10 +1313,30 @@ class EsploraSource:
             return coin  # a mempool receipt: proven to exist, not to be confirmed
         if height is None:
             return replace(coin, problem=problem or "no merkle proof: its height is unknown")
+        if chain is None and self.verify and problem is None:
+            # issue 13 hook: no chain to the tip (too long for Esplora): header assurance
+            assured = header_assured(self._network, claim.txid, height, proof, self._header_at)
+            if assured is None:
+                return replace(coin, verification="spv", assurance="header")
+            chain_problem = f"{chain_problem or 'not verified'}; {assured}"
         reason = self._check_proof(claim.txid, height, proof, chain, chain_problem)
         if reason is not None:
             return replace(coin, problem=problem or reason)
-        return replace(coin, verification="spv" if problem is None else "unverified")
+        if problem is None:
+            return replace(coin, verification="spv", assurance="chain")
+        return replace(coin, verification="unverified")
+
+    def _header_at(self, height: int) -> bytes | None:
+        """The header the server has at ``height`` (issue 13 hook; checked by the caller)."""
+        at = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
+        if at is None:
+            return None
+        text = self._get(f"/block/{hex32(at, 'block hash')}/header", json_reply=False)
+        try:
+            header = bytes.fromhex(text)
+        except ValueError:
+            return None
+        return header if len(header) == 80 and header_hash(header) == at else None
 
     def _check_proof(
         self,
