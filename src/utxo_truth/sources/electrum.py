@@ -62,6 +62,7 @@ from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._checks import Restart, hex32, is_int, merkle_problem, pinned
+from ._retry import RetryPolicy
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -182,7 +183,9 @@ class _Connection:
     ) -> list[_Reply]:
         """Send ``calls`` in batches, all written before reading; reconnect on a dropped link."""
         results: list[_Reply | None] = [None] * len(calls)
-        for attempt in range(retries + 1):
+        # a dropped link is reconnected at once (no pause: the server did not ask for one)
+        attempts = RetryPolicy(retries=retries, backoff=0.0).start()
+        while True:
             todo = [i for i, r in enumerate(results) if r is None]
             if not todo:
                 break
@@ -194,7 +197,7 @@ class _Connection:
                     results[i] = r
             except (ConnectionError, _Dropped) as exc:
                 self.close()
-                if attempt == retries:
+                if attempts.after_failure() is None:
                     raise SourceUnavailableError(
                         f"{self.where}: connection dropped {retries + 1} times ({exc})"
                     ) from None

@@ -46,10 +46,8 @@ typed error at once. Every request has a whole-reply deadline (``timeout``) and 
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
-import random
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -78,6 +76,7 @@ from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._checks import Restart, hex32, is_int, merkle_problem, pinned
+from ._retry import RetryPolicy, retry_after_seconds
 
 __all__ = ["EsploraSource"]
 
@@ -151,20 +150,6 @@ class _ScriptAnswer:
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
     """What could not be had for this script (said in the look-up's problems)."""
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)  # a duration in seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +334,7 @@ class EsploraSource:
         self._params = dict(parse_qsl(parts.query, keep_blank_values=True))
         self.parallel, self.timeout, self.retries = parallel, timeout, retries
         self.max_wait, self.backoff = max_wait, backoff
+        self._retry = RetryPolicy(retries=retries, backoff=backoff, max_wait=max_wait)
         self.verify = verify
         self.prefer_history = prefer_history
         if page_size < 1:
@@ -423,11 +409,8 @@ class EsploraSource:
     def _get(self, path: str, *, json_reply: bool, missing_ok: bool = False) -> Any:
         """GET ``path`` with retries; the body as text or parsed JSON; None for an allowed 404."""
         url = self._root + path
-        spent_waiting = 0.0
-        failures = 0
-        attempt = 0
+        attempts = self._retry.start()
         while True:
-            attempt += 1
             if self._abort.is_set():
                 raise _Aborted
             try:
@@ -436,24 +419,20 @@ class EsploraSource:
                 with self._lock:
                     self.retried += 1
                 if exc.busy:
-                    pause = exc.wait_seconds
+                    pause = attempts.after_busy(exc.wait_seconds)
                     if pause is None:
-                        pause = random.uniform(0, self.backoff * 2 ** min(attempt - 1, 10))
-                    if pause > self.max_wait or spent_waiting + pause > self.max_wait:
                         raise ServerBusyError(
                             f"{self._where}{path}: the server is rate-limiting this client "
                             f"({exc}) beyond max_wait={self.max_wait:g}s. Wait and retry, lower "
                             "parallel, or use your own server",
                             code=429,
                         ) from None
-                    spent_waiting += pause
                 else:
-                    failures += 1
-                    if failures > self.retries:
+                    pause = attempts.after_failure()
+                    if pause is None:
                         raise exc.error(
                             f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
                         ) from None
-                    pause = random.uniform(0, self.backoff * 2 ** (failures - 1))
                 if self._abort.wait(pause):
                     raise _Aborted from None
 
@@ -483,7 +462,7 @@ class EsploraSource:
             raise _Retryable(
                 f"HTTP {status}",
                 ServerBusyError,
-                wait_seconds=_retry_after_seconds(r.headers.get("Retry-After")),
+                wait_seconds=retry_after_seconds(r.headers.get("Retry-After")),
                 busy=True,
             )
         if status >= 500:
