@@ -106,7 +106,13 @@ class SourceError(UtxoTruthError):
     """A chain source failed, or answered something that cannot be believed.
 
     A scan that meets this error has no answer: it is never reported as a zero balance.
+
+    ``source`` names the source it came from (``describe()``, never with credentials); it is
+    set in one place, where a source's public method ends (:func:`utxo_truth.sources._errors.
+    source_errors`), and is None for an error raised outside a source.
     """
+
+    source: str | None = None
 
 
 class SourceUnavailableError(SourceError, OSError):

@@ -60,10 +60,12 @@ class Connection:
         timeout: float,
         proxy: tuple[str, int] | None,
         name: str,
+        protocol: tuple[str, str] = (PROTOCOL_MIN, PROTOCOL_MAX),
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.fingerprint = fingerprint.replace(":", "").lower() if fingerprint else None
         self.ca_file, self.timeout, self.proxy, self.name = ca_file, timeout, proxy, name
+        self.protocol_range = protocol
         self.sock: socket.socket | None = None
         self.buf = b""
         self.next_id = 0
@@ -125,11 +127,12 @@ class Connection:
     def connect(self) -> None:
         self.close()
         self.sock = self._open_socket()
-        reply = self._exchange([("server.version", [self.name, [PROTOCOL_MIN, PROTOCOL_MAX]])])[0]
+        low, high = self.protocol_range
+        reply = self._exchange([("server.version", [self.name, [low, high]])])[0]
         if reply.error is not None:
             self.close()
             raise SourceProtocolError(
-                f"{self.where} does not speak Electrum protocol {PROTOCOL_MIN}-{PROTOCOL_MAX}: "
+                f"{self.where} does not speak Electrum protocol {low}-{high}: "
                 f"{error_text(reply.error)}"
             )
         result = reply.result

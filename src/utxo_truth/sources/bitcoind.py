@@ -37,6 +37,7 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from ._base import Coin, Lookup
+from ._errors import reports_as_source
 from ._retry import RetryPolicy
 
 __all__ = ["BitcoindSource"]
@@ -123,6 +124,7 @@ class BitcoindSource:
         return self.where + (" (pruned: fixed range, no gap discovery)" if self.pruned else "")
 
     # --- JSON-RPC -----------------------------------------------------------------------------
+    @reports_as_source
     def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         """One JSON-RPC call; the result, or a typed error (never the credentials)."""
         import requests

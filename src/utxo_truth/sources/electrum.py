@@ -55,7 +55,8 @@ from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._checks import Restart, hex32, is_int, merkle_problem, pinned
-from ._jsonrpc import Connection, Reply, error_text
+from ._errors import reports_as_source
+from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -143,6 +144,7 @@ class ElectrumSource:
             timeout=timeout,
             proxy=proxy,
             name=client_name,
+            protocol=(PROTOCOL_MIN, PROTOCOL_MAX),  # read here, so that tests can narrow them
         )
         self._headers: dict[int, bytes] = {}
 
@@ -192,6 +194,7 @@ class ElectrumSource:
         self.conn.close()
 
     # -------------------------------------------------------------------------------------------
+    @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """History, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
@@ -295,6 +298,7 @@ class ElectrumSource:
         )
         return lookup, tip_after
 
+    @reports_as_source
     def block_status(self, block: BlockRef) -> str:
         """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
 

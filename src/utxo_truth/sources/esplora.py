@@ -47,27 +47,19 @@ typed error at once. Every request has a whole-reply deadline (``timeout``) and 
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
-import urllib3
 
 from .._exceptions import (
     HistoryTooLargeError,
-    ServerBusyError,
-    ServerRefusedError,
-    SourceError,
     SourceProtocolError,
     SourceSpecError,
-    SourceTimeoutError,
-    SourceUnavailableError,
     VerificationError,
 )
 from .._models import BlockRef
@@ -76,7 +68,9 @@ from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._checks import Restart, hex32, is_int, merkle_problem, pinned
-from ._retry import RetryPolicy, retry_after_seconds
+from ._errors import reports_as_source
+from ._http import HttpTransport, redact_path, secret_path_segments
+from ._retry import RetryPolicy
 
 __all__ = ["EsploraSource"]
 
@@ -90,10 +84,7 @@ MEMPOOL_PAGE = 50
 """Mempool transactions ``/scripthash/:h/txs`` returns at most."""
 BLOCKS_PAGE = 10
 """Block summaries per ``/blocks/:start`` reply."""
-MAX_BODY = 64 << 20
-"""The largest reply read (a history page of 25 large transactions is a few MiB)."""
 _NULL_TXID = b"\x00" * 32
-_LIMIT_WORDS = ("too many history entries", "too many unspent transaction outputs", "too many")
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
@@ -105,28 +96,6 @@ def _scripthash(script: bytes) -> str:
     Electrum's is reversed (see esplora issue #460).
     """
     return hashlib.sha256(script).hexdigest()
-
-
-class _Aborted(Exception):
-    """Another request of the same step failed: this one gives up (its caller has an error)."""
-
-
-class _Retryable(Exception):
-    """A reply worth asking again (busy, 5xx, dropped, truncated, garbled)."""
-
-    def __init__(
-        self,
-        message: str,
-        error: type[SourceError] = SourceUnavailableError,
-        *,
-        wait_seconds: float | None = None,
-        busy: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.error = error
-        """What to raise when the retries run out."""
-        self.wait_seconds = wait_seconds
-        self.busy = busy
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,47 +299,41 @@ class EsploraSource:
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         netloc = host + (f":{port}" if port else "")
         self._root = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
-        self._where = f"esplora+{self._root}"
+        # a key in the path (``/KEY/api``, as some providers issue) is sent, never shown
+        path_secrets = secret_path_segments(parts.path)
+        self._where = f"esplora+{parts.scheme}://{netloc}{redact_path(parts.path.rstrip('/'))}"
         self._params = dict(parse_qsl(parts.query, keep_blank_values=True))
         self.parallel, self.timeout, self.retries = parallel, timeout, retries
         self.max_wait, self.backoff = max_wait, backoff
-        self._retry = RetryPolicy(retries=retries, backoff=backoff, max_wait=max_wait)
         self.verify = verify
         self.prefer_history = prefer_history
         if page_size < 1:
             raise SourceSpecError("page_size must be at least 1")
         self.page_size = page_size
         self.max_headers = max_headers
-        self.progress = progress
         self.checkpoint = checkpoint or (0, GENESIS[self._network])
-        self._own_session = session is None
-        if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=1, pool_maxsize=parallel, max_retries=0
-            )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            # proxies from the environment are read once, here; requests would otherwise read
-            # them (and ~/.netrc) again for every request, a third of its time per request
-            session.proxies = requests.utils.get_environ_proxies(self._root)
-            session.trust_env = False
-        self.session = session
-        self._auth: tuple[str, str] | None = None
+        auth: tuple[str, str] | None = None
         if parts.username is not None:
-            self._auth = (unquote(parts.username), unquote(parts.password or ""))
-        self._headers_sent = {"User-Agent": "utxo_truth"}
-        self._api_key = api_key
+            auth = (unquote(parts.username), unquote(parts.password or ""))
+        headers_sent = {"User-Agent": "utxo_truth"}
         if api_key:
-            self._headers_sent["Authorization"] = f"Bearer {api_key}"
-        self._pool: ThreadPoolExecutor | None = None
+            headers_sent["Authorization"] = f"Bearer {api_key}"
+        self._http = HttpTransport(
+            self._root,
+            where=self._where,
+            session=session,
+            parallel=parallel,
+            timeout=timeout,
+            policy=RetryPolicy(retries=retries, backoff=backoff, max_wait=max_wait),
+            params=self._params,
+            auth=auth,
+            headers=headers_sent,
+            secrets=(api_key, *path_secrets),
+            progress=progress,
+        )
         self._lock = threading.Lock()
-        self._abort = threading.Event()
-        self.retried = 0
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
-        self._done = 0
-        self._to_do = 0
         self._headers: dict[int, bytes] = {}
         self._blocks_endpoint = True
         self._proven_whole = (0, 0)
@@ -397,189 +360,44 @@ class EsploraSource:
         """``esplora+https://host/path`` without credentials or query string."""
         return self._where
 
+    def scrub_text(self, text: str) -> str:
+        """``text`` without any form of this source's credentials (see :func:`._http.scrubber`)."""
+        return self._http.scrub(text)
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` the GETs go through."""
+        return self._http.session
+
+    @property
+    def retried(self) -> int:
+        """Requests asked again so far (busy, 5xx, dropped, truncated)."""
+        return self._http.retried
+
+    @property
+    def progress(self) -> Progress | None:
+        """Called as ``(done, to_do)`` look-ups as they end (see the class docstring)."""
+        return self._http.progress
+
+    @progress.setter
+    def progress(self, value: Progress | None) -> None:
+        self._http.progress = value
+
     def close(self) -> None:
         """Stop the worker threads and close the session (if it was ours)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        if self._own_session:
-            self.session.close()
+        self._http.close()
 
-    # --- HTTP ----------------------------------------------------------------------------------
+    # --- HTTP (the transport is :mod:`._http`) -------------------------------------------
     def _get(self, path: str, *, json_reply: bool, missing_ok: bool = False) -> Any:
         """GET ``path`` with retries; the body as text or parsed JSON; None for an allowed 404."""
-        url = self._root + path
-        attempts = self._retry.start()
-        while True:
-            if self._abort.is_set():
-                raise _Aborted
-            try:
-                return self._get_once(url, path, json_reply=json_reply, missing_ok=missing_ok)
-            except _Retryable as exc:
-                with self._lock:
-                    self.retried += 1
-                if exc.busy:
-                    pause = attempts.after_busy(exc.wait_seconds)
-                    if pause is None:
-                        raise ServerBusyError(
-                            f"{self._where}{path}: the server is rate-limiting this client "
-                            f"({exc}) beyond max_wait={self.max_wait:g}s. Wait and retry, lower "
-                            "parallel, or use your own server",
-                            code=429,
-                        ) from None
-                else:
-                    pause = attempts.after_failure()
-                    if pause is None:
-                        raise exc.error(
-                            f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
-                        ) from None
-                if self._abort.wait(pause):
-                    raise _Aborted from None
-
-    def _get_once(self, url: str, path: str, *, json_reply: bool, missing_ok: bool) -> Any:
-        deadline = time.monotonic() + self.timeout
-        try:
-            r = self.session.get(
-                url,
-                params=self._params or None,
-                headers=self._headers_sent,
-                auth=self._auth,
-                timeout=self.timeout,
-                stream=True,
-            )
-        except requests.Timeout:
-            raise _Retryable(f"no answer within {self.timeout:g}s", SourceTimeoutError) from None
-        except requests.ConnectionError:
-            raise _Retryable("connection failed or dropped") from None
-        except requests.RequestException as exc:
-            raise SourceUnavailableError(
-                f"{self._where}{path}: request failed: {type(exc).__name__}"
-            ) from None
-        body = self._read_body(r, path, deadline)
-        status = r.status_code
-        text = self._scrub(body[:300].decode("utf-8", "replace").strip())
-        if status in (429, 503):
-            raise _Retryable(
-                f"HTTP {status}",
-                ServerBusyError,
-                wait_seconds=retry_after_seconds(r.headers.get("Retry-After")),
-                busy=True,
-            )
-        if status >= 500:
-            raise _Retryable(f"HTTP {status}")
-        if status == 404 and missing_ok:
-            return None
-        if status >= 400:
-            low = text.lower()
-            if status == 400 and any(w in low for w in _LIMIT_WORDS):
-                raise HistoryTooLargeError(
-                    f"{self._where}{path}: the server refuses: {text[:160]}", code=status
-                )
-            if status in (401, 403):
-                raise ServerRefusedError(
-                    f"{self._where}{path}: access denied (HTTP {status}); check the API key or "
-                    "credentials",
-                    code=status,
-                )
-            if "<html" in low:
-                text = "an HTML page"
-            raise ServerRefusedError(
-                f"{self._where}{path}: HTTP {status}: {text[:160]}", code=status
-            )
-        if status != 200:
-            raise SourceProtocolError(f"{self._where}{path}: unexpected HTTP {status}")
-        if not json_reply:
-            return body.decode("utf-8", "replace").strip()
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise _Retryable(
-                "the reply is not JSON (truncated or garbled)", SourceProtocolError
-            ) from None
-
-    def _read_body(self, r: requests.Response, path: str, deadline_seconds: float) -> bytes:
-        """The whole body by ``deadline``, at most :data:`MAX_BODY` bytes.
-
-        Read as bytes arrive (``read1``), so that a server trickling them is cut off at the
-        deadline rather than holding a worker for as long as it likes.
-        """
-        raw = r.raw
-        read1 = getattr(raw, "read1", None)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            while True:
-                if time.monotonic() > deadline_seconds:
-                    raise _Retryable(
-                        f"no whole answer within {self.timeout:g}s", SourceTimeoutError
-                    )
-                chunk = read1(1 << 16, decode_content=True) if read1 else raw.read(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise SourceProtocolError(
-                        f"{self._where}{path}: the reply is over {MAX_BODY >> 20} MiB"
-                    )
-        except urllib3.exceptions.ReadTimeoutError:
-            raise _Retryable(
-                f"the reply stalled for {self.timeout:g}s", SourceTimeoutError
-            ) from None
-        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, OSError):
-            raise _Retryable("the reply was truncated", SourceProtocolError) from None
-        finally:
-            r.close()
-        return b"".join(chunks)
-
-    def _scrub(self, text: str) -> str:
-        """``text`` (a server's error page) without our credentials, should it echo them."""
-        for secret in (*self._params.values(), *(self._auth or ()), self._api_key):
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+        return self._http.get(path, json_reply=json_reply, missing_ok=missing_ok)
 
     def _many(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
         """Run ``jobs`` ``parallel`` at a time; results in order; the first error is raised."""
-        if not jobs:
-            return []
-        with self._lock:
-            self._to_do += len(jobs)
-        if self.parallel == 1 or len(jobs) == 1:
-            results = []
-            for job in jobs:
-                results.append(job())
-                self._tick()
-            return results
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="esplora")
-        futures = [self._pool.submit(job) for job in jobs]
-        try:
-            for f in as_completed(futures):  # as they end: the first failure is seen at once
-                error = f.exception()
-                if error is not None:
-                    raise error
-                self._tick()
-            return [f.result() for f in futures]
-        except BaseException:
-            # nothing may go on asking the server behind the caller's back: queued jobs are
-            # dropped, running ones stop at their next request or pause
-            self._abort.set()
-            raise
-        finally:
-            for f in futures:
-                f.cancel()
-            wait(futures)
-            self._abort.clear()
-
-    def _tick(self) -> None:
-        with self._lock:
-            self._done += 1
-            done, to_do = self._done, self._to_do
-        if self.progress is not None:
-            self.progress(done, to_do)
+        return self._http.many(jobs)
 
     # --- the look-up ---------------------------------------------------------------------------
+    @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """Use, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
@@ -713,6 +531,7 @@ class EsploraSource:
         )
         return lookup, tip_after
 
+    @reports_as_source
     def block_status(self, block: BlockRef) -> str:
         """``"tip"``, ``"behind"`` (still on the best chain, which grew) or ``"stale"``."""
         tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
