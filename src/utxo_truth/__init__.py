@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._api import scan
 from ._exceptions import (
+    AccessDeniedError,
     ChecksumError,
     DescriptorError,
     HistoryTooLargeError,
@@ -75,6 +76,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_GAP",
     "DEFAULT_RANGE",
+    "AccessDeniedError",
     "BlockRef",
     "Book",
     "ChainScan",

@@ -13,32 +13,43 @@ handlers keep working::
     │   ├── MultisigNeedsDescriptorError        Ypub/Zpub/Upub/Vpub: one cosigner is not a wallet
     │   ├── DescriptorError                     a malformed or unsupported output descriptor
     │   ├── TargetError                         an address / script / key we cannot read
-    │   └── SourceSpecError                     a ``--source`` string we cannot read
+    │   ├── SourceSpecError                     a ``--source`` string we cannot read
+    │   ├── PortfolioError                      a portfolio file (or dict) is wrong
+    │   └── LiabilityProofError                 a liability proof file cannot be read at all
     └── SourceError                             a chain source failed or cannot be believed
         ├── SourceUnavailableError (OSError)    could not be reached / opened at all
         ├── SourceTimeoutError (TimeoutError)   did not answer in time
         ├── SourceProtocolError                 answered something malformed (garbage, bad JSON)
         ├── ServerRefusedError                  answered with an error (see subclasses)
         │   ├── HistoryTooLargeError            a script's history is over the server's limit
-        │   └── ServerBusyError                 rate-limited / "excessive resource usage"
+        │   ├── ServerBusyError                 rate-limited / "excessive resource usage"
+        │   └── AccessDeniedError (PermissionError)  HTTP 401/403: credentials or key refused
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
         └── InconsistentTipError                answers of one scan are true at different blocks
 
 No error message ever contains private key material: inputs that look private are described by
-their kind and length only.
+their kind and length only. Every :class:`SourceError` raised by a source's public method
+carries ``.source`` (the source's name, without credentials).
+
+Refusals are typed from the server's status or error *code* where it has one (HTTP 401/403,
+429/503; Electrum's -101/-102, ElectrumX's 10001); words are read only where a server gives no
+code for the condition (electrs' 400 utxo limit), and then as whole phrases.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "ChecksumError",
     "DescriptorError",
     "HistoryTooLargeError",
     "InconsistentTipError",
     "InputError",
+    "LiabilityProofError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
+    "PortfolioError",
     "PrivateKeyError",
     "ServerBusyError",
     "ServerRefusedError",
@@ -102,6 +113,14 @@ class SourceSpecError(InputError):
     """A chain-source specification (``snapshot:PATH``, ``electrum://...``) cannot be used."""
 
 
+class PortfolioError(InputError):
+    """A portfolio file (or dict) is wrong; the message names the file, entry and field."""
+
+
+class LiabilityProofError(InputError):
+    """A liability proof file cannot be read at all (not JSON, unknown format)."""
+
+
 class SourceError(UtxoTruthError):
     """A chain source failed, or answered something that cannot be believed.
 
@@ -145,6 +164,13 @@ class HistoryTooLargeError(ServerRefusedError):
 
 class ServerBusyError(ServerRefusedError):
     """The server is rate-limiting this client ("excessive resource usage", "server busy")."""
+
+
+class AccessDeniedError(ServerRefusedError, PermissionError):
+    """The server refused our credentials or API key (HTTP 401/403), whichever source it is.
+
+    Check the key, the ``user:password`` or the cookie file; nothing of them is in the message.
+    """
 
 
 class VerificationError(SourceError):

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from ._exceptions import InputError
+from ._exceptions import InputError, PortfolioError  # PortfolioError re-exported from here
 from ._models import MAX_MONEY, Sats
 from ._network import Network, parse_network
 from .liabilities import LiabilityProof, LiabilityProofError, load_liability_proof
@@ -53,10 +53,6 @@ __all__ = [
 ]
 
 SATS_PER_BTC = 100_000_000
-
-
-class PortfolioError(InputError):
-    """A portfolio file (or dict) is wrong; the message names the file, entry and field."""
 
 
 class Right(StrEnum):

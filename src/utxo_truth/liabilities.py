@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ._exceptions import InputError
+from ._exceptions import InputError, LiabilityProofError  # LiabilityProofError re-exported here
 
 __all__ = [
     "LiabilityProof",
@@ -45,10 +45,6 @@ __all__ = [
 MAX_DEPTH = 64
 _EIGHT = Decimal("0.00000001")
 OWN_FORMAT = "utxo-truth-liabilities-v1"
-
-
-class LiabilityProofError(InputError):
-    """A liability proof file cannot be read at all (not JSON, unknown format)."""
 
 
 class LiabilityProof(BaseModel):

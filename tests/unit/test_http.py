@@ -9,6 +9,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from utxo_truth._exceptions import (
+    AccessDeniedError,
     HistoryTooLargeError,
     ServerRefusedError,
     SourceProtocolError,
@@ -93,8 +94,8 @@ def test_key_like_path_segments_are_found_and_redacted() -> None:
         (400, "Too many history entries", HistoryTooLargeError),
         (400, "Too many unspent transaction outputs (>500)", HistoryTooLargeError),
         (400, "too many requests from your address", ServerRefusedError),  # not the utxo limit
-        (401, "", ServerRefusedError),
-        (403, "", ServerRefusedError),
+        (401, "", AccessDeniedError),
+        (403, "", AccessDeniedError),
         (404, "Not Found", ServerRefusedError),
         (302, "", SourceProtocolError),
     ],

@@ -12,8 +12,8 @@ Example:
     ...     with source_errors("esplora+https://host/api", lambda t: t.replace("k3y", "***")):
     ...         raise SourceProtocolError("server sent a malformed tip hash: 'k3y'")
     ... except SourceProtocolError as exc:
-    ...     print(exc.source, "|", exc)
-    esplora+https://host/api | server sent a malformed tip hash: '***'
+    ...     (exc.source, str(exc))
+    ('esplora+https://host/api', "server sent a malformed tip hash: '***'")
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Nothing here knows what Esplora's replies mean (that is :mod:`._esplora_api` and
 * status codes are mapped to errors by a table (:func:`_refusal_for`): 429/503 are *busy* and
   waited out, other 5xx, dropped connections, timeouts and truncated or garbled bodies are
   *failures* and retried (both under :class:`~._retry.RetryPolicy`), 401/403 are
-  :class:`ServerRefusedError` (as for every source), a 400 naming electrs' utxo or history
+  :class:`AccessDeniedError` (as for every source), a 400 naming electrs' utxo or history
   limit is :class:`HistoryTooLargeError`;
 * a reply over :data:`MAX_BODY` bytes or nested deeper than :data:`MAX_DEPTH` is a
   :class:`SourceProtocolError` before it is parsed (no ``RecursionError`` reaches the caller);
@@ -40,6 +40,7 @@ import requests
 import urllib3
 
 from .._exceptions import (
+    AccessDeniedError,
     HistoryTooLargeError,
     ServerBusyError,
     ServerRefusedError,
@@ -202,7 +203,7 @@ def _refusal_for(status: int, text: str, where: str) -> SourceError | None:
     if status == 400 and any(w in low for w in _LIMIT_WORDS):
         return HistoryTooLargeError(f"{where}: the server refuses: {text[:160]}", code=status)
     if status in _DENIED:
-        return ServerRefusedError(
+        return AccessDeniedError(
             f"{where}: access denied (HTTP {status}); check the API key or credentials",
             code=status,
         )

@@ -18,12 +18,13 @@ Example:
     >>> attempts.after_failure(), attempts.after_failure(), attempts.after_failure()
     (0.0, 0.0, None)
     >>> retry_after_seconds("7")
-    7.0
+    7
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
         return None
     value = value.strip()
     if value.isdigit():
-        return float(int(value))  # a duration in seconds
+        return int(value)  # a duration in seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -76,16 +77,16 @@ class RetryPolicy:
     retries: int = 3
     backoff: float = 0.5
     max_wait: float = 60.0
-    max_pause: float = float("inf")
+    max_pause: float = math.inf
     jitter: bool = True
 
     def pause(self, n: int, rng: random.Random | None = None) -> float:
         """The pause before the ``n``-th retry (1-based): doubled, capped, then jittered."""
-        doubling = float(2 ** min(max(n, 1) - 1, _MAX_EXPONENT))
+        doubling = 2.0 ** min(max(n, 1) - 1, _MAX_EXPONENT)
         ceiling = min(self.backoff * doubling, self.max_pause)
         if not self.jitter:
             return ceiling
-        return float((rng or random).uniform(0, ceiling))
+        return rng.uniform(0, ceiling) if rng is not None else random.uniform(0, ceiling)
 
     def start(self, rng: random.Random | None = None) -> Attempts:
         """A fresh count for one request."""

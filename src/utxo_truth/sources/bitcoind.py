@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._exceptions import (
+    AccessDeniedError,
     NetworkMismatchError,
     ServerRefusedError,
     SourceProtocolError,
@@ -144,8 +145,9 @@ class BitcoindSource:
                     f"{self.where}: cannot reach the node ({type(exc).__name__})"
                 ) from exc
             if r.status_code in (401, 403):
-                raise SourceUnavailableError(
-                    f"{self.where}: the node refused the credentials (HTTP {r.status_code})"
+                raise AccessDeniedError(
+                    f"{self.where}: the node refused the credentials (HTTP {r.status_code})",
+                    code=r.status_code,
                 )
             try:
                 body = json.loads(r.text, parse_float=Decimal)

@@ -36,6 +36,7 @@ asking several independent servers is the remedy.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
@@ -69,17 +70,29 @@ def scripthash(script: bytes) -> str:
     return hashlib.sha256(script).digest()[::-1].hex()
 
 
+_BUSY_CODES = frozenset({-101, -102})
+"""aiorpcx's EXCESSIVE_RESOURCE_USAGE and SERVER_BUSY (what ElectrumX and Fulcrum send)."""
+_TOO_LARGE_CODES = frozenset({10_001})
+"""ElectrumX's RPC_ERROR_HISTORY_TOO_LONG (1.18 and later)."""
+_TOO_LARGE = re.compile(r"\b(history too large|response too large|too large|too many)\b")
+"""Servers without a code of their own for it (older ElectrumX: code 1, Fulcrum, electrs)."""
+_BUSY = re.compile(r"\b(excessive resource usage|server busy|busy|rate[- ]limit(ed|ing)?)\b")
+"""Whole words only: "rate" alone would match "generate" and "separate"."""
+
+
 def _refusal(error: Any, what: str) -> ServerRefusedError:
+    """The typed error for an Electrum error reply: from its code first, its words second."""
     text = error_text(error)
     code = error.get("code") if isinstance(error, dict) else None
-    low = text.lower()
-    if "history too large" in low or "too many" in low or "too large" in low:
+    message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    low = message.lower()
+    if code in _TOO_LARGE_CODES or (code not in _BUSY_CODES and _TOO_LARGE.search(low)):
         return HistoryTooLargeError(
             f"{what}: the server refuses: {text}. Use a server with a higher history limit, or "
             "your own node",
             code=code,
         )
-    if "excessive resource" in low or "busy" in low or "rate" in low:
+    if code in _BUSY_CODES or _BUSY.search(low):
         return ServerBusyError(
             f"{what}: the server is rate-limiting this client: {text}. "
             "Wait and retry, or use another server",
