@@ -1,6 +1,6 @@
 """What a person believes they hold: own wallets, and positions at custodians, by right and book.
 
-Three rights (see docs/rights.md):
+Three rights (see docs/portfolio.md, "The three rights"):
 
 * ``finality`` — a verified UTXO under your own key: final settlement;
 * ``redemption`` — a claim you may redeem for BTC (exchange balance, wrapped BTC, Earn, loans);

@@ -55,9 +55,9 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
-from ._checks import Restart, hex32, is_int, merkle_problem, pinned
 from ._errors import reports_as_source
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
+from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -276,7 +276,7 @@ class ElectrumSource:
         pending: dict[bytes, list[Coin]] = {}
         need_proof: dict[tuple[str, int], list[tuple[bytes, int]]] = {}
         for s, listing, balance in zip(used, listings, balances, strict=True):
-            self._reconcile_script(s, histories[s], txs, listing, balance, coins, pending, problems)
+            self._coins_of_script(s, histories[s], txs, listing, balance, coins, pending, problems)
         for s, cs in coins.items():
             for k, c in enumerate(cs):
                 if c.height is not None and c.problem is None:
@@ -456,7 +456,7 @@ class ElectrumSource:
             return "malformed merkle proof"
         return merkle_problem(txid, height, r.get("merkle"), r.get("pos"), chain)
 
-    def _reconcile_script(
+    def _coins_of_script(
         self,
         script: bytes,
         history: list[tuple[str, int]],
@@ -467,6 +467,14 @@ class ElectrumSource:
         pending: dict[bytes, list[Coin]],
         problems: list[str],
     ) -> None:
+        """The coins of ``script``, derived from its history, then compared with the listing.
+
+        Outputs to the script not spent by a transaction of its history are its coins; a coin
+        ``listunspent`` shows but the history does not explain is kept ``unverified`` with the
+        reason, one the history proves but the listing omits is kept and the omission reported,
+        and the total is compared with ``get_balance``. (Formerly ``_reconcile_script``: the
+        word "reconcile" belongs to portfolios.)
+        """
         name = self._name(script)
         if listing.error is not None:
             raise _refusal(listing.error, f"{self.describe()} listunspent of {name}")

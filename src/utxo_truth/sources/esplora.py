@@ -67,10 +67,10 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
-from ._checks import Restart, hex32, is_int, merkle_problem, pinned
 from ._errors import reports_as_source
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
+from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["EsploraSource"]
 
@@ -99,7 +99,7 @@ def _scripthash(script: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Claim:
+class _Listed:
     """A coin as the server states it, before it is checked against its transaction."""
 
     txid: str
@@ -113,8 +113,8 @@ class _Claim:
 @dataclass
 class _ScriptAnswer:
     script: bytes
-    confirmed: list[_Claim]
-    pending: list[_Claim]
+    confirmed: list[_Listed]
+    pending: list[_Listed]
     stats: dict[str, Any] | None = None
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
@@ -135,7 +135,8 @@ def _counts(page: list[dict[str, Any]]) -> tuple[int, int]:
     return confirmed, len(page) - confirmed
 
 
-def _varint(n: int) -> bytes:
+def _compact_size(n: int) -> bytes:
+    """Bitcoin's CompactSize length prefix (not Core's VARINT of the UTXO snapshot)."""
     if n < 0xFD:
         return bytes([n])
     if n <= 0xFFFF:
@@ -151,20 +152,20 @@ def _txid_of_json(t: dict[str, Any]) -> str | None:
     None when a field needed for that is missing or malformed.
     """
     try:
-        parts = [(t["version"] & 0xFFFFFFFF).to_bytes(4, "little"), _varint(len(t["vin"]))]
+        parts = [(t["version"] & 0xFFFFFFFF).to_bytes(4, "little"), _compact_size(len(t["vin"]))]
         for i in t["vin"]:
             sig = bytes.fromhex(i["scriptsig"])
             parts += [
                 bytes.fromhex(i["txid"])[::-1],
                 (i["vout"] & 0xFFFFFFFF).to_bytes(4, "little"),
-                _varint(len(sig)),
+                _compact_size(len(sig)),
                 sig,
                 i["sequence"].to_bytes(4, "little"),
             ]
-        parts.append(_varint(len(t["vout"])))
+        parts.append(_compact_size(len(t["vout"])))
         for o in t["vout"]:
             spk = bytes.fromhex(o["scriptpubkey"])
-            parts += [o["value"].to_bytes(8, "little"), _varint(len(spk)), spk]
+            parts += [o["value"].to_bytes(8, "little"), _compact_size(len(spk)), spk]
         parts.append(t["locktime"].to_bytes(4, "little"))
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         return None
@@ -635,7 +636,7 @@ class EsploraSource:
 
         return job
 
-    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Claim]:
+    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Listed]:
         """Confirmed coins of the script that mempool transactions spend (``/utxo`` omits them)."""
         parsed = [self._parse_tx_json(t) for t in self._as_list(txs, "mempool transactions")]
         in_mempool = {t["txid"] for t in parsed}
@@ -648,7 +649,7 @@ class EsploraSource:
                 if (prev_txid, prev_vout) in listed:
                     continue
                 # the spent coin's height comes from its merkle proof (checked later)
-                out.append(_Claim(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
+                out.append(_Listed(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
         return out
 
     def _hex_job(self, txid: str) -> Callable[[], str | None]:
@@ -700,7 +701,7 @@ class EsploraSource:
                     by, by_confirmed = (said_by, said_confirmed) if spent else (None, False)
                 if by is not None and by_confirmed:
                     continue
-                claim = _Claim(t["txid"], vout, value, t["height"], t["block_hash"])
+                claim = _Listed(t["txid"], vout, value, t["height"], t["block_hash"])
                 if t["height"] is None:
                     if by is None:
                         a.pending.append(claim)
@@ -958,7 +959,7 @@ class EsploraSource:
             raise SourceProtocolError(f"{self._where} sent a malformed block height")
         return height, hex32(status.get("block_hash"), "block hash")
 
-    def _parse_utxos(self, r: Any, script: bytes) -> list[_Claim]:
+    def _parse_utxos(self, r: Any, script: bytes) -> list[_Listed]:
         out = []
         for item in self._as_list(r, "unspent outputs"):
             if not (
@@ -973,7 +974,7 @@ class EsploraSource:
                 )
             height, block_hash = self._parse_status(item.get("status"))
             out.append(
-                _Claim(
+                _Listed(
                     hex32(item.get("txid"), "txid"),
                     item["vout"],
                     item["value"],
@@ -1055,7 +1056,7 @@ class EsploraSource:
     def _check_coin(
         self,
         script: bytes,
-        claim: _Claim,
+        claim: _Listed,
         txouts: dict[str, _TxOuts | None],
         proof: Any,
         chain: HeaderChain | None,
