@@ -46,7 +46,6 @@ typed error at once. Every request has a whole-reply deadline (``timeout``) and 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -68,6 +67,16 @@ from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
+from ._esplora_api import (
+    ScriptStats,
+    parse_stats,
+)
+from ._esplora_api import TxOuts as _TxOuts
+from ._esplora_api import counts as _counts
+from ._esplora_api import header_from_summary as _header_from_summary
+from ._esplora_api import outs_from_hex as _outs_from_hex
+from ._esplora_api import outs_from_object as _outs_from_object
+from ._esplora_api import scripthash as _scripthash
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
@@ -84,18 +93,9 @@ MEMPOOL_PAGE = 50
 """Mempool transactions ``/scripthash/:h/txs`` returns at most."""
 BLOCKS_PAGE = 10
 """Block summaries per ``/blocks/:start`` reply."""
-_NULL_TXID = b"\x00" * 32
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
-
-
-def _scripthash(script: bytes) -> str:
-    """Esplora's script hash: sha256 of the scriptPubKey in hex, *not* byte-reversed.
-
-    Electrum's is reversed (see esplora issue #460).
-    """
-    return hashlib.sha256(script).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,110 +115,10 @@ class _ScriptAnswer:
     script: bytes
     confirmed: list[_Listed]
     pending: list[_Listed]
-    stats: dict[str, Any] | None = None
+    stats: ScriptStats | None = None
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
     """What could not be had for this script (said in the look-up's problems)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _TxOuts:
-    """A transaction's outputs (script, value), known from bytes that hash to its txid."""
-
-    outputs: tuple[tuple[bytes, int], ...]
-    coinbase: bool
-
-
-def _counts(page: list[dict[str, Any]]) -> tuple[int, int]:
-    """(confirmed, mempool) transactions on a history page."""
-    confirmed = sum(t["height"] is not None for t in page)
-    return confirmed, len(page) - confirmed
-
-
-def _compact_size(n: int) -> bytes:
-    """Bitcoin's CompactSize length prefix (not Core's VARINT of the UTXO snapshot)."""
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
-
-
-def _txid_of_json(t: dict[str, Any]) -> str | None:
-    """The txid an Esplora transaction object serialises to (without witness).
-
-    None when a field needed for that is missing or malformed.
-    """
-    try:
-        parts = [(t["version"] & 0xFFFFFFFF).to_bytes(4, "little"), _compact_size(len(t["vin"]))]
-        for i in t["vin"]:
-            sig = bytes.fromhex(i["scriptsig"])
-            parts += [
-                bytes.fromhex(i["txid"])[::-1],
-                (i["vout"] & 0xFFFFFFFF).to_bytes(4, "little"),
-                _compact_size(len(sig)),
-                sig,
-                i["sequence"].to_bytes(4, "little"),
-            ]
-        parts.append(_compact_size(len(t["vout"])))
-        for o in t["vout"]:
-            spk = bytes.fromhex(o["scriptpubkey"])
-            parts += [o["value"].to_bytes(8, "little"), _compact_size(len(spk)), spk]
-        parts.append(t["locktime"].to_bytes(4, "little"))
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-        return None
-    raw = b"".join(parts)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
-
-
-def _outs_from_object(t: dict[str, Any]) -> _TxOuts | None:
-    """Outputs of a parsed Esplora transaction object, if it serialises to its txid.
-
-    Only then are its outputs' values and scripts the transaction's own.
-    """
-    if _txid_of_json(t["json"]) != t["txid"]:
-        return None
-    coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["json"]["vin"])
-    return _TxOuts(tuple(t["vout"]), coinbase)
-
-
-def _outs_from_hex(text: str | None, txid: str) -> _TxOuts | None:
-    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise."""
-    from embit.transaction import Transaction
-
-    try:
-        tx = Transaction.parse(bytes.fromhex(text or ""))
-    except Exception:
-        return None
-    if tx.txid().hex() != txid:
-        return None
-    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
-    outs = tuple((bytes(o.script_pubkey.data), int(o.value)) for o in tx.vout)
-    return _TxOuts(outs, coinbase)
-
-
-def _header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
-    """(height, id, 80-byte header) rebuilt from a ``/blocks`` item; None if fields are missing."""
-    try:
-        prev = b.get("previousblockhash") or "00" * 32
-        header = b"".join(
-            [
-                (b["version"] & 0xFFFFFFFF).to_bytes(4, "little"),
-                bytes.fromhex(prev)[::-1],
-                bytes.fromhex(b["merkle_root"])[::-1],
-                b["timestamp"].to_bytes(4, "little"),
-                b["bits"].to_bytes(4, "little"),
-                b["nonce"].to_bytes(4, "little"),
-            ]
-        )
-        height, block_id = b["height"], hex32(b["id"], "block id")
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, SourceProtocolError):
-        return None
-    if len(header) != 80 or not is_int(height):
-        return None
-    return height, block_id, header
 
 
 class EsploraSource:
@@ -568,9 +468,7 @@ class EsploraSource:
         page_size, mempool_page = self._trial_pages or (self.page_size, self._mempool_page)
         return confirmed < page_size and mempool < mempool_page
 
-    def _page_proven(
-        self, script: bytes, page: list[dict[str, Any]], stats: dict[str, Any]
-    ) -> bool:
+    def _page_proven(self, script: bytes, page: list[dict[str, Any]], stats: ScriptStats) -> bool:
         """Learn from a checked page; False if it was cut short (then pages are re-sorted).
 
         A cut-short page is a full one, so its size is the server's page size. What is learnt
@@ -580,17 +478,17 @@ class EsploraSource:
         """
         c, m = _counts(page)
         page_size, mempool_page = self._trial_pages or (self.page_size, self._mempool_page)
-        if stats["chain"]["tx_count"] > c:
+        if stats.chain.tx_count > c:
             self._trial_pages = (min(page_size, c), mempool_page)
             return False
-        if stats["mempool"]["tx_count"] > m:
+        if stats.mempool.tx_count > m:
             self._trial_pages = (page_size, min(mempool_page, m))
             return False
         self._proven_whole = (max(self._proven_whole[0], c), max(self._proven_whole[1], m))
         return True
 
-    def _stats_job(self, script: bytes) -> Callable[[], dict[str, Any]]:
-        def job() -> dict[str, Any]:
+    def _stats_job(self, script: bytes) -> Callable[[], ScriptStats]:
+        def job() -> ScriptStats:
             r = self._get(f"/scripthash/{_scripthash(script)}", json_reply=True)
             return self._parse_stats(r, script)
 
@@ -621,15 +519,15 @@ class EsploraSource:
                 return False
             for c in self._parse_utxos(listing, answer.script):
                 (answer.confirmed if c.height is not None else answer.pending).append(c)
-            if answer.stats["mempool"]["tx_count"] > 0:
+            if answer.stats.mempool.tx_count > 0:
                 txs = self._as_list(
                     self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True), "history"
                 )
                 answer.confirmed.extend(self._spent_in_mempool(txs, answer))
-                if len(txs) < answer.stats["mempool"]["tx_count"]:
+                if len(txs) < answer.stats.mempool.tx_count:
                     answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(txs)} of its "
-                        f"{answer.stats['mempool']['tx_count']} mempool transactions: coins "
+                        f"{answer.stats.mempool.tx_count} mempool transactions: coins "
                         "spent in the mempool may be missing"
                     )
             return True
@@ -736,19 +634,19 @@ class EsploraSource:
             sh = _scripthash(answer.script)
             assert answer.stats is not None
             out: list[dict[str, Any]] = []
-            if answer.stats["mempool"]["tx_count"] > 0:
+            if answer.stats.mempool.tx_count > 0:
                 mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
                 out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
-                if len(out) < answer.stats["mempool"]["tx_count"]:
+                if len(out) < answer.stats.mempool.tx_count:
                     answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(out)} of its "
-                        f"{answer.stats['mempool']['tx_count']} mempool transactions (it does "
+                        f"{answer.stats.mempool.tx_count} mempool transactions (it does "
                         "not page the mempool): its unconfirmed receipts and spends may be "
                         "incomplete"
                     )
             last: str | None = None
             seen: set[str] = set()
-            expected = answer.stats["chain"]["tx_count"]
+            expected = answer.stats.chain.tx_count
             while len(seen) < expected:  # pages of 25 on electrs; the size is not relied on
                 path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
                 try:
@@ -936,18 +834,8 @@ class EsploraSource:
             raise SourceProtocolError(f"{self._where} sent malformed {what}: {str(x)[:80]}")
         return x
 
-    def _parse_stats(self, r: Any, script: bytes) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, name in (("chain_stats", "chain"), ("mempool_stats", "mempool")):
-            part = r.get(key) if isinstance(r, dict) else None
-            fields = ("funded_txo_sum", "spent_txo_sum", "tx_count")
-            if not (isinstance(part, dict) and all(is_int(part.get(f)) for f in fields)):
-                raise SourceProtocolError(
-                    f"{self._where} sent malformed stats for {self._name(script)}: {str(r)[:80]}"
-                )
-            out[name] = part
-        out["tx_count"] = out["chain"]["tx_count"] + out["mempool"]["tx_count"]
-        return out
+    def _parse_stats(self, r: Any, script: bytes) -> ScriptStats:
+        return parse_stats(r, f"{self._where} sent malformed stats for {self._name(script)}")
 
     def _parse_status(self, status: Any) -> tuple[int | None, str | None]:
         if not (isinstance(status, dict) and isinstance(status.get("confirmed"), bool)):
@@ -1037,17 +925,17 @@ class EsploraSource:
     def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
         """The listing must add up to the server's own funded-minus-spent figures."""
         assert a.stats is not None
-        chain, mempool = a.stats["chain"], a.stats["mempool"]
+        chain, mempool = a.stats.chain, a.stats.mempool
         listed_conf = sum(c.value for c in a.confirmed)
         spent_in_mempool = sum(c.value for c in a.confirmed if c.spent_by)
         listed_pend = sum(c.value for c in a.pending)
-        if listed_conf != chain["funded_txo_sum"] - chain["spent_txo_sum"]:
+        if listed_conf != chain.funded_txo_sum - chain.spent_txo_sum:
             problems.append(
                 f"{self._name(a.script)}: the server lists {listed_conf} sats of confirmed coins but its "
-                f"chain_stats imply {chain['funded_txo_sum'] - chain['spent_txo_sum']} "
+                f"chain_stats imply {chain.funded_txo_sum - chain.spent_txo_sum} "
                 "(incomplete or inconsistent answer)"
             )
-        if listed_pend - spent_in_mempool != mempool["funded_txo_sum"] - mempool["spent_txo_sum"]:
+        if listed_pend - spent_in_mempool != mempool.funded_txo_sum - mempool.spent_txo_sum:
             problems.append(
                 f"{self._name(a.script)}: the server's mempool listing does not add up to its mempool_stats "
                 "(incomplete or inconsistent answer)"
