@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._api import scan
 from ._exceptions import (
+    AccessDeniedError,
     AllSourcesFailedError,
     ChecksumError,
     DescriptorError,
@@ -103,6 +104,7 @@ from .wrapped import ReserveList, TokenSpec, WrappedReport, measure, read_reserv
 __all__ = [
     "DEFAULT_GAP",
     "DEFAULT_RANGE",
+    "AccessDeniedError",
     "AllSourcesFailedError",
     "BlockRef",
     "Book",

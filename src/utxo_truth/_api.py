@@ -62,7 +62,7 @@ def scan(
     def one(s: ChainSource) -> Holdings:
         if s.network is not net:
             raise InputError(f"the source serves {s.network.label} but the scan is for {net.label}")
-        return discover(parsed, s, gap=gap, range_=range, progress=progress)
+        return discover(parsed, s, gap=gap, range=range, progress=progress)
 
     if source is not None:
         return one(open_source(source, net) if isinstance(source, str) else source)

@@ -16,14 +16,17 @@ handlers keep working::
     │   ├── WalletFileError                     a wallet export we cannot read (file + field)
     │   │   └── EncryptedWalletError            an encrypted wallet file (not decrypted)
     │   ├── LabelFileError                      a BIP-329 label file we cannot read
-    │   └── SourceSpecError                     a ``--source`` string we cannot read
+    │   ├── SourceSpecError                     a ``--source`` string we cannot read
+    │   ├── PortfolioError                      a portfolio file (or dict) is wrong
+    │   └── LiabilityProofError                 a liability proof file cannot be read at all
     └── SourceError                             a chain source failed or cannot be believed
         ├── SourceUnavailableError (OSError)    could not be reached / opened at all
         ├── SourceTimeoutError (TimeoutError)   did not answer in time
         ├── SourceProtocolError                 answered something malformed (garbage, bad JSON)
         ├── ServerRefusedError                  answered with an error (see subclasses)
         │   ├── HistoryTooLargeError            a script's history is over the server's limit
-        │   └── ServerBusyError                 rate-limited / "excessive resource usage"
+        │   ├── ServerBusyError                 rate-limited / "excessive resource usage"
+        │   └── AccessDeniedError (PermissionError)  HTTP 401/403: credentials or key refused
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
         ├── InconsistentTipError                answers of one scan are true at different blocks
@@ -34,12 +37,18 @@ handlers keep working::
             └── AllSourcesFailedError           every source of a comparison failed
 
 No error message ever contains private key material: inputs that look private are described by
-their kind and length only.
+their kind and length only. Every :class:`SourceError` raised by a source's public method
+carries ``.source`` (the source's name, without credentials).
+
+Refusals are typed from the server's status or error *code* where it has one (HTTP 401/403,
+429/503; Electrum's -101/-102, ElectrumX's 10001); words are read only where a server gives no
+code for the condition (electrs' 400 utxo limit), and then as whole phrases.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "AllSourcesFailedError",
     "ChainMismatchError",
     "ChecksumError",
@@ -51,9 +60,11 @@ __all__ = [
     "InexactAmountError",
     "InputError",
     "LabelFileError",
+    "LiabilityProofError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
     "PolicyFailedError",
+    "PortfolioError",
     "PrivateKeyError",
     "ServerBusyError",
     "ServerRefusedError",
@@ -130,11 +141,25 @@ class SourceSpecError(InputError):
     """A chain-source specification (``snapshot:PATH``, ``electrum://...``) cannot be used."""
 
 
+class PortfolioError(InputError):
+    """A portfolio file (or dict) is wrong; the message names the file, entry and field."""
+
+
+class LiabilityProofError(InputError):
+    """A liability proof file cannot be read at all (not JSON, unknown format)."""
+
+
 class SourceError(UtxoTruthError):
     """A chain source failed, or answered something that cannot be believed.
 
     A scan that meets this error has no answer: it is never reported as a zero balance.
+
+    ``source`` names the source it came from (``describe()``, never with credentials); it is
+    set in one place, where a source's public method ends (:func:`utxo_truth.sources._errors.
+    source_errors`), and is None for an error raised outside a source.
     """
+
+    source: str | None = None
 
 
 class SourceUnavailableError(SourceError, OSError):
@@ -167,6 +192,13 @@ class HistoryTooLargeError(ServerRefusedError):
 
 class ServerBusyError(ServerRefusedError):
     """The server is rate-limiting this client ("excessive resource usage", "server busy")."""
+
+
+class AccessDeniedError(ServerRefusedError, PermissionError):
+    """The server refused our credentials or API key (HTTP 401/403), whichever source it is.
+
+    Check the key, the ``user:password`` or the cookie file; nothing of them is in the message.
+    """
 
 
 class VerificationError(SourceError):

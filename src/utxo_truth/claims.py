@@ -1,6 +1,6 @@
 """What a person believes they hold: own wallets, and positions at custodians, by right and book.
 
-Three rights (see docs/rights.md):
+Three rights (see docs/portfolio.md, "The three rights"):
 
 * ``finality`` — a verified UTXO under your own key: final settlement;
 * ``redemption`` — a claim you may redeem for BTC (exchange balance, wrapped BTC, Earn, loans);
@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from ._exceptions import InputError
+from ._exceptions import InputError, PortfolioError  # PortfolioError re-exported from here
 from ._models import MAX_MONEY, Sats
 from ._network import Network, parse_network
 from ._readers import check_nesting, read_text
@@ -55,10 +55,6 @@ __all__ = [
 ]
 
 SATS_PER_BTC = 100_000_000
-
-
-class PortfolioError(InputError):
-    """A portfolio file (or dict) is wrong; the message names the file, entry and field."""
 
 
 class Right(StrEnum):

@@ -37,7 +37,7 @@ from ._models import (
     Utxo,
     unique_coins,
 )
-from .sources._base import ChainSource, Coin, DescriptorSource, Lookup
+from .sources._base import BatchingSource, ChainSource, Coin, DescriptorSource, Lookup
 from .targets import Target, address_of
 
 __all__ = ["DEFAULT_GAP", "DEFAULT_RANGE", "MAX_INDEX", "Progress", "discover"]
@@ -86,7 +86,7 @@ def discover(
     source: ChainSource,
     *,
     gap: int = DEFAULT_GAP,
-    range_: int = DEFAULT_RANGE,
+    range: int = DEFAULT_RANGE,  # the public spelling, as in scan(range=...)
     batch: int | None = None,
     progress: Progress | None = None,
 ) -> Holdings:
@@ -96,19 +96,37 @@ def discover(
         targets: parsed targets, all of the source's network.
         source: any :class:`~utxo_truth.sources.ChainSource`.
         gap: stop gap for history sources (0 is treated as 1).
-        range_: indexes per chain for sources without history.
+        range: indexes per chain for sources without history.
         batch: smallest number of indexes asked per chain per round (history sources); by
-            default the source's ``lookup_batch`` if it has one (a source that pays a request
-            per script asks for no more than the stop rule needs), else 100.
+            default the source's ``lookup_batch`` (1 for a source that pays a request per
+            script, which then asks for no more than the stop rule needs), else 100.
         progress: optional callback ``(done, needed)``.
+
+    Example:
+        >>> from utxo_truth import ElectrumSource, parse_targets
+        >>> src = ElectrumSource("127.0.0.1", 50001, network="regtest", tls=False)
+        >>> discover(parse_targets(["tpub..."], "regtest"), src, gap=20)  # doctest: +SKIP
     """
+    return _discover(targets, source, gap=gap, range_=range, batch=batch, progress=progress)
+
+
+def _discover(
+    targets: Sequence[Target],
+    source: ChainSource,
+    *,
+    gap: int,
+    range_: int,
+    batch: int | None,
+    progress: Progress | None,
+) -> Holdings:
+    """:func:`discover`, with ``range`` as ``range_`` (the body uses the builtin ``range``)."""
     if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
         raise InputError(f"gap must be a whole number >= 0, not {gap!r}")
     if isinstance(range_, bool) or not isinstance(range_, int) or not 1 <= range_ <= MAX_INDEX:
         raise InputError(f"range must be a whole number from 1 to 2**31, not {range_!r}")
     gap = max(gap, 1)
     if batch is None:
-        batch = getattr(source, "lookup_batch", 100)
+        batch = source.lookup_batch if isinstance(source, BatchingSource) else 100
     if not isinstance(batch, int) or batch < 1:
         raise InputError(f"batch must be a whole number >= 1, not {batch!r}")
     for t in targets:

@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ._exceptions import InputError
+from ._exceptions import InputError, LiabilityProofError  # LiabilityProofError re-exported here
 
 __all__ = [
     "LiabilityGrade",
@@ -54,10 +54,6 @@ _EIGHT = Decimal("0.00000001")
 OWN_FORMAT = "utxo-truth-liabilities-v2"
 """v2 binds ``audit_id``, ``snapshot_time`` and ``snapshot_height`` into the root (v1 did not)."""
 OLD_OWN_FORMAT = "utxo-truth-liabilities-v1"
-
-
-class LiabilityProofError(InputError):
-    """A liability proof file cannot be read at all (not JSON, unknown format)."""
 
 
 class LiabilityValueError(LiabilityProofError):

@@ -14,7 +14,7 @@ from typing import Literal, Protocol, runtime_checkable
 from .._models import BlockRef
 from .._network import Network
 
-__all__ = ["ChainSource", "Coin", "DescriptorSource", "Lookup", "Verification"]
+__all__ = ["BatchingSource", "ChainSource", "Coin", "DescriptorSource", "Lookup", "Verification"]
 
 Verification = Literal["spv", "node", "unverified"]
 """How a coin is known: ``spv`` (its transaction hashes to its txid and is proven by a merkle
@@ -80,15 +80,24 @@ class ChainSource(Protocol):
         """A short public description (no credentials), e.g. ``snapshot:utxo.dat``."""
         ...
 
-    # A source may also have ``lookup_batch: int``: the fewest indexes per chain discovery should
-    # ask in one look-up (default 100). A source that pays one request per script sets 1.
-
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """Coins (and, where known, use) of every script in ``scripts``.
 
         A source answers in as few requests or passes as it can.
         """
         ...
+
+
+@runtime_checkable
+class BatchingSource(ChainSource, Protocol):
+    """A source that says how many indexes per chain discovery should ask in one look-up.
+
+    A source without ``lookup_batch`` is asked 100 at a time; one that pays a request per
+    script (Esplora) sets 1, so that discovery asks no more than its stop rule needs.
+    """
+
+    lookup_batch: int
+    """The fewest indexes per chain asked in one look-up."""
 
 
 @runtime_checkable

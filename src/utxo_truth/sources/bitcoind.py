@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._exceptions import (
+    AccessDeniedError,
     NetworkMismatchError,
     ServerRefusedError,
     SourceProtocolError,
@@ -37,6 +38,8 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from ._base import Coin, Lookup
+from ._errors import reports_as_source
+from ._retry import RetryPolicy
 
 __all__ = ["BitcoindSource"]
 
@@ -133,12 +136,15 @@ class BitcoindSource:
         return self.where + (" (pruned: fixed range, no gap discovery)" if self.pruned else "")
 
     # --- JSON-RPC -----------------------------------------------------------------------------
+    @reports_as_source
     def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         """One JSON-RPC call; the result, or a typed error (never the credentials)."""
         import requests
 
         payload = {"jsonrpc": "1.0", "id": "utxo-truth", "method": method, "params": list(params)}
-        for attempt in range(10):
+        # another scantxoutset running is waited out: 1, 2, 4, 8, then 10 s, nine times at most
+        attempts = RetryPolicy(retries=9, backoff=1.0, max_pause=10.0, jitter=False).start()
+        while True:
             try:
                 r = self._session.post(
                     self.url, data=json.dumps(payload), timeout=timeout or self.timeout
@@ -150,8 +156,9 @@ class BitcoindSource:
                     f"{self.where}: cannot reach the node ({type(exc).__name__})"
                 ) from exc
             if r.status_code in (401, 403):
-                raise SourceUnavailableError(
-                    f"{self.where}: the node refused the credentials (HTTP {r.status_code})"
+                raise AccessDeniedError(
+                    f"{self.where}: the node refused the credentials (HTTP {r.status_code})",
+                    code=r.status_code,
                 )
             try:
                 body = json.loads(r.text, parse_float=Decimal)
@@ -167,16 +174,15 @@ class BitcoindSource:
             if error:
                 code = error.get("code") if isinstance(error, dict) else None
                 message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
-                if code == _SCAN_IN_PROGRESS and "in progress" in message.lower() and attempt < 9:
-                    time.sleep(min(2**attempt, 10))  # another scantxoutset is running: wait for it
-                    continue
+                if code == _SCAN_IN_PROGRESS and "in progress" in message.lower():
+                    pause = attempts.after_failure()
+                    if pause is not None:
+                        time.sleep(pause)  # another scantxoutset is running: wait for it
+                        continue
                 raise ServerRefusedError(
                     f"{self.where}: {method} failed: {message} (code {code})", code=code
                 )
             return body.get("result")
-        raise ServerRefusedError(
-            f"{self.where}: {method}: another scan kept the node busy"
-        )  # pragma: no cover
 
     def check(self) -> None:
         """The node is on the right network, not still syncing; learn whether it has filters."""

@@ -35,14 +35,10 @@ asking several independent servers is the remedy.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import socket
-import ssl
-import time
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,8 +49,6 @@ from .._exceptions import (
     ServerRefusedError,
     SourceProtocolError,
     SourceSpecError,
-    SourceTimeoutError,
-    SourceUnavailableError,
     VerificationError,
 )
 from .._models import BlockRef
@@ -62,13 +56,12 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
-from ._checks import Restart, hex32, is_int, merkle_problem, pinned
+from ._errors import reports_as_source
+from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
+from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["ElectrumSource", "scripthash"]
 
-PROTOCOL_MIN = "1.4"
-PROTOCOL_MAX = "1.6"
-_SUPPORTED = {"1.4", "1.4.1", "1.4.2", "1.6"}
 CHUNK = 2016
 _NULL_TXID = b"\x00" * 32
 
@@ -78,252 +71,29 @@ def scripthash(script: bytes) -> str:
     return hashlib.sha256(script).digest()[::-1].hex()
 
 
-@dataclass(frozen=True)
-class _Reply:
-    result: Any = None
-    error: Any = None
-
-
-class _Connection:
-    """One JSON-RPC connection: newline-framed, batched, pipelined, with timeouts."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        tls: bool,
-        fingerprint: str | None,
-        ca_file: str | None,
-        timeout: float,
-        proxy: tuple[str, int] | None,
-        name: str,
-    ) -> None:
-        self.host, self.port, self.tls = host, port, tls
-        self.fingerprint = fingerprint.replace(":", "").lower() if fingerprint else None
-        self.ca_file, self.timeout, self.proxy, self.name = ca_file, timeout, proxy, name
-        self.sock: socket.socket | None = None
-        self.buf = b""
-        self.next_id = 0
-        self.protocol = ""
-        self.server_version = ""
-        self.round_trips = 0
-        self.requests = 0
-        self.notified_tip: dict[str, Any] | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{'electrums' if self.tls else 'electrum'}://{self.host}:{self.port}"
-
-    def close(self) -> None:
-        if self.sock is not None:
-            with contextlib.suppress(OSError):
-                self.sock.close()
-        self.sock = None
-        self.buf = b""
-
-    def _open_socket(self) -> socket.socket:
-        try:
-            if self.proxy:
-                sock = socket.create_connection(self.proxy, timeout=self.timeout)
-                _socks5_connect(sock, self.host, self.port)
-            else:
-                sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except TimeoutError as exc:
-            raise SourceTimeoutError(f"{self.where}: no connection within {self.timeout}s") from exc
-        except OSError as exc:
-            raise SourceUnavailableError(
-                f"{self.where}: cannot connect: {exc.strerror or exc}"
-            ) from exc
-        if not self.tls:
-            return sock
-        if self.fingerprint:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        else:
-            ctx = ssl.create_default_context(cafile=self.ca_file)
-        try:
-            tls_sock = ctx.wrap_socket(sock, server_hostname=self.host)
-        except (ssl.SSLError, OSError) as exc:
-            sock.close()
-            raise SourceUnavailableError(
-                f"{self.where}: TLS failed ({exc}); for a self-signed certificate pin it with "
-                "?fingerprint=SHA256-HEX"
-            ) from exc
-        if self.fingerprint:
-            der = tls_sock.getpeercert(binary_form=True) or b""
-            if hashlib.sha256(der).hexdigest() != self.fingerprint:
-                tls_sock.close()
-                raise SourceUnavailableError(
-                    f"{self.where}: certificate fingerprint does not match the pinned one"
-                )
-        return tls_sock
-
-    def connect(self) -> None:
-        self.close()
-        self.sock = self._open_socket()
-        reply = self._exchange([("server.version", [self.name, [PROTOCOL_MIN, PROTOCOL_MAX]])])[0]
-        if reply.error is not None:
-            self.close()
-            raise SourceProtocolError(
-                f"{self.where} does not speak Electrum protocol {PROTOCOL_MIN}-{PROTOCOL_MAX}: "
-                f"{_error_text(reply.error)}"
-            )
-        result = reply.result
-        if not (isinstance(result, list) and len(result) == 2 and str(result[1]) in _SUPPORTED):
-            self.close()
-            raise SourceProtocolError(
-                f"{self.where} negotiated an unsupported protocol: {str(result)[:80]}"
-            )
-        self.server_version, self.protocol = str(result[0]), str(result[1])
-
-    def call(
-        self, calls: Sequence[tuple[str, list[Any]]], batch_size: int, retries: int = 2
-    ) -> list[_Reply]:
-        """Send ``calls`` in batches, all written before reading; reconnect on a dropped link."""
-        results: list[_Reply | None] = [None] * len(calls)
-        for attempt in range(retries + 1):
-            todo = [i for i, r in enumerate(results) if r is None]
-            if not todo:
-                break
-            try:
-                if self.sock is None:
-                    self.connect()
-                replies = self._exchange([calls[i] for i in todo], batch_size)
-                for i, r in zip(todo, replies, strict=True):
-                    results[i] = r
-            except (ConnectionError, _Dropped) as exc:
-                self.close()
-                if attempt == retries:
-                    raise SourceUnavailableError(
-                        f"{self.where}: connection dropped {retries + 1} times ({exc})"
-                    ) from None
-        return [r if r is not None else _Reply(error="no reply") for r in results]
-
-    def _exchange(
-        self, calls: Sequence[tuple[str, list[Any]]], batch_size: int = 1
-    ) -> list[_Reply]:
-        assert self.sock is not None
-        ids: dict[int, int] = {}
-        lines = []
-        for start in range(0, len(calls), max(1, batch_size)):
-            batch = []
-            for j, (method, params) in enumerate(calls[start : start + batch_size], start):
-                self.next_id += 1
-                ids[self.next_id] = j
-                batch.append(
-                    {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}
-                )
-            lines.append(json.dumps(batch if len(batch) > 1 else batch[0]).encode() + b"\n")
-        try:
-            self.sock.sendall(b"".join(lines))
-        except TimeoutError as exc:
-            raise SourceTimeoutError(f"{self.where}: sending timed out") from exc
-        except OSError as exc:
-            raise _Dropped(str(exc)) from exc
-        self.round_trips += 1
-        self.requests += len(calls)
-        out: list[_Reply | None] = [None] * len(calls)
-        left = len(calls)
-        while left:
-            message = self._read_message()
-            items = message if isinstance(message, list) else [message]
-            for item in items:
-                if not isinstance(item, dict):
-                    raise SourceProtocolError(f"{self.where} sent a non-object JSON-RPC message")
-                if "id" not in item or item.get("id") is None:
-                    if "method" in item:
-                        self._notification(item)
-                        continue
-                    # an error with a null id answers a request the server could not parse
-                    raise SourceProtocolError(f"{self.where}: {_error_text(item.get('error'))}")
-                j = ids.pop(item["id"], -1) if isinstance(item["id"], int) else -1
-                if j < 0:
-                    raise SourceProtocolError(
-                        f"{self.where} answered an id that was not asked: {item['id']!r}"
-                    )
-                out[j] = _Reply(result=item.get("result"), error=item.get("error"))
-                left -= 1
-        return [r if r is not None else _Reply(error="no reply") for r in out]
-
-    def _notification(self, item: dict[str, Any]) -> None:
-        if item.get("method") == "blockchain.headers.subscribe":
-            params = item.get("params")
-            if isinstance(params, list) and params and isinstance(params[0], dict):
-                self.notified_tip = params[0]
-
-    def _read_message(self) -> Any:
-        assert self.sock is not None
-        deadline = time.monotonic() + self.timeout
-        while True:
-            nl = self.buf.find(b"\n")
-            if nl >= 0:
-                line, self.buf = self.buf[:nl], self.buf[nl + 1 :]
-                if not line.strip():
-                    continue
-                try:
-                    return json.loads(line)
-                except ValueError:
-                    raise SourceProtocolError(
-                        f"{self.where} sent something that is not JSON: {line[:60]!r}"
-                    ) from None
-            if len(self.buf) > 64 << 20:
-                raise SourceProtocolError(
-                    f"{self.where} sent a message over 64 MiB without newline"
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SourceTimeoutError(f"{self.where}: no answer within {self.timeout}s")
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(1 << 20)
-            except TimeoutError:
-                raise SourceTimeoutError(
-                    f"{self.where}: no answer within {self.timeout}s"
-                ) from None
-            except OSError as exc:
-                raise _Dropped(str(exc)) from exc
-            if not chunk:
-                raise _Dropped("server closed the connection")
-            self.buf += chunk
-
-
-class _Dropped(Exception):
-    pass
-
-
-def _socks5_connect(sock: socket.socket, host: str, port: int) -> None:
-    """SOCKS5 CONNECT without authentication; the proxy resolves the name (needed for .onion)."""
-    sock.sendall(b"\x05\x01\x00")
-    if sock.recv(2) != b"\x05\x00":
-        raise SourceUnavailableError("SOCKS5 proxy refused the no-authentication method")
-    name = host.encode("idna")
-    sock.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + port.to_bytes(2, "big"))
-    head = sock.recv(4)
-    if len(head) < 4 or head[1] != 0:
-        raise SourceUnavailableError(f"SOCKS5 proxy could not connect to {host}:{port}")
-    size = {1: 4, 3: sock.recv(1)[0] if head[3] == 3 else 0, 4: 16}.get(head[3], 0)
-    sock.recv(size + 2)
-
-
-def _error_text(error: Any) -> str:
-    if isinstance(error, dict):
-        return f"{error.get('message', '')} (code {error.get('code')})"[:300]
-    return str(error)[:300]
+_BUSY_CODES = frozenset({-101, -102})
+"""aiorpcx's EXCESSIVE_RESOURCE_USAGE and SERVER_BUSY (what ElectrumX and Fulcrum send)."""
+_TOO_LARGE_CODES = frozenset({10_001})
+"""ElectrumX's RPC_ERROR_HISTORY_TOO_LONG (1.18 and later)."""
+_TOO_LARGE = re.compile(r"\b(history too large|response too large|too large|too many)\b")
+"""Servers without a code of their own for it (older ElectrumX: code 1, Fulcrum, electrs)."""
+_BUSY = re.compile(r"\b(excessive resource usage|server busy|busy|rate[- ]limit(ed|ing)?)\b")
+"""Whole words only: "rate" alone would match "generate" and "separate"."""
 
 
 def _refusal(error: Any, what: str) -> ServerRefusedError:
-    text = _error_text(error)
+    """The typed error for an Electrum error reply: from its code first, its words second."""
+    text = error_text(error)
     code = error.get("code") if isinstance(error, dict) else None
-    low = text.lower()
-    if "history too large" in low or "too many" in low or "too large" in low:
+    message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    low = message.lower()
+    if code in _TOO_LARGE_CODES or (code not in _BUSY_CODES and _TOO_LARGE.search(low)):
         return HistoryTooLargeError(
             f"{what}: the server refuses: {text}. Use a server with a higher history limit, or "
             "your own node",
             code=code,
         )
-    if "excessive resource" in low or "busy" in low or "rate" in low:
+    if code in _BUSY_CODES or _BUSY.search(low):
         return ServerBusyError(
             f"{what}: the server is rate-limiting this client: {text}. "
             "Wait and retry, or use another server",
@@ -345,6 +115,10 @@ class ElectrumSource:
         proxy: ``(host, port)`` of a SOCKS5 proxy (Tor: ``("127.0.0.1", 9050)``).
         checkpoint: ``(height, hash)`` the header chain is anchored to; genesis by default.
         verify: False skips merkle proofs and header checks (coins are then ``unverified``).
+        connection: the transport to use instead of a socket to ``host:port`` (anything shaped
+            like :class:`~utxo_truth.sources._jsonrpc.Connection`: ``call``, ``close``,
+            ``where``, ``round_trips``); then ``tls``, ``fingerprint``, ``ca_file``,
+            ``timeout``, ``proxy`` and ``client_name`` are unused.
 
     Example:
         >>> src = ElectrumSource("127.0.0.1", 50001, network="regtest", tls=False)  # doctest: +SKIP
@@ -367,6 +141,7 @@ class ElectrumSource:
         checkpoint: tuple[int, str] | None = None,
         verify: bool = True,
         client_name: str = "utxo_truth",
+        connection: Connection | None = None,
     ) -> None:
         self._network = parse_network(network)
         if not 1 <= batch_size <= 10_000:
@@ -374,7 +149,7 @@ class ElectrumSource:
         self.batch_size = batch_size
         self.verify = verify
         self.checkpoint = checkpoint or (0, GENESIS[self._network])
-        self.conn = _Connection(
+        self.conn = connection or Connection(
             host,
             port,
             tls=tls,
@@ -383,6 +158,7 @@ class ElectrumSource:
             timeout=timeout,
             proxy=proxy,
             name=client_name,
+            protocol=(PROTOCOL_MIN, PROTOCOL_MAX),  # read here, so that tests can narrow them
         )
         self._headers: dict[int, bytes] = {}
 
@@ -432,12 +208,13 @@ class ElectrumSource:
         self.conn.close()
 
     # -------------------------------------------------------------------------------------------
+    @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """History, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
         return pinned(lambda: self._lookup_once(scripts), self.describe())
 
-    def _tip(self, reply: _Reply) -> tuple[int, bytes]:
+    def _tip(self, reply: Reply) -> tuple[int, bytes]:
         if reply.error is not None:
             raise _refusal(reply.error, f"{self.describe()} headers.subscribe")
         r = reply.result
@@ -502,7 +279,7 @@ class ElectrumSource:
         pending: dict[bytes, list[Coin]] = {}
         need_proof: dict[tuple[str, int], list[tuple[bytes, int]]] = {}
         for s, listing, balance in zip(used, listings, balances, strict=True):
-            self._reconcile_script(s, histories[s], txs, listing, balance, coins, pending, problems)
+            self._coins_of_script(s, histories[s], txs, listing, balance, coins, pending, problems)
         for s, cs in coins.items():
             for k, c in enumerate(cs):
                 if c.height is not None and c.problem is None:
@@ -541,6 +318,7 @@ class ElectrumSource:
         )
         return lookup, tip_after
 
+    @reports_as_source
     def block_status(self, block: BlockRef) -> str:
         """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
 
@@ -582,7 +360,7 @@ class ElectrumSource:
         return out
 
     def _parse_txs(
-        self, txids: list[str], replies: list[_Reply], problems: list[str]
+        self, txids: list[str], replies: list[Reply], problems: list[str]
     ) -> dict[str, Any]:
         from embit.transaction import Transaction
 
@@ -590,7 +368,7 @@ class ElectrumSource:
         for txid, r in zip(txids, replies, strict=True):
             if r.error is not None or not isinstance(r.result, str):
                 problems.append(
-                    f"transaction {txid}: the server would not send it ({_error_text(r.error)})"
+                    f"transaction {txid}: the server would not send it ({error_text(r.error)})"
                 )
                 continue
             try:
@@ -627,7 +405,7 @@ class ElectrumSource:
         ]
 
     def _verify_headers(
-        self, calls: list[tuple[str, list[Any]]], replies: list[_Reply], tip: int, tip_header: bytes
+        self, calls: list[tuple[str, list[Any]]], replies: list[Reply], tip: int, tip_header: bytes
     ) -> HeaderChain:
         for (_m, (start, count)), r in zip(calls, replies, strict=True):
             if r.error is not None:
@@ -674,28 +452,36 @@ class ElectrumSource:
         return chain
 
     def _check_proof(
-        self, txid: str, height: int, reply: _Reply, chain: HeaderChain | None
+        self, txid: str, height: int, reply: Reply, chain: HeaderChain | None
     ) -> str | None:
         if chain is None:
             return "not verified (verification is off)"
         if reply.error is not None:
-            return f"no merkle proof: {_error_text(reply.error)}"
+            return f"no merkle proof: {error_text(reply.error)}"
         r = reply.result
         if not isinstance(r, dict):
             return "malformed merkle proof"
         return merkle_problem(txid, height, r.get("merkle"), r.get("pos"), chain)
 
-    def _reconcile_script(
+    def _coins_of_script(
         self,
         script: bytes,
         history: list[tuple[str, int]],
         txs: dict[str, Any],
-        listing: _Reply,
-        balance: _Reply,
+        listing: Reply,
+        balance: Reply,
         coins: dict[bytes, list[Coin]],
         pending: dict[bytes, list[Coin]],
         problems: list[str],
     ) -> None:
+        """The coins of ``script``, derived from its history, then compared with the listing.
+
+        Outputs to the script not spent by a transaction of its history are its coins; a coin
+        ``listunspent`` shows but the history does not explain is kept ``unverified`` with the
+        reason, one the history proves but the listing omits is kept and the omission reported,
+        and the total is compared with ``get_balance``. (Formerly ``_reconcile_script``: the
+        word "reconcile" belongs to portfolios.)
+        """
         name = self._name(script)
         if listing.error is not None:
             raise _refusal(listing.error, f"{self.describe()} listunspent of {name}")

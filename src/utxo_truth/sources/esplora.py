@@ -46,31 +46,20 @@ typed error at once. Every request has a whole-reply deadline (``timeout``) and 
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
-import json
-import random
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
-import urllib3
 
 from .._checkpoints import drop_genesis_outputs, header_time, tip_problems  # issue 13 hook
 from .._exceptions import (
     HistoryTooLargeError,
-    ServerBusyError,
-    ServerRefusedError,
-    SourceError,
     SourceProtocolError,
     SourceSpecError,
-    SourceTimeoutError,
-    SourceUnavailableError,
     VerificationError,
 )
 from .._models import BlockRef
@@ -79,7 +68,20 @@ from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._assurance import header_assured  # issue 13 hook
 from ._base import Coin, Lookup
-from ._checks import Restart, hex32, is_int, merkle_problem, pinned
+from ._errors import reports_as_source
+from ._esplora_api import (
+    ScriptStats,
+    parse_stats,
+)
+from ._esplora_api import TxOuts as _TxOuts
+from ._esplora_api import counts as _counts
+from ._esplora_api import header_from_summary as _header_from_summary
+from ._esplora_api import outs_from_hex as _outs_from_hex
+from ._esplora_api import outs_from_object as _outs_from_object
+from ._esplora_api import scripthash as _scripthash
+from ._http import HttpTransport, redact_path, secret_path_segments
+from ._retry import RetryPolicy
+from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["EsploraSource"]
 
@@ -93,47 +95,13 @@ MEMPOOL_PAGE = 50
 """Mempool transactions ``/scripthash/:h/txs`` returns at most."""
 BLOCKS_PAGE = 10
 """Block summaries per ``/blocks/:start`` reply."""
-MAX_BODY = 64 << 20
-"""The largest reply read (a history page of 25 large transactions is a few MiB)."""
-_NULL_TXID = b"\x00" * 32
-_LIMIT_WORDS = ("too many history entries", "too many unspent transaction outputs", "too many")
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
 
-def _scripthash(script: bytes) -> str:
-    """Esplora's script hash: sha256 of the scriptPubKey in hex, *not* byte-reversed.
-
-    Electrum's is reversed (see esplora issue #460).
-    """
-    return hashlib.sha256(script).hexdigest()
-
-
-class _Aborted(Exception):
-    """Another request of the same step failed: this one gives up (its caller has an error)."""
-
-
-class _Retryable(Exception):
-    """A reply worth asking again (busy, 5xx, dropped, truncated, garbled)."""
-
-    def __init__(
-        self,
-        message: str,
-        error: type[SourceError] = SourceUnavailableError,
-        *,
-        wait_seconds: float | None = None,
-        busy: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.error = error
-        """What to raise when the retries run out."""
-        self.wait_seconds = wait_seconds
-        self.busy = busy
-
-
 @dataclass(frozen=True, slots=True)
-class _Claim:
+class _Listed:
     """A coin as the server states it, before it is checked against its transaction."""
 
     txid: str
@@ -147,125 +115,12 @@ class _Claim:
 @dataclass
 class _ScriptAnswer:
     script: bytes
-    confirmed: list[_Claim]
-    pending: list[_Claim]
-    stats: dict[str, Any] | None = None
+    confirmed: list[_Listed]
+    pending: list[_Listed]
+    stats: ScriptStats | None = None
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
     """What could not be had for this script (said in the look-up's problems)."""
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)  # a duration in seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-@dataclass(frozen=True, slots=True)
-class _TxOuts:
-    """A transaction's outputs (script, value), known from bytes that hash to its txid."""
-
-    outputs: tuple[tuple[bytes, int], ...]
-    coinbase: bool
-
-
-def _counts(page: list[dict[str, Any]]) -> tuple[int, int]:
-    """(confirmed, mempool) transactions on a history page."""
-    confirmed = sum(t["height"] is not None for t in page)
-    return confirmed, len(page) - confirmed
-
-
-def _varint(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
-
-
-def _txid_of_json(t: dict[str, Any]) -> str | None:
-    """The txid an Esplora transaction object serialises to (without witness).
-
-    None when a field needed for that is missing or malformed.
-    """
-    try:
-        parts = [(t["version"] & 0xFFFFFFFF).to_bytes(4, "little"), _varint(len(t["vin"]))]
-        for i in t["vin"]:
-            sig = bytes.fromhex(i["scriptsig"])
-            parts += [
-                bytes.fromhex(i["txid"])[::-1],
-                (i["vout"] & 0xFFFFFFFF).to_bytes(4, "little"),
-                _varint(len(sig)),
-                sig,
-                i["sequence"].to_bytes(4, "little"),
-            ]
-        parts.append(_varint(len(t["vout"])))
-        for o in t["vout"]:
-            spk = bytes.fromhex(o["scriptpubkey"])
-            parts += [o["value"].to_bytes(8, "little"), _varint(len(spk)), spk]
-        parts.append(t["locktime"].to_bytes(4, "little"))
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-        return None
-    raw = b"".join(parts)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
-
-
-def _outs_from_object(t: dict[str, Any]) -> _TxOuts | None:
-    """Outputs of a parsed Esplora transaction object, if it serialises to its txid.
-
-    Only then are its outputs' values and scripts the transaction's own.
-    """
-    if _txid_of_json(t["json"]) != t["txid"]:
-        return None
-    coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["json"]["vin"])
-    return _TxOuts(tuple(t["vout"]), coinbase)
-
-
-def _outs_from_hex(text: str | None, txid: str) -> _TxOuts | None:
-    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise."""
-    from embit.transaction import Transaction
-
-    try:
-        tx = Transaction.parse(bytes.fromhex(text or ""))
-    except Exception:
-        return None
-    if tx.txid().hex() != txid:
-        return None
-    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
-    outs = tuple((bytes(o.script_pubkey.data), int(o.value)) for o in tx.vout)
-    return _TxOuts(outs, coinbase)
-
-
-def _header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
-    """(height, id, 80-byte header) rebuilt from a ``/blocks`` item; None if fields are missing."""
-    try:
-        prev = b.get("previousblockhash") or "00" * 32
-        header = b"".join(
-            [
-                (b["version"] & 0xFFFFFFFF).to_bytes(4, "little"),
-                bytes.fromhex(prev)[::-1],
-                bytes.fromhex(b["merkle_root"])[::-1],
-                b["timestamp"].to_bytes(4, "little"),
-                b["bits"].to_bytes(4, "little"),
-                b["nonce"].to_bytes(4, "little"),
-            ]
-        )
-        height, block_id = b["height"], hex32(b["id"], "block id")
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, SourceProtocolError):
-        return None
-    if len(header) != 80 or not is_int(height):
-        return None
-    return height, block_id, header
 
 
 class EsploraSource:
@@ -347,7 +202,9 @@ class EsploraSource:
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         netloc = host + (f":{port}" if port else "")
         self._root = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
-        self._where = f"esplora+{self._root}"
+        # a key in the path (``/KEY/api``, as some providers issue) is sent, never shown
+        path_secrets = secret_path_segments(parts.path)
+        self._where = f"esplora+{parts.scheme}://{netloc}{redact_path(parts.path.rstrip('/'))}"
         self._params = dict(parse_qsl(parts.query, keep_blank_values=True))
         self.parallel, self.timeout, self.retries = parallel, timeout, retries
         self.max_wait, self.backoff = max_wait, backoff
@@ -357,36 +214,29 @@ class EsploraSource:
             raise SourceSpecError("page_size must be at least 1")
         self.page_size = page_size
         self.max_headers = max_headers
-        self.progress = progress
         self.checkpoint = checkpoint or (0, GENESIS[self._network])
-        self._own_session = session is None
-        if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=1, pool_maxsize=parallel, max_retries=0
-            )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            # proxies from the environment are read once, here; requests would otherwise read
-            # them (and ~/.netrc) again for every request, a third of its time per request
-            session.proxies = requests.utils.get_environ_proxies(self._root)
-            session.trust_env = False
-        self.session = session
-        self._auth: tuple[str, str] | None = None
+        auth: tuple[str, str] | None = None
         if parts.username is not None:
-            self._auth = (unquote(parts.username), unquote(parts.password or ""))
-        self._headers_sent = {"User-Agent": "utxo_truth"}
-        self._api_key = api_key
+            auth = (unquote(parts.username), unquote(parts.password or ""))
+        headers_sent = {"User-Agent": "utxo_truth"}
         if api_key:
-            self._headers_sent["Authorization"] = f"Bearer {api_key}"
-        self._pool: ThreadPoolExecutor | None = None
+            headers_sent["Authorization"] = f"Bearer {api_key}"
+        self._http = HttpTransport(
+            self._root,
+            where=self._where,
+            session=session,
+            parallel=parallel,
+            timeout=timeout,
+            policy=RetryPolicy(retries=retries, backoff=backoff, max_wait=max_wait),
+            params=self._params,
+            auth=auth,
+            headers=headers_sent,
+            secrets=(api_key, *path_secrets),
+            progress=progress,
+        )
         self._lock = threading.Lock()
-        self._abort = threading.Event()
-        self.retried = 0
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
-        self._done = 0
-        self._to_do = 0
         self._headers: dict[int, bytes] = {}
         self._blocks_endpoint = True
         self._proven_whole = (0, 0)
@@ -413,196 +263,44 @@ class EsploraSource:
         """``esplora+https://host/path`` without credentials or query string."""
         return self._where
 
+    def scrub_text(self, text: str) -> str:
+        """``text`` without any form of this source's credentials (see :func:`._http.scrubber`)."""
+        return self._http.scrub(text)
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` the GETs go through."""
+        return self._http.session
+
+    @property
+    def retried(self) -> int:
+        """Requests asked again so far (busy, 5xx, dropped, truncated)."""
+        return self._http.retried
+
+    @property
+    def progress(self) -> Progress | None:
+        """Called as ``(done, to_do)`` look-ups as they end (see the class docstring)."""
+        return self._http.progress
+
+    @progress.setter
+    def progress(self, value: Progress | None) -> None:
+        self._http.progress = value
+
     def close(self) -> None:
         """Stop the worker threads and close the session (if it was ours)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        if self._own_session:
-            self.session.close()
+        self._http.close()
 
-    # --- HTTP ----------------------------------------------------------------------------------
+    # --- HTTP (the transport is :mod:`._http`) -------------------------------------------
     def _get(self, path: str, *, json_reply: bool, missing_ok: bool = False) -> Any:
         """GET ``path`` with retries; the body as text or parsed JSON; None for an allowed 404."""
-        url = self._root + path
-        spent_waiting = 0.0
-        failures = 0
-        attempt = 0
-        while True:
-            attempt += 1
-            if self._abort.is_set():
-                raise _Aborted
-            try:
-                return self._get_once(url, path, json_reply=json_reply, missing_ok=missing_ok)
-            except _Retryable as exc:
-                with self._lock:
-                    self.retried += 1
-                if exc.busy:
-                    pause = exc.wait_seconds
-                    if pause is None:
-                        pause = random.uniform(0, self.backoff * 2 ** min(attempt - 1, 10))
-                    if pause > self.max_wait or spent_waiting + pause > self.max_wait:
-                        raise ServerBusyError(
-                            f"{self._where}{path}: the server is rate-limiting this client "
-                            f"({exc}) beyond max_wait={self.max_wait:g}s. Wait and retry, lower "
-                            "parallel, or use your own server",
-                            code=429,
-                        ) from None
-                    spent_waiting += pause
-                else:
-                    failures += 1
-                    if failures > self.retries:
-                        raise exc.error(
-                            f"{self._where}{path}: {exc} ({self.retries + 1} attempts)"
-                        ) from None
-                    pause = random.uniform(0, self.backoff * 2 ** (failures - 1))
-                if self._abort.wait(pause):
-                    raise _Aborted from None
-
-    def _get_once(self, url: str, path: str, *, json_reply: bool, missing_ok: bool) -> Any:
-        deadline = time.monotonic() + self.timeout
-        try:
-            r = self.session.get(
-                url,
-                params=self._params or None,
-                headers=self._headers_sent,
-                auth=self._auth,
-                timeout=self.timeout,
-                stream=True,
-            )
-        except requests.Timeout:
-            raise _Retryable(f"no answer within {self.timeout:g}s", SourceTimeoutError) from None
-        except requests.ConnectionError:
-            raise _Retryable("connection failed or dropped") from None
-        except requests.RequestException as exc:
-            raise SourceUnavailableError(
-                f"{self._where}{path}: request failed: {type(exc).__name__}"
-            ) from None
-        body = self._read_body(r, path, deadline)
-        status = r.status_code
-        text = self._scrub(body[:300].decode("utf-8", "replace").strip())
-        if status in (429, 503):
-            raise _Retryable(
-                f"HTTP {status}",
-                ServerBusyError,
-                wait_seconds=_retry_after_seconds(r.headers.get("Retry-After")),
-                busy=True,
-            )
-        if status >= 500:
-            raise _Retryable(f"HTTP {status}")
-        if status == 404 and missing_ok:
-            return None
-        if status >= 400:
-            low = text.lower()
-            if status == 400 and any(w in low for w in _LIMIT_WORDS):
-                raise HistoryTooLargeError(
-                    f"{self._where}{path}: the server refuses: {text[:160]}", code=status
-                )
-            if status in (401, 403):
-                raise ServerRefusedError(
-                    f"{self._where}{path}: access denied (HTTP {status}); check the API key or "
-                    "credentials",
-                    code=status,
-                )
-            if "<html" in low:
-                text = "an HTML page"
-            raise ServerRefusedError(
-                f"{self._where}{path}: HTTP {status}: {text[:160]}", code=status
-            )
-        if status != 200:
-            raise SourceProtocolError(f"{self._where}{path}: unexpected HTTP {status}")
-        if not json_reply:
-            return body.decode("utf-8", "replace").strip()
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise _Retryable(
-                "the reply is not JSON (truncated or garbled)", SourceProtocolError
-            ) from None
-
-    def _read_body(self, r: requests.Response, path: str, deadline_seconds: float) -> bytes:
-        """The whole body by ``deadline``, at most :data:`MAX_BODY` bytes.
-
-        Read as bytes arrive (``read1``), so that a server trickling them is cut off at the
-        deadline rather than holding a worker for as long as it likes.
-        """
-        raw = r.raw
-        read1 = getattr(raw, "read1", None)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            while True:
-                if time.monotonic() > deadline_seconds:
-                    raise _Retryable(
-                        f"no whole answer within {self.timeout:g}s", SourceTimeoutError
-                    )
-                chunk = read1(1 << 16, decode_content=True) if read1 else raw.read(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise SourceProtocolError(
-                        f"{self._where}{path}: the reply is over {MAX_BODY >> 20} MiB"
-                    )
-        except urllib3.exceptions.ReadTimeoutError:
-            raise _Retryable(
-                f"the reply stalled for {self.timeout:g}s", SourceTimeoutError
-            ) from None
-        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, OSError):
-            raise _Retryable("the reply was truncated", SourceProtocolError) from None
-        finally:
-            r.close()
-        return b"".join(chunks)
-
-    def _scrub(self, text: str) -> str:
-        """``text`` (a server's error page) without our credentials, should it echo them."""
-        for secret in (*self._params.values(), *(self._auth or ()), self._api_key):
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+        return self._http.get(path, json_reply=json_reply, missing_ok=missing_ok)
 
     def _many(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
         """Run ``jobs`` ``parallel`` at a time; results in order; the first error is raised."""
-        if not jobs:
-            return []
-        with self._lock:
-            self._to_do += len(jobs)
-        if self.parallel == 1 or len(jobs) == 1:
-            results = []
-            for job in jobs:
-                results.append(job())
-                self._tick()
-            return results
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="esplora")
-        futures = [self._pool.submit(job) for job in jobs]
-        try:
-            for f in as_completed(futures):  # as they end: the first failure is seen at once
-                error = f.exception()
-                if error is not None:
-                    raise error
-                self._tick()
-            return [f.result() for f in futures]
-        except BaseException:
-            # nothing may go on asking the server behind the caller's back: queued jobs are
-            # dropped, running ones stop at their next request or pause
-            self._abort.set()
-            raise
-        finally:
-            for f in futures:
-                f.cancel()
-            wait(futures)
-            self._abort.clear()
-
-    def _tick(self) -> None:
-        with self._lock:
-            self._done += 1
-            done, to_do = self._done, self._to_do
-        if self.progress is not None:
-            self.progress(done, to_do)
+        return self._http.many(jobs)
 
     # --- the look-up ---------------------------------------------------------------------------
+    @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """Use, coins and mempool state of ``scripts`` at the server's tip, verified."""
         scripts = list(dict.fromkeys(scripts))
@@ -748,6 +446,7 @@ class EsploraSource:
         )
         return lookup, tip_after
 
+    @reports_as_source
     def block_status(self, block: BlockRef) -> str:
         """``"tip"``, ``"behind"`` (still on the best chain, which grew) or ``"stale"``."""
         tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
@@ -783,9 +482,7 @@ class EsploraSource:
         page_size, mempool_page = self._trial_pages or (self.page_size, self._mempool_page)
         return confirmed < page_size and mempool < mempool_page
 
-    def _page_proven(
-        self, script: bytes, page: list[dict[str, Any]], stats: dict[str, Any]
-    ) -> bool:
+    def _page_proven(self, script: bytes, page: list[dict[str, Any]], stats: ScriptStats) -> bool:
         """Learn from a checked page; False if it was cut short (then pages are re-sorted).
 
         A cut-short page is a full one, so its size is the server's page size. What is learnt
@@ -795,17 +492,17 @@ class EsploraSource:
         """
         c, m = _counts(page)
         page_size, mempool_page = self._trial_pages or (self.page_size, self._mempool_page)
-        if stats["chain"]["tx_count"] > c:
+        if stats.chain.tx_count > c:
             self._trial_pages = (min(page_size, c), mempool_page)
             return False
-        if stats["mempool"]["tx_count"] > m:
+        if stats.mempool.tx_count > m:
             self._trial_pages = (page_size, min(mempool_page, m))
             return False
         self._proven_whole = (max(self._proven_whole[0], c), max(self._proven_whole[1], m))
         return True
 
-    def _stats_job(self, script: bytes) -> Callable[[], dict[str, Any]]:
-        def job() -> dict[str, Any]:
+    def _stats_job(self, script: bytes) -> Callable[[], ScriptStats]:
+        def job() -> ScriptStats:
             r = self._get(f"/scripthash/{_scripthash(script)}", json_reply=True)
             return self._parse_stats(r, script)
 
@@ -836,22 +533,22 @@ class EsploraSource:
                 return False
             for c in self._parse_utxos(listing, answer.script):
                 (answer.confirmed if c.height is not None else answer.pending).append(c)
-            if answer.stats["mempool"]["tx_count"] > 0:
+            if answer.stats.mempool.tx_count > 0:
                 txs = self._as_list(
                     self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True), "history"
                 )
                 answer.confirmed.extend(self._spent_in_mempool(txs, answer))
-                if len(txs) < answer.stats["mempool"]["tx_count"]:
+                if len(txs) < answer.stats.mempool.tx_count:
                     answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(txs)} of its "
-                        f"{answer.stats['mempool']['tx_count']} mempool transactions: coins "
+                        f"{answer.stats.mempool.tx_count} mempool transactions: coins "
                         "spent in the mempool may be missing"
                     )
             return True
 
         return job
 
-    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Claim]:
+    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Listed]:
         """Confirmed coins of the script that mempool transactions spend (``/utxo`` omits them)."""
         parsed = [self._parse_tx_json(t) for t in self._as_list(txs, "mempool transactions")]
         in_mempool = {t["txid"] for t in parsed}
@@ -864,7 +561,7 @@ class EsploraSource:
                 if (prev_txid, prev_vout) in listed:
                     continue
                 # the spent coin's height comes from its merkle proof (checked later)
-                out.append(_Claim(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
+                out.append(_Listed(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
         return out
 
     def _hex_job(self, txid: str) -> Callable[[], str | None]:
@@ -916,7 +613,7 @@ class EsploraSource:
                     by, by_confirmed = (said_by, said_confirmed) if spent else (None, False)
                 if by is not None and by_confirmed:
                     continue
-                claim = _Claim(t["txid"], vout, value, t["height"], t["block_hash"])
+                claim = _Listed(t["txid"], vout, value, t["height"], t["block_hash"])
                 if t["height"] is None:
                     if by is None:
                         a.pending.append(claim)
@@ -951,19 +648,19 @@ class EsploraSource:
             sh = _scripthash(answer.script)
             assert answer.stats is not None
             out: list[dict[str, Any]] = []
-            if answer.stats["mempool"]["tx_count"] > 0:
+            if answer.stats.mempool.tx_count > 0:
                 mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
                 out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
-                if len(out) < answer.stats["mempool"]["tx_count"]:
+                if len(out) < answer.stats.mempool.tx_count:
                     answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(out)} of its "
-                        f"{answer.stats['mempool']['tx_count']} mempool transactions (it does "
+                        f"{answer.stats.mempool.tx_count} mempool transactions (it does "
                         "not page the mempool): its unconfirmed receipts and spends may be "
                         "incomplete"
                     )
             last: str | None = None
             seen: set[str] = set()
-            expected = answer.stats["chain"]["tx_count"]
+            expected = answer.stats.chain.tx_count
             while len(seen) < expected:  # pages of 25 on electrs; the size is not relied on
                 path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
                 try:
@@ -1151,18 +848,8 @@ class EsploraSource:
             raise SourceProtocolError(f"{self._where} sent malformed {what}: {str(x)[:80]}")
         return x
 
-    def _parse_stats(self, r: Any, script: bytes) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, name in (("chain_stats", "chain"), ("mempool_stats", "mempool")):
-            part = r.get(key) if isinstance(r, dict) else None
-            fields = ("funded_txo_sum", "spent_txo_sum", "tx_count")
-            if not (isinstance(part, dict) and all(is_int(part.get(f)) for f in fields)):
-                raise SourceProtocolError(
-                    f"{self._where} sent malformed stats for {self._name(script)}: {str(r)[:80]}"
-                )
-            out[name] = part
-        out["tx_count"] = out["chain"]["tx_count"] + out["mempool"]["tx_count"]
-        return out
+    def _parse_stats(self, r: Any, script: bytes) -> ScriptStats:
+        return parse_stats(r, f"{self._where} sent malformed stats for {self._name(script)}")
 
     def _parse_status(self, status: Any) -> tuple[int | None, str | None]:
         if not (isinstance(status, dict) and isinstance(status.get("confirmed"), bool)):
@@ -1174,7 +861,7 @@ class EsploraSource:
             raise SourceProtocolError(f"{self._where} sent a malformed block height")
         return height, hex32(status.get("block_hash"), "block hash")
 
-    def _parse_utxos(self, r: Any, script: bytes) -> list[_Claim]:
+    def _parse_utxos(self, r: Any, script: bytes) -> list[_Listed]:
         out = []
         for item in self._as_list(r, "unspent outputs"):
             if not (
@@ -1189,7 +876,7 @@ class EsploraSource:
                 )
             height, block_hash = self._parse_status(item.get("status"))
             out.append(
-                _Claim(
+                _Listed(
                     hex32(item.get("txid"), "txid"),
                     item["vout"],
                     item["value"],
@@ -1252,17 +939,17 @@ class EsploraSource:
     def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
         """The listing must add up to the server's own funded-minus-spent figures."""
         assert a.stats is not None
-        chain, mempool = a.stats["chain"], a.stats["mempool"]
+        chain, mempool = a.stats.chain, a.stats.mempool
         listed_conf = sum(c.value for c in a.confirmed)
         spent_in_mempool = sum(c.value for c in a.confirmed if c.spent_by)
         listed_pend = sum(c.value for c in a.pending)
-        if listed_conf != chain["funded_txo_sum"] - chain["spent_txo_sum"]:
+        if listed_conf != chain.funded_txo_sum - chain.spent_txo_sum:
             problems.append(
                 f"{self._name(a.script)}: the server lists {listed_conf} sats of confirmed coins but its "
-                f"chain_stats imply {chain['funded_txo_sum'] - chain['spent_txo_sum']} "
+                f"chain_stats imply {chain.funded_txo_sum - chain.spent_txo_sum} "
                 "(incomplete or inconsistent answer)"
             )
-        if listed_pend - spent_in_mempool != mempool["funded_txo_sum"] - mempool["spent_txo_sum"]:
+        if listed_pend - spent_in_mempool != mempool.funded_txo_sum - mempool.spent_txo_sum:
             problems.append(
                 f"{self._name(a.script)}: the server's mempool listing does not add up to its mempool_stats "
                 "(incomplete or inconsistent answer)"
@@ -1271,7 +958,7 @@ class EsploraSource:
     def _check_coin(
         self,
         script: bytes,
-        claim: _Claim,
+        claim: _Listed,
         txouts: dict[str, _TxOuts | None],
         proof: Any,
         chain: HeaderChain | None,
