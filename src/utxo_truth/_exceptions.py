@@ -18,7 +18,9 @@ handlers keep working::
     │   ├── LabelFileError                      a BIP-329 label file we cannot read
     │   ├── SourceSpecError                     a ``--source`` string we cannot read
     │   ├── PortfolioError                      a portfolio file (or dict) is wrong
+    │   ├── ReserveFileError                    a signed reserve-proof file cannot be read
     │   └── LiabilityProofError                 a liability proof file cannot be read at all
+    │       └── LiabilityValueError             a figure that is not a canonical decimal in range
     └── SourceError                             a chain source failed or cannot be believed
         ├── SourceUnavailableError (OSError)    could not be reached / opened at all
         ├── SourceTimeoutError (TimeoutError)   did not answer in time
@@ -61,11 +63,13 @@ __all__ = [
     "InputError",
     "LabelFileError",
     "LiabilityProofError",
+    "LiabilityValueError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
     "PolicyFailedError",
     "PortfolioError",
     "PrivateKeyError",
+    "ReserveFileError",
     "ServerBusyError",
     "ServerRefusedError",
     "SnapshotFormatError",
@@ -147,6 +151,18 @@ class PortfolioError(InputError):
 
 class LiabilityProofError(InputError):
     """A liability proof file cannot be read at all (not JSON, unknown format)."""
+
+
+class LiabilityValueError(LiabilityProofError):
+    """A figure in a liability proof is not a canonical decimal in range.
+
+    E.g. ``3.77799E-3``, ``+0.1``, ``019442.3``, ``-0``, a balance of 1e20 or more, a sum of
+    2**64 or more.
+    """
+
+
+class ReserveFileError(InputError):
+    """A reserve-proof file that cannot be read (shape, size, a row that is not a row)."""
 
 
 class SourceError(UtxoTruthError):

@@ -37,7 +37,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ._exceptions import InputError, LiabilityProofError  # LiabilityProofError re-exported here
+from ._exceptions import (  # the two errors re-exported here, where they were first defined
+    InputError,
+    LiabilityProofError,
+    LiabilityValueError,
+)
 
 __all__ = [
     "LiabilityGrade",
@@ -54,14 +58,6 @@ _EIGHT = Decimal("0.00000001")
 OWN_FORMAT = "utxo-truth-liabilities-v2"
 """v2 binds ``audit_id``, ``snapshot_time`` and ``snapshot_height`` into the root (v1 did not)."""
 OLD_OWN_FORMAT = "utxo-truth-liabilities-v1"
-
-
-class LiabilityValueError(LiabilityProofError):
-    """A figure in a liability proof is not a canonical decimal in range.
-
-    E.g. ``3.77799E-3``, ``+0.1``, ``019442.3``, ``-0``, a balance of 1e20 or more, a sum of
-    2**64 or more.
-    """
 
 
 class LiabilityGrade(BaseModel):

@@ -30,7 +30,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import InputError, PrivateKeyError, UtxoTruthError
+from ._exceptions import (  # ReserveFileError re-exported here, where it was first defined
+    PrivateKeyError,
+    ReserveFileError,
+    UtxoTruthError,
+)
 from ._models import BlockRef
 from ._network import Network, parse_network
 from .messages import freshness, read_address, verify_message, verify_multisig_signatures
@@ -53,10 +57,6 @@ __all__ = [
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 200_000
 STATUSES = ("valid", "replayable", "invalid", "inconclusive", "unsigned", "skipped")
-
-
-class ReserveFileError(InputError):
-    """A reserve-proof file that cannot be read (shape, size, a row that is not a row)."""
 
 
 @dataclass(frozen=True)
