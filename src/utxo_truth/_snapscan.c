@@ -144,12 +144,23 @@ typedef struct {
     slot_t *slots;
     size_t mask;
     size_t count;
-    uint8_t lens[256]; /* for stored keys of 1..255 bytes: whether any watched key has it */
+    uint8_t *filter; /* FILTER_BITS bits from a key's last bytes: most coins stop here */
 } keyset_t;
+
+#define FILTER_BITS 18
+static inline size_t filter_index(const uint8_t *p, size_t n) {
+    /* a stored key's last bytes are hash or key bytes for every common script type */
+    uint32_t x = (uint32_t)p[n - 1] | (uint32_t)p[n > 1 ? n - 2 : 0] << 8 |
+                 (uint32_t)p[n > 2 ? n - 3 : 0] << 16;
+    return (size_t)((x ^ ((uint32_t)n * 0x9E3779B1u >> 14)) & ((1u << FILTER_BITS) - 1));
+}
 
 static PyObject *keyset_find(const keyset_t *ks, const uint8_t *p, size_t n) {
     size_t i;
+    size_t f;
     if (!ks->count) return NULL;
+    f = filter_index(p, n);
+    if (!(ks->filter[f >> 3] & (1u << (f & 7)))) return NULL;
     i = (size_t)key_hash(p, n) & ks->mask;
     for (;;) {
         const slot_t *s = &ks->slots[i];
@@ -289,6 +300,8 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
         ks.slots = PyMem_Calloc(size, sizeof(slot_t));
         if (!ks.slots) { PyErr_NoMemory(); goto done; }
         ks.mask = size - 1;
+        ks.filter = PyMem_Calloc((size_t)1 << (FILTER_BITS - 3), 1);
+        if (!ks.filter) { PyErr_NoMemory(); goto done; }
         for (i = 0; i < nkeys; i++) {
             PyObject *k = PyList_GET_ITEM(keys, i);
             const uint8_t *p;
@@ -304,6 +317,10 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
             while (ks.slots[j].p && !((ks.slots[j].n == kn) && !memcmp(ks.slots[j].p, p, kn)))
                 j = (j + 1) & ks.mask;
             if (!ks.slots[j].p) ks.count++;
+            {
+                size_t f = filter_index(p, (size_t)kn);
+                ks.filter[f >> 3] |= (uint8_t)(1u << (f & 7));
+            }
             ks.slots[j].p = p;
             ks.slots[j].n = kn;
             ks.slots[j].script = PyList_GET_ITEM(scripts, i);
@@ -565,6 +582,7 @@ done:
     PyMem_Free(r.buf);
     PyMem_Free(sbuf);
     PyMem_Free(ks.slots);
+    PyMem_Free(ks.filter);
     Py_XDECREF(matches);
     Py_XDECREF(pathobj);
     return result;
