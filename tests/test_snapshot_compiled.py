@@ -177,3 +177,38 @@ def test_mutated_files_hash_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             assert fast == ("error", SnapshotFormatError)
         else:
             assert fast == pure
+
+
+def test_portable_sha256_equals_the_sha_extensions(tmp_path: Path) -> None:
+    """The C SHA-256 without the x86 SHA extensions (chosen at import) gives the same hash."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.dat"
+    write_snapshot(path, "regtest", BLOCK, _groups(200, 6))
+    code = (
+        "import sys; from pathlib import Path; from utxo_truth.sources import snapshot as s; "
+        "print(s.utxo_set_info(Path(sys.argv[1]), 'x').hash_serialized_3)"
+    )
+    got = {
+        flag: subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            env={**os.environ, "UTXO_TRUTH_NO_SHANI": flag} if flag else dict(os.environ),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for flag in ("", "1")
+    }
+    assert got[""] == got["1"] == snap_hash_pure(path)
+
+
+def snap_hash_pure(path: Path) -> str:
+    import os
+
+    os.environ[_snapfast.ENV_PURE] = "1"
+    try:
+        return snap.utxo_set_info(path, "x").hash_serialized_3
+    finally:
+        del os.environ[_snapfast.ENV_PURE]

@@ -70,6 +70,46 @@ static void sha256_block(uint32_t *h, const uint8_t *p) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same compression function on the x86 SHA extensions (used when the CPU has them). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_block_shani(uint32_t *h,
+                                                                           const uint8_t *p) {
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i s0, s1, t, abef, cdgh, w[16], m;
+    int i;
+    t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);  /* CDAB */
+    s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B); /* EFGH */
+    s0 = _mm_alignr_epi8(t, s1, 8);                                        /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xF0);                                     /* CDGH */
+    abef = s0;
+    cdgh = s1;
+    for (i = 0; i < 4; i++)
+        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), mask);
+    for (i = 4; i < 16; i++) {
+        t = _mm_add_epi32(_mm_sha256msg1_epu32(w[i - 4], w[i - 3]),
+                          _mm_alignr_epi8(w[i - 1], w[i - 2], 4));
+        w[i] = _mm_sha256msg2_epu32(t, w[i - 1]);
+    }
+    for (i = 0; i < 16; i++) {
+        m = _mm_add_epi32(w[i], _mm_loadu_si128((const __m128i *)&K256[4 * i]));
+        s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+        m = _mm_shuffle_epi32(m, 0x0E);
+        s0 = _mm_sha256rnds2_epu32(s0, s1, m);
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+    t = _mm_shuffle_epi32(s0, 0x1B);   /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);  /* DCHG */
+    s0 = _mm_blend_epi16(t, s1, 0xF0); /* DCBA */
+    s1 = _mm_alignr_epi8(s1, t, 8);    /* HGFE */
+    _mm_storeu_si128((__m128i *)&h[0], s0);
+    _mm_storeu_si128((__m128i *)&h[4], s1);
+}
+#endif
+
+static void (*sha256_compress)(uint32_t *, const uint8_t *) = sha256_block;
+
 static void sha256_update(sha256_t *s, const uint8_t *p, size_t n) {
     s->len += n;
     if (s->n) {
@@ -78,11 +118,11 @@ static void sha256_update(sha256_t *s, const uint8_t *p, size_t n) {
         memcpy(s->buf + s->n, p, k);
         s->n += k; p += k; n -= k;
         if (s->n < 64) return;
-        sha256_block(s->h, s->buf);
+        sha256_compress(s->h, s->buf);
         s->n = 0;
     }
     while (n >= 64) {
-        sha256_block(s->h, p);
+        sha256_compress(s->h, p);
         p += 64; n -= 64;
     }
     if (n) {
@@ -597,4 +637,12 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_snapscan",
                                     "Compiled pass over a UTXO snapshot.", -1, methods};
 
-PyMODINIT_FUNC PyInit__snapscan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__snapscan(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
+        getenv("UTXO_TRUTH_NO_SHANI") == NULL)
+        sha256_compress = sha256_block_shani;
+#endif
+    return PyModule_Create(&module);
+}
