@@ -69,7 +69,7 @@ def scan(
         full_script,
         SnapshotFormatError,
         where,
-        chunk if chunk < 1 << 20 else 4 << 20,  # 4 MiB reads, unless a test asks for less
+        chunk,  # 1 MiB reads: in this machine's caches, measured faster than 4 MiB
         margin,
     )
     return result  # type: ignore[no-any-return]
