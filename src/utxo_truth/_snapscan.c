@@ -431,7 +431,7 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
         if (want_hash && (k > 10 || over || code > 0xFFFFFFFFULL)) {
             /* coinstats.cpp TxOutSer writes height*2+coinbase as a uint32 */
             fail = k > 10 ? "a VARINT longer than 10 bytes (corrupt snapshot)"
-                          : "a coin whose height code does not fit 32 bits (corrupt)";
+                          : "a coin with a height code above 2**32-1 (corrupt)";
             goto format;
         }
         p += k;
@@ -494,7 +494,7 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                     read_varint(amount_pos, end, &amount, &over);
                     if (over || !decompress_amount(amount, &value) || value > MAX_MONEY) {
                         /* amount.h MoneyRange */
-                        fail = "a coin above 21 million BTC (corrupt)";
+                        fail = "a coin above 21 million BTC (MAX_MONEY; corrupt)";
                         goto format;
                     }
                     /* Python's reader reports the code of a matched coin as decoded */
@@ -511,13 +511,14 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                 const uint8_t *sp;
                 size_t slen;
                 int b;
-                if (over || !decompress_amount(amount, &value) || value > (uint64_t)INT64_MAX) {
-                    fail = "a coin whose value does not fit 63 bits (corrupt)";
+                if (over || !decompress_amount(amount, &value) || value > MAX_MONEY) {
+                    /* amount.h MoneyRange, as the Python reader's hash path checks it */
+                    fail = "a coin above 21 million BTC (MAX_MONEY; corrupt)";
                     goto format;
                 }
                 if (vout > 0xFFFFFFFFULL) {
                     /* coinstats.cpp TxOutSer writes the outpoint's n as a uint32 */
-                    fail = "a coin whose output index does not fit 32 bits (corrupt)";
+                    fail = "a coin with an output index above 2**32-1 (corrupt)";
                     goto format;
                 }
                 total += value;

@@ -368,7 +368,11 @@ class SnapshotSource:
                 want_hash=False, chunk=CHUNK, margin=_MARGIN,
             )  # fmt: skip
             if fast is not None:  # the compiled scanner (sources/_snapfast.py), same answers
-                found, max_height = _found_from(fast[0]), fast[1]
+                found, max_height = _found_from(fast[0], self._where), fast[1]
+                if max_height > 0x7FFFFFFF:  # height*2+coinbase is a uint32 in Core's Coin
+                    raise SnapshotFormatError(
+                        f"{self._where}: a coin with height code above 2**32-1 (corrupt)"
+                    )
             else:
                 with self._path.open("rb") as f:
                     read_header(f, self._where)
@@ -507,8 +511,13 @@ def _scan(
     return found, max_code >> 1 if best else -1
 
 
-def _found_from(matches: list[_snapfast.Match]) -> list[tuple[bytes, Coin]]:
-    """The compiled scanner's matches as the Python loop's ``(script, Coin)`` pairs."""
+def _found_from(matches: list[_snapfast.Match], where: str) -> list[tuple[bytes, Coin]]:
+    """The compiled scanner's matches as the Python loop's ``(script, Coin)`` pairs.
+
+    Each is range-checked as the Python loop checks it (``_check_fields``).
+    """
+    for _, vout, height, coinbase, value, _ in matches:
+        _check_fields(vout, height * 2 + coinbase, value, where)
     return [
         (script, Coin(txid=txid[::-1].hex(), vout=vout, value=value, script=script,
                       height=height, coinbase=coinbase, verification="node"))
