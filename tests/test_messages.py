@@ -18,7 +18,8 @@ from embit import ec, script
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 from embit.util import secp256k1 as secp
 
-from utxo_truth._txcodec import compact_size, ser_bytes
+from utxo_truth._script import compact_size
+from utxo_truth._txcodec import ser_bytes
 from utxo_truth.messages import (
     ProofStatus,
     bip322_message_hash,

@@ -12,7 +12,8 @@ from test_messages import _der, _key
 from test_reconcile_proofs import _extended_snapshot
 
 from utxo_truth import SnapshotSource
-from utxo_truth._txcodec import compact_size, ser_bytes
+from utxo_truth._script import compact_size
+from utxo_truth._txcodec import ser_bytes
 from utxo_truth.por_psbt import BDK_UNSPENDABLE, check_por_coins, por_commitment, verify_por_psbt
 
 BDK = json.loads(

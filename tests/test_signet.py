@@ -139,7 +139,8 @@ def hashlib_dsha(raw: bytes) -> bytes:
 
 def _rebuild(cb: bytes, commit_len_at: int, script: bytes) -> bytes:
     """``cb`` with the output script whose length byte is at ``commit_len_at`` replaced."""
-    from utxo_truth._signet import _read_bytes, _ser_size
+    from utxo_truth._script import compact_size as _ser_size
+    from utxo_truth._signet import _read_bytes
 
     old, end = _read_bytes(cb, commit_len_at)
     del old
@@ -166,7 +167,7 @@ def _pub() -> bytes:
 def test_a_p2wpkh_challenge_is_checked_with_bip143() -> None:
     import hashlib
 
-    from utxo_truth._signet import _ser_size
+    from utxo_truth._script import compact_size as _ser_size
 
     pub = _pub()
     h160 = hashlib.new("ripemd160", hashlib.sha256(pub).digest()).digest()
@@ -187,7 +188,7 @@ def test_a_p2wpkh_challenge_is_checked_with_bip143() -> None:
 def test_a_p2wsh_1_of_1_multisig_challenge_is_checked_with_bip143() -> None:
     import hashlib
 
-    from utxo_truth._signet import _ser_size
+    from utxo_truth._script import compact_size as _ser_size
 
     pub = _pub()
     wscript = b"\x51\x21" + pub + b"\x51\xae"

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from embit.util import secp256k1 as _secp
 
-from ._txcodec import Tx, TxOut, compact_size, hash256, ser_bytes, sha256
+from ._script import compact_size
+from ._txcodec import Tx, TxOut, hash256, ser_bytes, sha256
 
 __all__ = ["Inconclusive", "Invalid", "SpendChecker", "verify_input"]
 

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from ._network import Network, parse_network
 
-__all__ = ["address_of", "script_type_of"]
+__all__ = ["address_of", "compact_size", "script_type_of"]
+
+
+def compact_size(n: int) -> bytes:
+    """Bitcoin's CompactSize length prefix (serialize.h ``WriteCompactSize``).
+
+    Not Core's VARINT, which the UTXO snapshot uses for heights and amounts.
+
+    Example:
+        >>> compact_size(252).hex(), compact_size(253).hex(), compact_size(2**32).hex()
+        ('fc', 'fdfd00', 'ff0000000001000000')
+    """
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    if n <= 0xFFFFFFFF:
+        return b"\xfe" + n.to_bytes(4, "little")
+    return b"\xff" + n.to_bytes(8, "little")
 
 
 def script_type_of(script: bytes) -> str:

@@ -32,6 +32,7 @@ import hashlib
 from collections.abc import Sequence
 
 from ._exceptions import VerificationError
+from ._script import compact_size
 
 __all__ = [
     "DEFAULT_SIGNET_CHALLENGE",
@@ -60,16 +61,6 @@ def _fail(height: int, why: str) -> VerificationError:
 
 
 # --- serialization -------------------------------------------------------------------------
-
-
-def _ser_size(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 def _read_size(b: bytes, i: int) -> tuple[int, int]:
@@ -128,9 +119,9 @@ def _parse_tx(raw: bytes) -> tuple[bytes, list[bytes], list[tuple[bytes, bytes]]
 def _ser_tx(
     version: bytes, ins: Sequence[bytes], outs: Sequence[tuple[bytes, bytes]], lt: bytes
 ) -> bytes:
-    out = version + _ser_size(len(ins)) + b"".join(ins) + _ser_size(len(outs))
+    out = version + compact_size(len(ins)) + b"".join(ins) + compact_size(len(outs))
     for value, script in outs:
-        out += value + _ser_size(len(script)) + script
+        out += value + compact_size(len(script)) + script
     return out + lt
 
 
@@ -221,14 +212,21 @@ def _signet_txs(
     block_data = header[0:4] + header[4:36] + signet_merkle + header[68:72]
     to_spend = _ser_tx(
         (0).to_bytes(4, "little"),
-        [bytes(32) + b"\xff\xff\xff\xff" + _ser_size(74) + b"\x00" + _push(block_data) + bytes(4)],
+        [
+            bytes(32)
+            + b"\xff\xff\xff\xff"
+            + compact_size(74)
+            + b"\x00"
+            + _push(block_data)
+            + bytes(4)
+        ],
         [(bytes(8), challenge)],
         bytes(4),
     )
     prevout = _dsha(to_spend) + bytes(4)
     to_sign = _ser_tx(
         (0).to_bytes(4, "little"),
-        [prevout + _ser_size(len(script_sig)) + script_sig + bytes(4)],
+        [prevout + compact_size(len(script_sig)) + script_sig + bytes(4)],
         [(bytes(8), b"\x6a")],
         bytes(4),
     )
@@ -305,14 +303,14 @@ class _Checker:
                 outs = bytes(32)
             pre = (
                 self.version + prevouts + seqs + self.prevout
-                + _ser_size(len(script_code)) + script_code
+                + compact_size(len(script_code)) + script_code
                 + bytes(8) + self.sequence + outs + self.locktime
                 + (hashtype & 0xFFFFFFFF).to_bytes(4, "little")
             )  # fmt: skip
             return _dsha(pre)
         # legacy SignatureHash: one input (ANYONECANPAY changes nothing), one output
         code = b"".join(script_code[s:e] for op, _d, s, e in _ops(script_code) if op != 0xAB)
-        tx_in = self.prevout + _ser_size(len(code)) + code + self.sequence
+        tx_in = self.prevout + compact_size(len(code)) + code + self.sequence
         outs_l = [] if base == 2 else self.outs  # NONE: no outputs; SINGLE: output 0 as is
         pre = _ser_tx(self.version, [tx_in], outs_l, self.locktime)
         return _dsha(pre + (hashtype & 0xFFFFFFFF).to_bytes(4, "little"))

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from ._script import compact_size
+
 __all__ = ["DecodeError", "Psbt", "Tx", "TxIn", "TxOut", "parse_psbt", "parse_tx"]
 
 
@@ -28,16 +30,6 @@ def sha256(b: bytes) -> bytes:
 
 def hash256(b: bytes) -> bytes:
     return sha256(sha256(b))
-
-
-def compact_size(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 def ser_bytes(b: bytes) -> bytes:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import SourceProtocolError
+from .._script import compact_size
 from ._spv import hex32, is_int
 
 __all__ = [
@@ -106,17 +107,6 @@ def counts(page: list[dict[str, Any]]) -> tuple[int, int]:
     """(confirmed, mempool) transactions on a history page."""
     confirmed = sum(t["height"] is not None for t in page)
     return confirmed, len(page) - confirmed
-
-
-def compact_size(n: int) -> bytes:
-    """Bitcoin's CompactSize length prefix (not Core's VARINT of the UTXO snapshot)."""
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 def txid_of_json(t: dict[str, Any]) -> str | None:

@@ -38,6 +38,7 @@ from .._exceptions import (
 )
 from .._models import MAX_MONEY, BlockRef
 from .._network import Network, network_by_magic, parse_network
+from .._script import compact_size
 from . import _snapfast
 from ._base import Coin, Lookup
 
@@ -672,7 +673,7 @@ def utxo_set_info(path: Path, where: str) -> UtxoSetInfo:
                         + vout.to_bytes(4, "little")
                         + code.to_bytes(4, "little")
                         + value.to_bytes(8, "little", signed=True)
-                        + _compact(len(script))
+                        + compact_size(len(script))
                         + script
                     )
                     total += value
@@ -683,11 +684,3 @@ def utxo_set_info(path: Path, where: str) -> UtxoSetInfo:
             raise SnapshotFormatError(f"{where}: data left after the {header.coins} coins")
     final = hashlib.sha256(digest.digest()).digest()[::-1].hex()
     return UtxoSetInfo(final, n, total)
-
-
-def _compact(n: int) -> bytes:
-    if n < 253:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    return b"\xfe" + n.to_bytes(4, "little")
