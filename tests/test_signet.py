@@ -56,7 +56,8 @@ def test_signet_block_fails_under_the_2_of_2_challenge(height: int) -> None:
 
 
 def _coinbase(block: bytes) -> tuple[bytes, bytes, list[str]]:
-    from utxo_truth._signet import _read_size, _tx_end
+    from utxo_truth._script import read_compact_size as _read_size
+    from utxo_truth._signet import _tx_end
 
     header, txids = block_txids(block)
     _, i = _read_size(block, 80)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._network import Network, parse_network
 
-__all__ = ["address_of", "compact_size", "script_type_of"]
+__all__ = ["address_of", "compact_size", "read_compact_size", "script_type_of"]
 
 
 def compact_size(n: int) -> bytes:
@@ -23,6 +23,22 @@ def compact_size(n: int) -> bytes:
     if n <= 0xFFFFFFFF:
         return b"\xfe" + n.to_bytes(4, "little")
     return b"\xff" + n.to_bytes(8, "little")
+
+
+def read_compact_size(b: bytes, i: int) -> tuple[int, int]:
+    """Read a CompactSize at ``b[i]``: (value, next index); ``IndexError`` past the end.
+
+    Example:
+        >>> read_compact_size(bytes.fromhex("fdfd00ff"), 0)
+        (253, 3)
+    """
+    first = b[i]
+    if first < 0xFD:
+        return first, i + 1
+    width = {0xFD: 2, 0xFE: 4, 0xFF: 8}[first]
+    if i + 1 + width > len(b):
+        raise IndexError("CompactSize runs past the end")
+    return int.from_bytes(b[i + 1 : i + 1 + width], "little"), i + 1 + width
 
 
 def script_type_of(script: bytes) -> str:

@@ -32,7 +32,7 @@ import hashlib
 from collections.abc import Sequence
 
 from ._exceptions import VerificationError
-from ._script import compact_size
+from ._script import compact_size, read_compact_size
 
 __all__ = [
     "DEFAULT_SIGNET_CHALLENGE",
@@ -63,20 +63,8 @@ def _fail(height: int, why: str) -> VerificationError:
 # --- serialization -------------------------------------------------------------------------
 
 
-def _read_size(b: bytes, i: int) -> tuple[int, int]:
-    if i >= len(b):
-        raise IndexError("past the end")
-    first = b[i]
-    if first < 0xFD:
-        return first, i + 1
-    width = {0xFD: 2, 0xFE: 4, 0xFF: 8}[first]
-    if i + 1 + width > len(b):
-        raise IndexError("past the end")
-    return int.from_bytes(b[i + 1 : i + 1 + width], "little"), i + 1 + width
-
-
 def _read_bytes(b: bytes, i: int) -> tuple[bytes, int]:
-    n, i = _read_size(b, i)
+    n, i = read_compact_size(b, i)
     if i + n > len(b):
         raise IndexError("past the end")
     return b[i : i + n], i + n
@@ -90,14 +78,14 @@ def _parse_tx(raw: bytes) -> tuple[bytes, list[bytes], list[tuple[bytes, bytes]]
         segwit = raw[4] == 0 and raw[5] != 0
         if segwit:
             i = 6
-        n_in, i = _read_size(raw, i)
+        n_in, i = read_compact_size(raw, i)
         ins: list[bytes] = []
         for _ in range(n_in):
             s = i
             _, i = _read_bytes(raw, i + 36)
             i += 4
             ins.append(raw[s:i])
-        n_out, i = _read_size(raw, i)
+        n_out, i = read_compact_size(raw, i)
         outs: list[tuple[bytes, bytes]] = []
         for _ in range(n_out):
             value = raw[i : i + 8]
@@ -105,7 +93,7 @@ def _parse_tx(raw: bytes) -> tuple[bytes, list[bytes], list[tuple[bytes, bytes]]
             outs.append((value, script))
         if segwit:
             for _ in range(n_in):
-                items, i = _read_size(raw, i)
+                items, i = read_compact_size(raw, i)
                 for _ in range(items):
                     _, i = _read_bytes(raw, i)
         locktime = raw[i : i + 4]
@@ -196,7 +184,7 @@ def _signet_txs(
         outs[cidx] = (outs[cidx][0], replacement)
         try:
             script_sig, i = _read_bytes(solution, 0)
-            items, i = _read_size(solution, i)
+            items, i = read_compact_size(solution, i)
             for _ in range(items):
                 item, i = _read_bytes(solution, i)
                 witness.append(item)
@@ -558,7 +546,7 @@ def check_signet_block(
     from .verify import block_txids, merkle_branch
 
     header, txids = block_txids(block)
-    _n, i = _read_size(block, 80)
+    _n, i = read_compact_size(block, 80)
     # the coinbase's serialized length: re-parse from its start with the block's own reader
     end = _tx_end(block, i)
     check_signet_solution(header, block[i:end], merkle_branch(txids, 0), height, challenge)
@@ -567,16 +555,16 @@ def check_signet_block(
 def _tx_end(b: bytes, i: int) -> int:
     segwit = b[i + 4] == 0 and b[i + 5] != 0
     j = i + 6 if segwit else i + 4
-    n_in, j = _read_size(b, j)
+    n_in, j = read_compact_size(b, j)
     for _ in range(n_in):
         _, j = _read_bytes(b, j + 36)
         j += 4
-    n_out, j = _read_size(b, j)
+    n_out, j = read_compact_size(b, j)
     for _ in range(n_out):
         _, j = _read_bytes(b, j + 8)
     if segwit:
         for _ in range(n_in):
-            items, j = _read_size(b, j)
+            items, j = read_compact_size(b, j)
             for _ in range(items):
                 _, j = _read_bytes(b, j)
     return j + 4

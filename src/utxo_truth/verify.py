@@ -28,6 +28,7 @@ from ._pow import (
     check_header_rules,
     target_to_bits,
 )
+from ._script import read_compact_size
 
 __all__ = [
     "GENESIS",
@@ -168,17 +169,6 @@ transaction weighs at least 240 (60 bytes of non-witness data), so a block has f
 branch padded to push a leaf far out of any real tree."""
 
 
-def _varint(b: bytes, i: int) -> tuple[int, int]:
-    """Read a CompactSize at ``b[i]``: (value, next index). IndexError past the end."""
-    first = b[i]
-    if first < 0xFD:
-        return first, i + 1
-    width = {0xFD: 2, 0xFE: 4, 0xFF: 8}[first]
-    if i + 1 + width > len(b):
-        raise IndexError("CompactSize runs past the end")
-    return int.from_bytes(b[i + 1 : i + 1 + width], "little"), i + 1 + width
-
-
 def parses_as_transaction(raw: bytes) -> bool:
     """Whether ``raw`` is exactly one serialized (non-witness) transaction.
 
@@ -191,17 +181,17 @@ def parses_as_transaction(raw: bytes) -> bool:
     """
     try:
         i = 4  # version
-        n_in, i = _varint(raw, i)
+        n_in, i = read_compact_size(raw, i)
         if n_in == 0:
             return False  # a witness marker, or no input: not a txid-hashed serialization
         for _ in range(n_in):
             i += 36  # prevout
-            length, i = _varint(raw, i)
+            length, i = read_compact_size(raw, i)
             i += length + 4  # scriptSig, nSequence
-        n_out, i = _varint(raw, i)
+        n_out, i = read_compact_size(raw, i)
         for _ in range(n_out):
             i += 8
-            length, i = _varint(raw, i)
+            length, i = read_compact_size(raw, i)
             i += length
         i += 4  # nLockTime
     except (IndexError, KeyError):
@@ -328,29 +318,29 @@ def block_txids(block: bytes) -> tuple[bytes, list[str]]:
     if len(block) < 81:
         raise VerificationError("a block is at least an 80-byte header and a transaction count")
     try:
-        n, i = _varint(block, 80)
+        n, i = read_compact_size(block, 80)
         txids: list[str] = []
         for _ in range(n):
             start = i
             segwit = block[i + 4] == 0 and block[i + 5] != 0
             j = i + 6 if segwit else i + 4
             body_start = j
-            n_in, j = _varint(block, j)
+            n_in, j = read_compact_size(block, j)
             for _ in range(n_in):
                 j += 36
-                length, j = _varint(block, j)
+                length, j = read_compact_size(block, j)
                 j += length + 4
-            n_out, j = _varint(block, j)
+            n_out, j = read_compact_size(block, j)
             for _ in range(n_out):
                 j += 8
-                length, j = _varint(block, j)
+                length, j = read_compact_size(block, j)
                 j += length
             body_end = j
             if segwit:
                 for _ in range(n_in):
-                    items, j = _varint(block, j)
+                    items, j = read_compact_size(block, j)
                     for _ in range(items):
-                        length, j = _varint(block, j)
+                        length, j = read_compact_size(block, j)
                         j += length
             j += 4
             if j > len(block):
