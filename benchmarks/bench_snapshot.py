@@ -18,6 +18,7 @@ import random
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -40,9 +41,9 @@ def wallet_scripts() -> list[bytes]:
     return t.scripts(0, 0, 1000) + t.scripts(1, 0, 1000)
 
 
-def synth(path: Path, coins: int, planted: list[bytes], seed: int = 1) -> int:
-    """Write ``coins`` coins; every 1 in (coins // len(planted)) pays a planted script."""
-    rng = random.Random(seed)
+def script_mix(rng: random.Random) -> Callable[[], bytes]:
+    """A random scriptPubKey in a realistic mix: 60% P2WPKH, 15% P2PKH, 10% P2SH, 10% P2TR,
+    5% P2WSH (the same mix for every snapshot benchmark)."""
     kinds = [
         (0.60, lambda: b"\x00\x14" + rng.randbytes(20)),
         (0.15, lambda: b"\x76\xa9\x14" + rng.randbytes(20) + b"\x88\xac"),
@@ -52,6 +53,13 @@ def synth(path: Path, coins: int, planted: list[bytes], seed: int = 1) -> int:
     ]
     weights = [k[0] for k in kinds]
     makers = [k[1] for k in kinds]
+    return lambda: rng.choices(makers, weights)[0]()
+
+
+def synth(path: Path, coins: int, planted: list[bytes], seed: int = 1) -> int:
+    """Write ``coins`` coins; every 1 in (coins // len(planted)) pays a planted script."""
+    rng = random.Random(seed)
+    random_script = script_mix(rng)
     every = max(1, coins // max(1, len(planted)))
     n_groups = int(coins / 1.6)
     txids = sorted(rng.randbytes(32) for _ in range(n_groups))
@@ -70,11 +78,7 @@ def synth(path: Path, coins: int, planted: list[bytes], seed: int = 1) -> int:
             out += txid + compact(k)
             for vout in range(k):
                 i = written
-                script = (
-                    planted[(i // every) % len(planted)]
-                    if i % every == 0
-                    else rng.choices(makers, weights)[0]()
-                )
+                script = planted[(i // every) % len(planted)] if i % every == 0 else random_script()
                 value = rng.choice((546, 10_000, 123_456, 5_000_000, rng.randrange(1, 10**10)))
                 out += coin_bytes(
                     vout, rng.randrange(0, 900_000), rng.random() < 0.01, value, script

@@ -26,29 +26,21 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
-from bench_snapshot import BLOCK, wallet_scripts
+from bench_snapshot import BLOCK, script_mix, wallet_scripts
 from snapshot_writer import compact, compress_amount, compress_script, varint, write_header
 
 
 def synth_fast(path: Path, coins: int, planted: list[bytes], seed: int = 1) -> int:
     """Core's format from a pool of 65,536 pre-encoded coins (same mix as bench_snapshot.py)."""
     rng = random.Random(seed)
-    kinds = [
-        (0.60, lambda: b"\x00\x14" + rng.randbytes(20)),
-        (0.15, lambda: b"\x76\xa9\x14" + rng.randbytes(20) + b"\x88\xac"),
-        (0.10, lambda: b"\xa9\x14" + rng.randbytes(20) + b"\x87"),
-        (0.10, lambda: b"\x51\x20" + rng.randbytes(32)),
-        (0.05, lambda: b"\x00\x20" + rng.randbytes(32)),
-    ]
-    weights = [k[0] for k in kinds]
-    makers = [k[1] for k in kinds]
+    random_script = script_mix(rng)
 
     def body(script: bytes) -> bytes:
         value = rng.choice((546, 10_000, 123_456, 5_000_000, rng.randrange(1, 10**10)))
         code = rng.randrange(0, 900_000) * 2 + (rng.random() < 0.01)
         return varint(code) + varint(compress_amount(value)) + compress_script(script)
 
-    pool = [body(rng.choices(makers, weights)[0]()) for _ in range(1 << 16)]
+    pool = [body(random_script()) for _ in range(1 << 16)]
     planted_bodies = [body(s) for s in planted]
     every = max(1, coins // len(planted))
     written = 0
