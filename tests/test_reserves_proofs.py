@@ -15,12 +15,12 @@ from snapshot_writer import write_snapshot
 from test_messages import legacy_sign, sign_p2tr, sign_p2wpkh
 
 from utxo_truth import cli
+from utxo_truth._api import scan_reserve_proofs
 from utxo_truth._script import address_of
 from utxo_truth.reserve_proofs import (
     ReserveFileError,
     load_reserve_proofs,
     parse_reserve_proofs,
-    scan_reserve_proofs,
 )
 
 REG = NETWORKS["regtest"]

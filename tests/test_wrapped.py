@@ -13,11 +13,11 @@ import pytest
 from conftest import DATA, SNAPSHOT
 from harness.anvil import Anvil, start, token_code
 
+from utxo_truth import measure
 from utxo_truth._exceptions import InputError
 from utxo_truth.claims import PortfolioError
 from utxo_truth.wrapped import (
     ReserveList,
-    measure,
     parse_reserves,
     parse_token_spec,
     read_reserves,
@@ -240,7 +240,7 @@ def _portfolio(chains: tuple[Anvil, Anvil], reserves_file: Path, **extra: Any) -
 def test_portfolio_wrapped_custodian_owes_its_supply(
     chains: tuple[Anvil, Anvil], oracle: dict[str, Any], tmp_path: Path
 ) -> None:
-    from utxo_truth.reconcile import reconcile
+    from utxo_truth import reconcile
 
     eth, _ = chains
     eth.mint(ETH_TOKEN, 4_000_000_000)  # more than the reserves: an at-risk share
@@ -280,7 +280,7 @@ def test_portfolio_wrapped_custodian_owes_its_supply(
 
 
 def test_portfolio_wrapped_custodian_refusals(chains: tuple[Anvil, Anvil], tmp_path: Path) -> None:
-    from utxo_truth.reconcile import reconcile
+    from utxo_truth import reconcile
 
     with pytest.raises(PortfolioError, match="tokens"):
         _portfolio(chains, CBBTC, tokens=[])

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from ._api import scan
+from ._api import measure, reconcile, scan
 from ._exceptions import (
     AccessDeniedError,
     AllSourcesFailedError,
@@ -51,6 +51,7 @@ from ._models import (
     Utxo,
 )
 from ._network import Network
+from ._report_models import Report
 from .claims import (
     Book,
     Custodian,
@@ -84,7 +85,7 @@ from .messages import (
     verify_multisig_signatures,
 )
 from .por_psbt import PorProof, check_por_coins, verify_por_psbt
-from .reconcile import Report, reconcile, scan_targets
+from .reconcile import reconcile_holdings, scan_targets
 from .reserve_proofs import (
     ReserveFileError,
     ReserveProofs,
@@ -99,7 +100,7 @@ __version__ = "0.1.0"
 
 from ._exceptions import ChainMismatchError, ContractCallError, InexactAmountError
 from .evm import EvmBlock, EvmRpc, TokenSupply
-from .wrapped import ReserveList, TokenSpec, WrappedReport, measure, read_reserves
+from .wrapped import ReserveList, TokenSpec, WrappedReport, read_reserves
 
 __all__ = [
     "DEFAULT_GAP",
@@ -195,6 +196,7 @@ __all__ = [
     "parse_targets",
     "read_reserves",
     "reconcile",
+    "reconcile_holdings",
     "scan",
     "scan_targets",
     "verify_liability_proof",

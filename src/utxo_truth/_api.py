@@ -1,19 +1,44 @@
-"""The top-level verbs: :func:`scan`."""
+"""The top-level verbs that read a chain: :func:`scan`, and the conveniences built on it.
+
+:func:`reconcile`, :func:`measure` and :func:`scan_reserve_proofs` scan, then compute.
+
+Each convenience reads what it needs (the chain through :func:`scan`, token supplies from EVM
+nodes) and hands it to a pure function of a lower layer: ``reconcile.reconcile_holdings``,
+``wrapped.compare``, ``reserve_proofs.tally_reserve_proofs``. Nothing below this module scans.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from ._exceptions import InputError
 from ._models import Holdings
 from ._multi import compare
 from ._network import Network, parse_network
+from ._report_models import Report
+from .claims import Portfolio
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, Progress, discover
+from .reconcile import reconcile_holdings, scan_targets
+from .reserve_proofs import (
+    ReserveProofs,
+    ScannedReserves,
+    reserve_proof_addresses,
+    tally_reserve_proofs,
+)
 from .sources import ChainSource, open_source
 from .targets import Target, parse_target
+from .wrapped import (
+    DEFAULT_MAX_APART,
+    ReserveList,
+    TokenSpec,
+    WrappedReport,
+    read_supplies,
+    resolve_portfolio,
+)
+from .wrapped import compare as compare_wrapped
 
-__all__ = ["scan"]
+__all__ = ["measure", "reconcile", "scan", "scan_reserve_proofs"]
 
 
 def scan(
@@ -70,3 +95,113 @@ def scan(
     opened = [open_source(s, net) if isinstance(s, str) else s for s in sources]
     held, consensus = compare(opened, one, lambda s: s.describe(), policy=policy)
     return held.model_copy(update={"consensus": consensus})
+
+
+def reconcile(
+    portfolio: Portfolio,
+    *,
+    source: ChainSource | str | None = None,
+    holdings: Holdings | None = None,
+    gap: int = DEFAULT_GAP,
+    range: int = DEFAULT_RANGE,
+    progress: Progress | None = None,
+) -> Report:
+    """Scan the portfolio's wallets and reserves at one block, then split real coin from shadow.
+
+    The convenience: it reads the wrapped-BTC custodians' token supplies (their EVM nodes),
+    scans ``scan_targets(portfolio)`` unless ``holdings`` is given, and returns
+    :func:`~utxo_truth.reconcile.reconcile_holdings` of the two, which is pure.
+
+    Args:
+        portfolio: from :func:`utxo_truth.load_portfolio` or built in code.
+        source: a chain source or spec; defaults to the portfolio's own ``source``. Never a
+            server the user did not name.
+        holdings: an answer already in hand (an app that embeds us): a scan of exactly
+            ``scan_targets(portfolio)``, in that order. Then no chain is read.
+        gap: stop gap on sources that know history.
+        range: indexes per chain on sources that know only unspent coins.
+        progress: optional callback ``(done, needed)`` for long scans.
+
+    Example:
+        >>> from utxo_truth import load_portfolio, reconcile  # doctest: +SKIP
+        >>> r = reconcile(load_portfolio("examples/portfolio.toml"))  # doctest: +SKIP
+        >>> r.finality_sats, r.shadow_sats, r.block.height  # doctest: +SKIP
+    """
+    portfolio, supplies = resolve_portfolio(portfolio)  # wrapped BTC: liabilities = token supply
+    if holdings is None:
+        chosen = source if source is not None else portfolio.source
+        if chosen is None:
+            raise InputError(
+                "no chain source: pass source= (e.g. snapshot:PATH) or set source in the portfolio"
+            )
+        targets = scan_targets(portfolio)
+        if not targets:
+            raise InputError("the portfolio has no wallets and no reserve evidence to scan")
+        holdings = scan(
+            targets,
+            network=portfolio.network,
+            source=chosen,
+            gap=gap,
+            range=range,
+            progress=progress,
+        )
+    return reconcile_holdings(portfolio, holdings, supplies=supplies)
+
+
+def measure(
+    tokens: Sequence[TokenSpec | str],
+    reserves: ReserveList,
+    *,
+    network: Any,
+    source: Any,
+    evm_rpc: str | Mapping[str, str] | Mapping[int, str],
+    evm_block: int | str = "finalized",
+    bitcoin_time: int | None = None,
+    max_apart: int = DEFAULT_MAX_APART,
+) -> WrappedReport:
+    """Wrapped BTC from both ends: token supply on EVM chains against verified reserves.
+
+    Reads each supply (:func:`~utxo_truth.wrapped.read_supplies`), scans the reserve addresses,
+    and returns :func:`~utxo_truth.wrapped.compare` of the two.
+
+    Args:
+        tokens: the token contracts (``TokenSpec`` or ``CHAIN:CONTRACT[:bridged]``).
+        reserves: the custodian's reserve list (:func:`utxo_truth.read_reserves`).
+        network: the Bitcoin network of the reserve addresses.
+        source: the Bitcoin chain source (spec string or :class:`~utxo_truth.ChainSource`).
+        evm_rpc: one RPC URL for every chain, or a map from chain (name or id) to URL.
+        evm_block: the EVM block to read each supply at (``finalized`` by default, or a number).
+        bitcoin_time: the Bitcoin block's header time (unix seconds), if known: enables the
+            "blocks too far apart" check; without it the gap is reported as unknown.
+        max_apart: seconds apart beyond which the blocks are said to be too far apart.
+
+    Example (needs an EVM node and a chain source, so not run here)::
+
+        r = measure(["ethereum:0x2260fac5e5542a773aa44fbcfedf7c193bc2c599"],
+                    read_reserves("wbtc.json", network="main"), network="main",
+                    source="esplora+https://blockstream.info/api", evm_rpc="http://127.0.0.1:8545")
+        r.coverage, r.bitcoin_block, r.supplies[0][1].block
+    """
+    if not tokens:
+        raise InputError("give at least one token contract (CHAIN:CONTRACT)")
+    if not reserves.entries:
+        raise InputError("the reserve list is empty")
+    supplies = read_supplies(tokens, evm_rpc=evm_rpc, evm_block=evm_block)
+    holdings = scan(list(reserves.addresses), network=network, source=source)
+    return compare_wrapped(
+        supplies, reserves, holdings, bitcoin_time=bitcoin_time, max_apart=max_apart
+    )
+
+
+def scan_reserve_proofs(proofs: ReserveProofs, source: ChainSource | str) -> ScannedReserves:
+    """Scan every readable address of a reserve file at one block (one call, one block).
+
+    Then :func:`~utxo_truth.reserve_proofs.tally_reserve_proofs`: what the signatures prove.
+
+    Example:
+        >>> from utxo_truth import load_reserve_proofs  # doctest: +SKIP
+        >>> p = load_reserve_proofs("okx.csv", "main")  # doctest: +SKIP
+        >>> scan_reserve_proofs(p, "snapshot:utxo.dat").proven_sats  # doctest: +SKIP
+    """
+    held = scan(reserve_proof_addresses(proofs), network=proofs.network, source=source)
+    return tally_reserve_proofs(proofs, held)

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_MONEY",
     "BlockRef",
     "ChainScan",
+    "CheckResult",
     "Consensus",
     "Disagreement",
     "Holdings",
@@ -53,6 +54,23 @@ Height = Annotated[StrictInt, Field(ge=0)]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CheckResult(_Frozen):
+    """A finding of a check: ``level`` is info, warning or critical.
+
+    Here, below every module that runs checks (reconcile, proof of control, wrapped BTC), so that
+    none of them has to reach up for it.
+
+    Example:
+        >>> CheckResult(id="coverage-low", level="critical", message="X: 50.0%").level
+        'critical'
+    """
+
+    id: str
+    level: Literal["info", "warning", "critical"]
+    message: str
+    subject: str | None = None
 
 
 class BlockRef(_Frozen):

@@ -75,7 +75,8 @@ def _time(value: str | None) -> int | None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``wrapped``; 0 when covered, 1 when not (or no coverage), errors raise."""
-    from .wrapped import measure, read_reserves
+    from ._api import measure
+    from .wrapped import read_reserves
 
     if bool(args.source) == bool(args.snapshot):
         raise InputError("give one Bitcoin source: --source SPEC or --snapshot PATH")

@@ -37,6 +37,7 @@ from .labels import (
     load_labels,
     write_labels,
 )
+from .report import format_btc  # the one format_btc; re-exported here for the CLI's users
 from .sources import ChainSource, SnapshotSource, open_source, parse_checkpoint
 from .targets import Target
 from .wallets import load_wallet_file
@@ -57,18 +58,6 @@ DEFAULT_TIMEOUT = 30.0
 """--timeout default: the whole wait for network sources, in seconds."""
 _abandoned = False  # a scan thread was left behind at --timeout (see run())
 _MAX_TARGETS_FILE = 16 << 20  # a --file of targets is read whole, up to this size
-
-
-def format_btc(sats: int) -> str:
-    """Satoshis as a BTC string with 8 decimals, exactly (no float).
-
-    Example:
-        >>> format_btc(201268572)
-        '2.01268572'
-    """
-    sign = "-" if sats < 0 else ""
-    whole, frac = divmod(abs(sats), 100_000_000)
-    return f"{sign}{whole}.{frac:08d}"
 
 
 def _ranges(indexes: Sequence[int]) -> str:
@@ -550,7 +539,8 @@ def _run_verify_message(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_verify_reserves(args: argparse.Namespace, out: TextIO) -> int:
-    from .reserve_proofs import load_reserve_proofs, scan_reserve_proofs
+    from ._api import scan_reserve_proofs
+    from .reserve_proofs import load_reserve_proofs
 
     proofs = load_reserve_proofs(args.file, args.network)
     spec = _chosen_source(args)
@@ -581,9 +571,10 @@ def _run_verify_reserves(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
+    from ._api import reconcile
     from .claims import load_portfolio
-    from .reconcile import reconcile, scan_targets
-    from .report import render_text, to_json
+    from .reconcile import scan_targets
+    from .report import render_text, renderables, to_csv, to_html, to_json
 
     portfolio = load_portfolio(args.portfolio)
     spec = _chosen_source(args) or portfolio.source
@@ -630,8 +621,8 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     if holdings is not None and args.labels_out:  # own wallets' coins, not custodians'
         own = range(sum(len(w.targets) for w in portfolio.wallets))
         write_labels(labels_for_holdings(holdings, labels=labels, targets=own), args.labels_out)
-    csv_text = report.to_csv() if args.csv else ""
-    html_text = report.to_html() if args.html else ""
+    csv_text = to_csv(report) if args.csv else ""
+    html_text = to_html(report) if args.html else ""
     if labels is not None and holdings is not None:
         csv_text = labels_csv(labels, holdings, csv_text) if args.csv else ""
         html_text = html_text.replace("</body>", labels_html(labels, holdings) + "</body>", 1)
@@ -652,8 +643,12 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
             out.write(json.dumps(data, indent=2) + "\n")
         else:
             out.write(to_json(report) + "\n")
-    elif out.isatty():
-        _rich_report(report)
+    elif out.isatty():  # the same facts as the piped text, in colour, at the terminal's width
+        from rich.console import Console
+
+        console = Console(file=out)
+        for item in renderables(report):
+            console.print(item, markup=False, highlight=False, emoji=False)
     else:
         out.write(render_text(report))
     if not args.json and labels is not None and holdings is not None:
@@ -682,64 +677,6 @@ class _progress_bar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def _rich_report(report: object) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from .reconcile import Report
-    from .report import format_btc
-
-    assert isinstance(report, Report)
-    console = Console()
-    ratio = "unknown" if report.shadow_ratio is None else f"{100 * report.shadow_ratio:.1f}%"
-    console.print(
-        f"[bold green]{format_btc(report.finality_sats)} BTC[/] final (verified UTXOs under your keys); "
-        f"[bold yellow]{format_btc(report.shadow_sats)} BTC[/] shadow ({ratio})"
-    )
-    t = Table(title="positions: the way back to a UTXO")
-    for col in (
-        "position",
-        "custodian",
-        "right",
-        "book",
-        "BTC",
-        "steps",
-        "who can refuse",
-        "at risk",
-    ):
-        t.add_column(col, justify="right" if col in ("BTC", "steps", "at risk") else "left")
-    for p in report.positions:
-        t.add_row(
-            p.name,
-            p.custodian,
-            p.right.value,
-            p.book.value,
-            format_btc(p.amount_sats),
-            str(p.exit_steps),
-            ", ".join(p.parties) or "nobody",
-            format_btc(p.at_risk_sats),
-        )
-    console.print(t)
-    c = Table(title="custodians: reserves on-chain vs what they owe")
-    for col in ("custodian", "verified reserves", "liabilities", "coverage", "at risk"):
-        c.add_column(col, justify="left" if col == "custodian" else "right")
-    for x in report.custodians:
-        c.add_row(
-            x.name,
-            format_btc(x.verified_reserves_sats),
-            format_btc(x.liabilities_sats),
-            "-" if x.coverage is None else f"{100 * x.coverage:.1f}%",
-            format_btc(x.at_risk_sats),
-        )
-    console.print(c)
-    styles = {"critical": "bold red", "warning": "yellow", "info": "dim"}
-    for ch in report.checks:
-        console.print(f"[{styles[ch.level]}][{ch.level}][/] {ch.message}")
-    console.print(
-        f"[dim]true at block {report.block.height} {report.block.hash} ({report.network}; {report.source})[/]"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ._models import CheckResult
+
 if TYPE_CHECKING:
     from ._models import BlockRef, TargetHoldings, Utxo
     from .reserve_proofs import ReserveProofs
@@ -63,10 +65,10 @@ def proof_rows(proofs: ReserveProofs) -> tuple[ProofRow, ...]:
     )
 
 
-def _check(id_: str, level: str, message: str, subject: str) -> Any:
-    from .reconcile import CheckResult
-
-    return CheckResult(id=id_, level=level, message=message, subject=subject)
+def _check(id_: str, level: str, message: str, subject: str) -> CheckResult:
+    return CheckResult.model_validate(
+        {"id": id_, "level": level, "message": message, "subject": subject}
+    )
 
 
 def split_reserves(
@@ -77,7 +79,7 @@ def split_reserves(
     block: BlockRef,
     liabilities: int | None,
     max_blocks: int,
-    checks: list[Any],
+    checks: list[CheckResult],
 ) -> dict[str, Any]:
     """Proven / listed-only sats and coverage of one custodian, with the checks that fire.
 
@@ -177,7 +179,7 @@ def split_reserves(
 
 
 def shared_key_checks(
-    custodians: Sequence[tuple[str, Sequence[ProofRow]]], checks: list[Any]
+    custodians: Sequence[tuple[str, Sequence[ProofRow]]], checks: list[CheckResult]
 ) -> None:
     """The same key signing reserve proofs for two custodians of one portfolio."""
     owners: dict[str, set[str]] = {}

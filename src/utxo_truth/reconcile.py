@@ -1,209 +1,49 @@
-"""reconcile(portfolio) -> Report: verified coins against custodial claims, by right and book.
+"""reconcile_holdings(portfolio, holdings) -> Report: verified coins against custodial claims.
+
+Pure: it reads nothing, scans nothing, prints nothing. The coins come in as :class:`Holdings`
+(a scan of exactly ``scan_targets(portfolio)``, in that order) and, for wrapped-BTC custodians,
+the token supplies already read (``wrapped.resolve_portfolio``). :func:`utxo_truth.reconcile`
+in ``_api.py`` is the convenience that does both reads and then calls this.
 
 All arithmetic is in integer satoshis; ratios (shadow ratio, coverage, leverage) are computed from
 integers at the end and only ever displayed. Unknown amounts are listed as unknown and make the
 totals they belong to lower bounds — never zeros.
 
-No global state, no printing, no I/O but the chain source's: safe to call from several threads.
+No global state, no printing, no I/O: safe to call from several threads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from ._api import scan
 from ._exceptions import InputError
-from ._models import BlockRef, Holdings, TargetHoldings, Utxo, unique_coins
-from .claims import Book, Custodian, ExitStep, Portfolio, Position, Right
-from .liabilities import LiabilityGrade, LiabilityProof
+from ._models import BlockRef, CheckResult, Holdings, TargetHoldings, Utxo, unique_coins
+from ._report_models import (
+    CAVEATS,
+    CountedCoin,
+    CustodianReport,
+    PositionReport,
+    Report,
+    WalletReport,
+)
+from .claims import Book, Custodian, Portfolio, Position, Right
+from .liabilities import LiabilityProof
 from .proof_of_control import adapt_caveats, shared_key_checks, split_reserves
-from .sources import ChainSource
+from .wrapped import ResolvedSupply
 
 __all__ = [
     "CAVEATS",
     "CheckResult",
+    "CountedCoin",
     "CustodianReport",
     "PositionReport",
     "Report",
     "WalletReport",
-    "reconcile",
+    "reconcile_holdings",
+    "scan_targets",
 ]
-
-CAVEATS = (
-    "Liabilities are the custodian's own word unless they come from a verified liability proof.",
-    "A reserve figure is true at one block: coins can be borrowed for the snapshot and returned after.",
-    "Coins at an address are not shown to be controlled by the custodian (no signed message is checked).",
-    "A coin seen on-chain can still be spent later; a claim can be frozen later: this is one moment.",
-    "Exposure positions are valued with the BTC-per-share figure and date given in the portfolio.",
-    "A liability proof shows your leaf is in one tree; other leaves can be fake, or negative where the format allows, and accounts can be left out.",
-)
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CheckResult(_Frozen):
-    """A finding of a check: ``level`` is info, warning or critical."""
-
-    id: str
-    level: Literal["info", "warning", "critical"]
-    message: str
-    subject: str | None = None
-
-
-class WalletReport(_Frozen):
-    """Own coins of one wallet at the block."""
-
-    name: str
-    book: Book
-    verified_sats: int
-    pending_sats: int
-    unverified_sats: int
-    utxo_count: int
-
-
-class PositionReport(_Frozen):
-    """A position with its right, book, amount and exit path."""
-
-    name: str
-    custodian: str
-    kind: str
-    right: Right
-    right_is_default: bool
-    book: Book
-    amount_sats: int | None
-    """None when the portfolio does not say enough to know it (never read as zero)."""
-    exit_steps: int
-    parties_who_can_refuse: int
-    parties: tuple[str, ...]
-    exit_path: tuple[ExitStep, ...]
-    exit_path_is_default: bool
-    suspended_before: bool
-    leverage: str | None
-    title_transfer: bool
-    rehypothecation: bool
-    ap_only_redemption: bool
-    at_risk_sats: int | None
-    """What the custodian owes you on this position (the amount of a redemption claim, the
-    margin of a derivative) times its uncovered fraction; None when coverage is unknown."""
-    liability_included: bool | None = None
-    """True when a verified liability proof puts this position in the custodian's tree; None
-    when no proof was given."""
-    liability_root: str | None = None
-    liability_audit_id: str | None = None
-    liability_leaf_sats: int | None = None
-
-
-class CustodianReport(_Frozen):
-    """Reserves seen on-chain at the block against what the custodian owes and claims."""
-
-    name: str
-    reserve_targets: int
-    verified_reserves_sats: int | None
-    """None when the custodian gave no reserve evidence."""
-    unverified_reserves_sats: int
-    liabilities_sats: int | None
-    claimed_reserves_sats: int | None
-    coverage: float | None
-    """verified reserves / liabilities (1.0 = fully covered)."""
-    deficit_sats: int | None
-    chain_minus_claimed_sats: int | None
-    """verified reserves - the custodian's own proof-of-reserves figure (negative: not confirmed)."""
-    your_claims_sats: int | None
-    """What the custodian owes you (redemption amounts, derivative margins); None when one of
-    them is unknown — never a partial sum."""
-    at_risk_sats: int | None
-    evidence_date: date | None
-    evidence_height: int | None
-    liabilities_proven: bool = False
-    """True when ``liabilities_sats`` is the root total of a verified liability proof."""
-    liabilities_root: str | None = None
-    liabilities_snapshot_time: str | None = None
-    liabilities_snapshot_height: int | None = None
-    liabilities_format: str | None = None
-    liabilities_grade: LiabilityGrade | None = None
-    """What the verified liability proof binds (None without a verified proof)."""
-    token_supply_sats: int | None = None
-    """A wrapped-BTC custodian: its native token supply (= ``liabilities_sats``), read on chain."""
-    evm_blocks: tuple[str, ...] = ()
-    """A wrapped-BTC custodian: ``chain number hash contract sats native|bridged time=UNIX`` per token."""
-    proven_reserves_sats: int | None = None
-    """Issue 14: verified reserves at addresses with a valid signature naming a recent block
-    (None: the custodian gave no reserve proofs)."""
-    listed_only_reserves_sats: int | None = None
-    """Verified reserves at addresses listed without a valid, fresh signature."""
-    proven_coverage: float | None = None
-    """proven reserves / liabilities (``coverage`` is the listed figure)."""
-    proof_counts: dict[str, int] | None = None
-    """Reserve-proof rows per status (valid, replayable, invalid, inconclusive, unsigned)."""
-
-
-class Report(_Frozen):
-    """The shadow ledger: what is real bitcoin, what is a claim, and how far each claim is."""
-
-    network: str
-    block: BlockRef
-    source: str
-    as_of: date | None
-    finality_sats: int
-    """Verified UTXOs under your own keys (each coin once)."""
-    pending_sats: int
-    unverified_sats: int
-    redemption_sats: int
-    exposure_sats: int
-    unknown_positions: tuple[str, ...]
-    shadow_sats: int
-    """Everything that is not a verified UTXO under your key: redemption + exposure + pending +
-    unverified. A lower bound when ``unknown_positions`` is not empty."""
-    total_sats: int
-    shadow_ratio: float | None
-    by_right: dict[str, int]
-    by_book: dict[str, int]
-    max_leverage: str | None
-    worst_exit_steps: int
-    worst_parties_who_can_refuse: int
-    wallets: tuple[WalletReport, ...]
-    positions: tuple[PositionReport, ...]
-    custodians: tuple[CustodianReport, ...]
-    checks: tuple[CheckResult, ...]
-    caveats: tuple[str, ...] = CAVEATS
-    complete: bool
-    """False when a source reported problems, coins are unverified, or amounts are unknown."""
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The report as JSON (amounts in integer satoshis)."""
-        from .report import to_json
-
-        return to_json(self, **kwargs)
-
-    def to_csv(self) -> str:
-        """One row per holding (wallets, positions) and per custodian."""
-        from .report import to_csv
-
-        return to_csv(self)
-
-    def to_dataframe(self) -> Any:
-        """The CSV rows as a pandas DataFrame (``pip install utxo-truth[dataframe]``)."""
-        from .report import to_dataframe
-
-        return to_dataframe(self)
-
-    def to_html(self) -> str:
-        """A self-contained HTML page with charts (no scripts, no network)."""
-        from .report import to_html
-
-        return to_html(self)
-
-    def _repr_html_(self) -> str:
-        from .report import to_html
-
-        return to_html(self, fragment=True)
 
 
 def scan_targets(portfolio: Portfolio) -> list[str]:
@@ -213,52 +53,37 @@ def scan_targets(portfolio: Portfolio) -> list[str]:
     ]
 
 
-def reconcile(
+def reconcile_holdings(
     portfolio: Portfolio,
+    holdings: Holdings,
     *,
-    source: ChainSource | str | None = None,
-    holdings: Holdings | None = None,
-    gap: int = 20,
-    range: int = 1000,
-    progress: Callable[[int, int], None] | None = None,
+    supplies: Mapping[str, ResolvedSupply] | None = None,
 ) -> Report:
-    """Split what ``portfolio`` believes it holds into real coin and shadow, at one block.
+    """Split what ``portfolio`` believes it holds into real coin and shadow, at the scan's block.
+
+    Pure: the arithmetic and checks on an answer already in hand. To scan as well, call
+    :func:`utxo_truth.reconcile`, which reads the chain (and any wrapped-BTC token supply) first.
 
     Args:
-        portfolio: from :func:`utxo_truth.load_portfolio` or built in code.
-        source: a chain source or spec; defaults to the portfolio's own ``source``. Never a
-            server the user did not name.
-        holdings: an answer already in hand (an app that embeds us): a scan of exactly
-            ``scan_targets(portfolio)``, in that order. Then nothing is fetched.
-        gap: stop gap on sources that know history.
-        range: indexes per chain on sources that know only unspent coins.
-        progress: optional callback ``(done, needed)`` for long scans.
+        portfolio: from :func:`utxo_truth.load_portfolio` or built in code; a wrapped-BTC
+            custodian must already owe its token supply (``wrapped.resolve_portfolio``).
+        holdings: a scan of exactly ``scan_targets(portfolio)``, in that order.
+        supplies: what ``wrapped.resolve_portfolio`` read, per wrapped custodian.
 
     Example:
-        >>> from utxo_truth import load_portfolio, reconcile  # doctest: +SKIP
-        >>> r = reconcile(load_portfolio("examples/portfolio.toml"))  # doctest: +SKIP
-        >>> r.finality_sats, r.shadow_sats, r.block.height  # doctest: +SKIP
+        >>> from utxo_truth import load_portfolio, scan, scan_targets  # doctest: +SKIP
+        >>> p = load_portfolio("examples/portfolio.toml")  # doctest: +SKIP
+        >>> held = scan(scan_targets(p), network=p.network, source=p.source)  # doctest: +SKIP
+        >>> reconcile_holdings(p, held).finality_sats  # doctest: +SKIP
     """
-    from .wrapped import apply_to_report, resolve_portfolio
-
-    portfolio, wrapped = resolve_portfolio(portfolio)  # wrapped BTC: liabilities = token supply
+    supplies = supplies or {}
     targets = scan_targets(portfolio)
-    if holdings is None:
-        chosen = source if source is not None else portfolio.source
-        if chosen is None:
+    for c in portfolio.custodians:
+        if c.tokens and c.name not in supplies:
             raise InputError(
-                "no chain source: pass source= (e.g. snapshot:PATH) or set source in the portfolio"
+                f"{c.name}: a wrapped custodian owes its token supply, which is not read yet: "
+                "call utxo_truth.reconcile(), or wrapped.resolve_portfolio() first"
             )
-        if not targets:
-            raise InputError("the portfolio has no wallets and no reserve evidence to scan")
-        holdings = scan(
-            targets,
-            network=portfolio.network,
-            source=chosen,
-            gap=gap,
-            range=range,
-            progress=progress,
-        )
     if len(holdings.targets) != len(targets):
         raise InputError(
             f"holdings cover {len(holdings.targets)} targets, the portfolio needs {len(targets)} "
@@ -268,7 +93,7 @@ def reconcile(
         raise InputError(
             f"holdings are for {holdings.network}, the portfolio for {portfolio.network.value}"
         )
-    return apply_to_report(_build(portfolio, holdings), portfolio, holdings, wrapped)
+    return _wrapped_custodians(_build(portfolio, holdings), portfolio, supplies)
 
 
 def _verified(us: Sequence[Utxo]) -> int:
@@ -292,11 +117,16 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
     wallet_reports = []
     all_own: list[TargetHoldings] = []
     by_book = {b.value: 0 for b in Book}
+    coins: list[CountedCoin] = []
+    own_seen: set[str] = set()  # each own coin listed once, under the first wallet, as counted
     for w in portfolio.wallets:
         groups = holdings.targets[k : k + len(w.targets)]
         k += len(w.targets)
         all_own += groups
         utxos, receipts = unique_coins(groups)
+        fresh = [u for u in utxos + receipts if u.outpoint not in own_seen]
+        own_seen.update(u.outpoint for u in fresh)
+        coins += [_counted(u, "wallet", w.name) for u in fresh]
         wallet_reports.append(
             WalletReport(
                 name=w.name,
@@ -334,6 +164,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
             portfolio,
             checks,
         )
+        coins += [_counted(u, "custodian", c.name) for u in unique_coins(groups)[0]]
         custodian_reports.append(report)
         uncovered[c.name] = cover
     shared_key_checks([(c.name, c.reserve_proofs) for c in portfolio.custodians], checks)
@@ -433,6 +264,7 @@ def _build(portfolio: Portfolio, holdings: Holdings) -> Report:
         positions=tuple(position_reports),
         custodians=tuple(custodian_reports),
         checks=tuple(checks),
+        coins=tuple(coins),
         caveats=adapt_caveats(CAVEATS, any(c.reserve_proofs for c in portfolio.custodians)),
         complete=not (unknown or unverified or holdings.problems),
     )
@@ -541,6 +373,7 @@ def _custodian(
                     message=f"{c.name}: liabilities are proven at height {proof.snapshot_height}, reserves at {reserve_height}: {abs(reserve_height - proof.snapshot_height)} blocks apart",
                 )
             )
+    checks.extend(reported_balance_checks(c, groups))
     at_risk = None
     if cover is not None:
         at_risk = None if your_claims is None else your_claims * cover[0] // cover[1]
@@ -577,6 +410,98 @@ def _custodian(
         **proven,
     )
     return report, cover
+
+
+def _counted(u: Utxo, owner: str, name: str) -> CountedCoin:
+    return CountedCoin(
+        outpoint=u.outpoint,
+        value=u.value,
+        height=u.height,
+        address=u.address,
+        owner=owner,  # "wallet" or "custodian", checked by the model
+        name=name,
+        verification=u.verification,
+    )
+
+
+def reported_balance_checks(c: Custodian, groups: Sequence[TargetHoldings]) -> list[CheckResult]:
+    """Each reserve address whose balance in the custodian's own file differs from the chain.
+
+    ``c.reported_reserves`` are the per-address balances of its reserve file (a CSV ``amount`` /
+    ``balance`` column, a JSON ``balance``, a WBTC or cbBTC document); ``groups`` the scan of
+    ``c.reserves`` (same order). Only verified coins are the chain's word; unverified ones are
+    named in the message. More reported than shown is a warning (the file claims coins the chain
+    does not show); less is an info (the file is out of date or rounds down).
+
+    Example:
+        >>> c = Custodian(name="X", reserves=("bcrt1qx",), reported_reserves=(("bcrt1qx", 5),))
+        >>> reported_balance_checks(c, [])[0].id  # the address was not scanned: nothing shown
+        'reported-not-on-chain'
+    """
+    shown: dict[str, tuple[int, int]] = {}
+    for target, group in zip(c.reserves, groups, strict=False):
+        shown[target] = (group.verified_sats, group.unverified_sats)
+    out: list[CheckResult] = []
+    for address, reported in c.reported_reserves:
+        verified, unverified = shown.get(address, (0, 0))
+        if reported == verified:
+            continue
+        extra = f" (and {unverified} unverified, not counted)" if unverified else ""
+        if reported > verified:
+            out.append(
+                CheckResult(
+                    id="reported-not-on-chain",
+                    level="warning",
+                    subject=c.name,
+                    message=f"{c.name}: reports {reported} sats at {address}, the chain shows {verified} verified{extra}",
+                )
+            )
+        else:
+            out.append(
+                CheckResult(
+                    id="reported-below-chain",
+                    level="info",
+                    subject=c.name,
+                    message=f"{c.name}: reports {reported} sats at {address}, the chain shows {verified} verified{extra}",
+                )
+            )
+    return out
+
+
+def _wrapped_custodians(
+    report: Report, portfolio: Portfolio, supplies: Mapping[str, ResolvedSupply]
+) -> Report:
+    """The report with each wrapped custodian's token supply, EVM blocks and checks."""
+    if not supplies:
+        return report
+    checks = list(report.checks)
+    customs = []
+    for cr in report.custodians:
+        r = supplies.get(cr.name)
+        if r is None:
+            customs.append(cr)
+            continue
+        customs.append(
+            cr.model_copy(update={"token_supply_sats": r.supply_sats, "evm_blocks": r.blocks})
+        )
+        if r.supply_sats == 0:
+            checks.append(
+                CheckResult(
+                    id="no-supply",
+                    level="warning",
+                    subject=cr.name,
+                    message=f"{cr.name}: the token supply is 0: no coverage figure",
+                )
+            )
+        checks.append(
+            CheckResult(
+                id="no-proof-of-control",
+                level="info",
+                subject=cr.name,
+                message=f"{cr.name}: its reserve addresses carry no proof of control",
+            )
+        )
+    return report.model_copy(update={"custodians": tuple(customs), "checks": tuple(checks)})
 
 
 def _claim_on_custodian(p: Position) -> tuple[bool, int | None]:

@@ -1,4 +1,12 @@
-"""Renderers for a :class:`~utxo_truth.reconcile.Report`: JSON, CSV, DataFrame, HTML, text.
+r"""The one renderer of a :class:`~utxo_truth.Report`: terminal, text, JSON, CSV, DataFrame, HTML.
+
+Views are functions of this module, never methods of the model (``Report._repr_html_``, which
+Jupyter needs, calls :func:`to_html`). The terminal view (:func:`renderables`, printed by the CLI) and the piped
+one (:func:`render_text`) are the same rich renderables printed with and without colour, so they
+show the same facts. Every string a user or a file gave (names, check messages, sources) is
+shown as inert text: no rich markup is read from it and control characters, ANSI escapes among
+them, are shown as ``\x1b``-style escapes. Amounts are never cut: number columns do not wrap,
+and a table too wide for the terminal is shown as one block per row instead.
 
 The HTML page is self-contained: inline CSS and SVG charts, no script, nothing fetched.
 """
@@ -9,12 +17,25 @@ import csv
 import html
 import io
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .reconcile import Report
+from ._report_models import Report
 
-__all__ = ["format_btc", "render_text", "to_csv", "to_dataframe", "to_dict", "to_html", "to_json"]
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.text import Text
+
+__all__ = [
+    "format_btc",
+    "render_text",
+    "renderables",
+    "to_csv",
+    "to_dataframe",
+    "to_dict",
+    "to_html",
+    "to_json",
+]
 
 COLORS = {
     "finality": "#2e7d32",
@@ -29,7 +50,12 @@ COLORS = {
 
 
 def format_btc(sats: int | None) -> str:
-    """Satoshis as BTC with 8 decimals, exactly; ``unknown`` for None."""
+    """Satoshis as BTC with 8 decimals, exactly (no float); ``unknown`` for None.
+
+    Example:
+        >>> format_btc(201268572), format_btc(-5), format_btc(None)
+        ('2.01268572', '-0.00000005', 'unknown')
+    """
     if sats is None:
         return "unknown"
     sign = "-" if sats < 0 else ""
@@ -105,11 +131,48 @@ def _rows(report: Report) -> list[dict[str, Any]]:
                 "block_hash": report.block.hash,
             }
         )
+    for row in rows:  # the coin columns, blank on summary rows
+        row.update(dict.fromkeys(_COIN_COLUMNS, ""))
+    for coin in report.coins:  # the evidence: every coin counted, after the summary rows
+        rows.append(
+            {
+                "section": "coin",
+                "name": coin.name,
+                "custodian": coin.name if coin.owner == "custodian" else "",
+                "kind": coin.owner,
+                "right": "",
+                "book": "",
+                "amount_sats": coin.value,
+                "exit_steps": "",
+                "parties_who_can_refuse": "",
+                "coverage": "",
+                "at_risk_sats": "",
+                "block_height": report.block.height,
+                "block_hash": report.block.hash,
+                "outpoint": coin.outpoint,
+                "height": "" if coin.height is None else coin.height,
+                "address": coin.address or "",
+                "verification": coin.verification,
+            }
+        )
     return rows
 
 
+_COIN_COLUMNS = ("outpoint", "height", "address", "verification")
+
+
 def to_csv(report: Report) -> str:
-    """CSV: one row per wallet, position and custodian; amounts in satoshis; blanks are unknown."""
+    """CSV: one row per wallet, position, custodian and coin counted; amounts in satoshis.
+
+    Blanks are unknown (or do not apply). ``coin`` rows are the evidence: ``name`` is the wallet
+    or custodian (``kind`` says which), ``amount_sats`` the value, and ``outpoint``, ``height``
+    (blank: a mempool receipt), ``address`` and ``verification`` say what and how it is known.
+
+    Example:
+        >>> from utxo_truth import load_portfolio, reconcile  # doctest: +SKIP
+        >>> to_csv(reconcile(load_portfolio("examples/portfolio.toml"))).splitlines()[0]  # doctest: +SKIP
+        'section,name,custodian,kind,...,outpoint,height,address,verification'
+    """
     out = io.StringIO()
     rows = _rows(report)
     writer = csv.DictWriter(
@@ -127,7 +190,7 @@ def to_dataframe(report: Report) -> Any:
     except ImportError as exc:
         raise ImportError("to_dataframe needs pandas: pip install 'utxo-truth[dataframe]'") from exc
     frame = pd.DataFrame(_rows(report))
-    for col in ("amount_sats", "at_risk_sats"):
+    for col in ("amount_sats", "at_risk_sats", "height"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")  # unknown -> <NA>
     return frame
 
@@ -200,6 +263,26 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
+def _coins_html(report: Report) -> str:
+    """The evidence table: every coin counted, with what an auditor needs to look it up."""
+    e = html.escape
+    rows = [
+        '<h2>Coins counted</h2><table class="coins"><tr><th>outpoint</th><th>BTC</th>'
+        "<th>height</th><th>address</th><th>wallet or custodian</th><th>verification</th></tr>"
+    ]
+    for c in report.coins:
+        height = "pending" if c.height is None else str(c.height)
+        rows.append(
+            f'<tr><td><code>{e(c.outpoint)}</code></td><td class="n">{format_btc(c.value)}</td>'
+            f'<td class="n">{height}</td><td><code>{e(c.address or "-")}</code></td>'
+            f"<td>{e(c.owner)} {e(c.name)}</td><td>{e(c.verification)}</td></tr>"
+        )
+    if not report.coins:
+        rows.append('<tr><td colspan="6">No coin was found.</td></tr>')
+    rows.append("</table>")
+    return "".join(rows)
+
+
 def to_html(report: Report, *, fragment: bool = False) -> str:
     """A self-contained HTML report (``fragment=True``: without <html>, for notebooks)."""
     e = html.escape
@@ -256,7 +339,9 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
             f'<tr><td>{e(c.name)}</td><td class="n">{format_btc(c.verified_reserves_sats)}</td><td class="n">{format_btc(c.liabilities_sats)}</td>'
             f'<td class="n">{cov}</td><td class="n">{format_btc(c.claimed_reserves_sats)}</td><td class="n">{format_btc(c.your_claims_sats)}</td><td class="n">{format_btc(c.at_risk_sats)}</td></tr>'
         )
-    body.append("</table><h2>Checks</h2><ul>")
+    body.append("</table>")
+    body.append(_coins_html(report))
+    body.append("<h2>Checks</h2><ul>")
     for ch in report.checks or ():
         body.append(f'<li class="{e(ch.level)}">[{e(ch.level)}] {e(ch.message)}</li>')
     if not report.checks:
@@ -271,42 +356,268 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Terminal
+# Terminal and plain text: one set of rich renderables, printed with colour or without
+
+_LEVEL_STYLE = {"critical": "bold red", "warning": "yellow", "info": "dim"}
+_BIDI = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
+TEXT_WIDTH = 120
+"""The width of :func:`render_text` unless told (the terminal view uses the terminal's)."""
 
 
-def render_text(report: Report) -> str:
-    """A plain-text report for terminals (the CLI uses rich when it can)."""
-    lines = [
-        f"Final (verified UTXOs under your keys): {format_btc(report.finality_sats)} BTC",
-        f"Shadow (everything else):               {format_btc(report.shadow_sats)} BTC"
-        + (
-            ""
-            if report.shadow_ratio is None
-            else f"  ({100 * report.shadow_ratio:.1f}% of {format_btc(report.total_sats)})"
-        ),
-        f"  redemption {format_btc(report.redemption_sats)}  exposure {format_btc(report.exposure_sats)}  "
-        f"pending {format_btc(report.pending_sats)}  unverified {format_btc(report.unverified_sats)}",
-        "By book: " + ", ".join(f"{k} {format_btc(v)}" for k, v in report.by_book.items()),
-        "",
-        f"{'position':24} {'custodian':16} {'right':10} {'BTC':>16} {'steps':>5} {'refuse':>6} {'at risk':>16}",
-    ]
-    for p in report.positions:
-        lines.append(
-            f"{p.name[:24]:24} {p.custodian[:16]:16} {p.right.value:10} {format_btc(p.amount_sats):>16} {p.exit_steps:>5} {p.parties_who_can_refuse:>6} {format_btc(p.at_risk_sats):>16}"
-        )
-    lines += [
-        "",
-        f"{'custodian':20} {'verified reserves':>18} {'liabilities':>16} {'coverage':>9} {'at risk':>16}",
-    ]
-    for c in report.custodians:
-        cov = "-" if c.coverage is None else f"{100 * c.coverage:.1f}%"
-        lines.append(
-            f"{c.name[:20]:20} {format_btc(c.verified_reserves_sats):>18} {format_btc(c.liabilities_sats):>16} {cov:>9} {format_btc(c.at_risk_sats):>16}"
-        )
-    lines.append("")
-    for ch in report.checks:
-        lines.append(f"[{ch.level}] {ch.message}")
-    lines.append(
-        f"true at block {report.block.height} {report.block.hash} ({report.network}; {report.source})"
+def _inert(value: object) -> str:
+    r"""A user-given string made harmless to a terminal: control characters shown as escapes.
+
+    ANSI escapes, newlines and bidi overrides alike, so that nothing can restyle or reorder
+    the view.
+
+    Example:
+        >>> _inert("spot\x1b[31m [main]")
+        'spot\\x1b[31m [main]'
+    """
+    text = str(value)
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0:
+            out.append(f"\\x{o:02x}")
+        elif o in _BIDI:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _t(value: object, style: str = "") -> Text:
+    """Inert text: never read as rich markup (``[red]``, ``[/]`` stay as typed)."""
+    from rich.text import Text
+
+    return Text(_inert(value), style=style)
+
+
+class _Grid:
+    """A table whose number columns are never cut.
+
+    Shown as a table when the width allows, as one block per row when not (a narrow terminal),
+    with the same cells either way.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        headers: Sequence[str],
+        numeric: Sequence[bool],
+        rows: Sequence[Sequence[Text]],
+    ) -> None:
+        self.title, self.headers, self.numeric, self.rows = title, headers, numeric, rows
+
+    def _fixed_width(self) -> int:
+        """The room the number columns need (header, padding, separators included).
+
+        Plus up to 8 characters for each text column, which folds.
+        """
+        need = 0
+        for i, (head, num) in enumerate(zip(self.headers, self.numeric, strict=True)):
+            cells = [r[i].cell_len for r in self.rows]
+            need += (max([len(head), *cells]) if num else min(8, max([len(head), *cells]))) + 3
+        return need
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        if self._fixed_width() <= options.max_width:
+            table = Table(
+                title=Text(self.title, style="bold"),
+                box=box.SIMPLE_HEAD,
+                title_justify="left",
+                show_edge=False,
+            )
+            for head, num in zip(self.headers, self.numeric, strict=True):
+                if num:
+                    width = max([len(head), *(r[len(table.columns)].cell_len for r in self.rows)])
+                    table.add_column(head, justify="right", no_wrap=True, min_width=width)
+                else:
+                    table.add_column(head, overflow="fold")
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            yield Text("")
+            return
+        yield Text(self.title, style="bold")  # too narrow for a table: one block per row
+        for row in self.rows:
+            yield Text.assemble(row[0].copy(), overflow="fold")
+            for head, cell in zip(self.headers[1:], row[1:], strict=True):
+                yield Text.assemble(f"  {head}: ", cell.copy(), overflow="fold")
+        yield Text("")
+
+
+def renderables(report: Report) -> list[RenderableType]:
+    """The report as rich renderables, each fact once: the terminal view, printed by the CLI.
+
+    :func:`render_text` renders the same objects without colour. Print them with
+    ``markup=False`` (they hold ``Text`` only, so no markup is read in any case).
+
+    Example:
+        >>> from utxo_truth import load_portfolio, reconcile  # doctest: +SKIP
+        >>> items = renderables(reconcile(load_portfolio("examples/portfolio.toml")))  # doctest: +SKIP
+        >>> items[0].plain  # doctest: +SKIP
+        'Final (verified UTXOs under your keys): 20.51264792 BTC'
+    """
+    from rich.text import Text
+
+    b = format_btc
+    ratio = (
+        ""
+        if report.shadow_ratio is None
+        else f"  ({100 * report.shadow_ratio:.1f}% of {b(report.total_sats)})"
     )
+    out: list[RenderableType] = [
+        Text.assemble(
+            "Final (verified UTXOs under your keys): ",
+            (f"{b(report.finality_sats)} BTC", "bold green"),
+        ),
+        Text.assemble(
+            "Shadow (everything else):               ",
+            (f"{b(report.shadow_sats)} BTC", "bold yellow"),
+            ratio,
+        ),
+        Text(
+            f"  redemption {b(report.redemption_sats)}  exposure {b(report.exposure_sats)}  "
+            f"pending {b(report.pending_sats)}  unverified {b(report.unverified_sats)}",
+            overflow="fold",
+        ),
+        Text(
+            "By book: " + ", ".join(f"{_inert(k)} {b(v)}" for k, v in report.by_book.items()),
+            overflow="fold",
+        ),
+    ]
+    if report.unknown_positions:
+        out.append(
+            Text.assemble(
+                ("amounts unknown for: ", "yellow"),
+                _t(", ".join(report.unknown_positions)),
+                " (the totals are lower bounds)",
+                overflow="fold",
+            )
+        )
+    out.append(Text(""))
+    out.append(
+        _Grid(
+            "wallets: your own coins at the block",
+            ("wallet", "book", "verified BTC", "pending", "unverified", "coins"),
+            (False, False, True, True, True, True),
+            [
+                [
+                    _t(w.name),
+                    _t(w.book.value),
+                    _t(b(w.verified_sats)),
+                    _t(b(w.pending_sats)),
+                    _t(b(w.unverified_sats)),
+                    _t(w.utxo_count),
+                ]
+                for w in report.wallets
+            ],
+        )
+    )
+    out.append(
+        _Grid(
+            "positions: the way back to a UTXO",
+            ("position", "custodian", "right", "book", "BTC", "steps", "who can refuse", "at risk"),
+            (False, False, False, False, True, True, False, True),
+            [
+                [
+                    _t(p.name),
+                    _t(p.custodian),
+                    _t(p.right.value),
+                    _t(p.book.value),
+                    _t(b(p.amount_sats)),
+                    _t(p.exit_steps),
+                    _t(", ".join(p.parties) or "nobody"),
+                    _t(b(p.at_risk_sats)),
+                ]
+                for p in report.positions
+            ],
+        )
+    )
+    out.append(
+        _Grid(
+            "custodians: reserves on-chain vs what they owe",
+            (
+                "custodian",
+                "verified reserves",
+                "liabilities",
+                "coverage",
+                "its own claim",
+                "at risk",
+            ),
+            (False, True, True, True, True, True),
+            [
+                [
+                    _t(c.name),
+                    _t(b(c.verified_reserves_sats)),
+                    _t(b(c.liabilities_sats)),
+                    _t("-" if c.coverage is None else f"{100 * c.coverage:.1f}%"),
+                    _t(b(c.claimed_reserves_sats)),
+                    _t(b(c.at_risk_sats)),
+                ]
+                for c in report.custodians
+            ],
+        )
+    )
+    wallet_coins = sum(1 for c in report.coins if c.owner == "wallet")
+    out.append(
+        Text(
+            f"coins counted: {wallet_coins} in your wallets, {len(report.coins) - wallet_coins} "
+            "in custodians' reserves (each listed with its outpoint in --json, --csv and --html)",
+            overflow="fold",
+        )
+    )
+    out.append(Text(""))
+    for ch in report.checks:
+        out.append(
+            Text.assemble(
+                (f"[{ch.level}]", _LEVEL_STYLE.get(ch.level, "")),
+                " ",
+                _t(ch.message),
+                overflow="fold",
+            )
+        )
+    out.append(
+        Text.assemble(
+            (f"true at block {report.block.height} {report.block.hash} ", "dim"),
+            _t(f"({report.network}; {report.source})", "dim"),
+            overflow="fold",
+        )
+    )
+    return out
+
+
+def render_text(report: Report, *, width: int = TEXT_WIDTH) -> str:
+    """The report as plain text (no colour, no escape codes): what the CLI writes to a pipe.
+
+    The lines of :func:`renderables`, the very objects the CLI prints in colour on a terminal,
+    so both views show the same facts; ``width`` characters wide.
+
+    Example:
+        >>> from utxo_truth import load_portfolio, reconcile  # doctest: +SKIP
+        >>> text = render_text(reconcile(load_portfolio("examples/portfolio.toml")))  # doctest: +SKIP
+    """
+    from rich.console import Console
+
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        no_color=True,
+        emoji=False,
+        highlight=False,
+        markup=False,
+        legacy_windows=False,
+    )
+    lines = []
+    for item in renderables(report):
+        for line in console.render_lines(item, console.options, pad=False, new_lines=False):
+            lines.append("".join(seg.text for seg in line if not seg.control).rstrip())
     return "\n".join(lines) + "\n"

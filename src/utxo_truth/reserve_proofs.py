@@ -28,20 +28,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._exceptions import (  # ReserveFileError re-exported here, where it was first defined
     PrivateKeyError,
     ReserveFileError,
     UtxoTruthError,
 )
-from ._models import BlockRef
+from ._models import BlockRef, Holdings
 from ._network import Network, parse_network
 from .messages import freshness, read_address, verify_message, verify_multisig_signatures
 from .targets import _describe
-
-if TYPE_CHECKING:
-    from .sources import ChainSource
 
 __all__ = [
     "ReserveFileError",
@@ -50,8 +47,9 @@ __all__ = [
     "ScannedReserves",
     "load_reserve_proofs",
     "parse_reserve_proofs",
+    "reserve_proof_addresses",
     "reserve_proofs_json",
-    "scan_reserve_proofs",
+    "tally_reserve_proofs",
 ]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -319,17 +317,25 @@ class ScannedReserves:
     listed_sats: int
 
 
-def scan_reserve_proofs(proofs: ReserveProofs, source: ChainSource | str) -> ScannedReserves:
-    """Scan every readable reserve address at one block (one call, one block)."""
-    from ._api import scan
-
+def reserve_proof_addresses(proofs: ReserveProofs) -> list[str]:
+    """The readable bitcoin addresses of a reserve file, each once, in file order (what to scan)."""
     addresses: list[str] = []
     for row in proofs.rows:
         if row.script_pubkey and row.address not in addresses:
             addresses.append(row.address)
     if not addresses:
         raise ReserveFileError("no readable bitcoin address in the reserve file to scan")
-    h = scan(addresses, network=proofs.network, source=source)
+    return addresses
+
+
+def tally_reserve_proofs(proofs: ReserveProofs, holdings: Holdings) -> ScannedReserves:
+    """What the signatures prove of the coins scanned: pure, on a scan already made.
+
+    ``holdings`` is a scan of exactly ``reserve_proof_addresses(proofs)``, in order;
+    ``_api.scan_reserve_proofs`` (beside ``scan``) makes it and calls this.
+    """
+    addresses = reserve_proof_addresses(proofs)
+    h = holdings
     balances = {a: t.total_sats for a, t in zip(addresses, h.targets, strict=True)}
     status: dict[str, set[str]] = {}
     for row in proofs.rows:

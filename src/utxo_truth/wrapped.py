@@ -1,7 +1,8 @@
 """Wrapped BTC measured from both ends: reserves on Bitcoin against token supply on EVM chains.
 
 A WBTC or cbBTC balance is a claim on a custodian that holds bitcoin at addresses it publishes;
-the claims are an ERC-20 whose supply is public. :func:`measure` reads both ends itself:
+the claims are an ERC-20 whose supply is public. :func:`utxo_truth.measure` (in ``_api.py``, beside
+``scan``) reads both ends; :func:`compare` here is the pure comparison:
 
 * the coins at the published reserve addresses at one Bitcoin block (any chain source; only
   *verified* coins count), each address's own balance next to the one the custodian reports;
@@ -47,17 +48,19 @@ from .evm import EvmRpc, TokenSupply, chain_id_of
 
 if TYPE_CHECKING:
     from .claims import Portfolio
-    from .reconcile import Report
 
 __all__ = [
     "ReserveEntry",
     "ReserveList",
+    "ResolvedSupply",
     "TokenSpec",
     "WrappedReport",
-    "measure",
+    "compare",
     "parse_reserves",
     "parse_token_spec",
     "read_reserves",
+    "read_supplies",
+    "resolve_portfolio",
 ]
 
 DEFAULT_MAX_APART = 3600
@@ -349,50 +352,51 @@ class WrappedReport:
         }  # fmt: skip
 
 
-def measure(
+def read_supplies(
     tokens: Sequence[TokenSpec | str],
-    reserves: ReserveList,
     *,
-    network: Any,
-    source: Any,
     evm_rpc: str | Mapping[str, str] | Mapping[int, str],
     evm_block: int | str = "finalized",
-    bitcoin_time: int | None = None,
-    max_apart: int = DEFAULT_MAX_APART,
-) -> WrappedReport:
-    """Read both ends and compare them.
+) -> tuple[tuple[TokenSpec, TokenSupply], ...]:
+    """Each token contract's ``totalSupply()`` at ``evm_block`` (the EVM end of :func:`compare`).
 
-    Args:
-        tokens: the token contracts (``TokenSpec`` or ``CHAIN:CONTRACT[:bridged]``).
-        reserves: the custodian's reserve list (:func:`read_reserves`).
-        network: the Bitcoin network of the reserve addresses.
-        source: the Bitcoin chain source (spec string or :class:`~utxo_truth.ChainSource`).
-        evm_rpc: one RPC URL for every chain, or a map from chain (name or id) to URL.
-        evm_block: the EVM block to read each supply at (``finalized`` by default, or a number).
-        bitcoin_time: the Bitcoin block's header time (unix seconds), if known: enables the
-            "blocks too far apart" check; without it the gap is reported as unknown.
-        max_apart: seconds apart beyond which the blocks are said to be too far apart.
+    Example (needs an EVM node, so not run here)::
 
-    Example (needs an EVM node and a chain source, so not run here)::
-
-        r = measure(["ethereum:0x2260fac5e5542a773aa44fbcfedf7c193bc2c599"],
-                    read_reserves("wbtc.json", network="main"), network="main",
-                    source="esplora+https://blockstream.info/api", evm_rpc="http://127.0.0.1:8545")
-        r.coverage, r.bitcoin_block, r.supplies[0][1].block
+        read_supplies(["ethereum:0x2260fac5e5542a773aa44fbcfedf7c193bc2c599"],
+                      evm_rpc="http://127.0.0.1:8545")[0][1].sats
     """
-    from ._api import scan
-
     specs = [parse_token_spec(t) if isinstance(t, str) else t for t in tokens]
     if not specs:
         raise InputError("give at least one token contract (CHAIN:CONTRACT)")
-    if not reserves.entries:
-        raise InputError("the reserve list is empty")
     supplies: list[tuple[TokenSpec, TokenSupply]] = []
     for spec in specs:
         url = _url_for(evm_rpc, spec)
         with EvmRpc(url, chain=spec.chain) as rpc:
             supplies.append((spec, rpc.total_supply(spec.contract, evm_block)))
-    holdings = scan(list(reserves.addresses), network=network, source=source)
+    return tuple(supplies)
+
+
+def compare(
+    supplies: Sequence[tuple[TokenSpec, TokenSupply]],
+    reserves: ReserveList,
+    holdings: Holdings,
+    *,
+    bitcoin_time: int | None = None,
+    max_apart: int = DEFAULT_MAX_APART,
+) -> WrappedReport:
+    """Both ends compared: pure, on supplies already read and a scan of ``reserves.addresses``.
+
+    :func:`utxo_truth.measure` reads both ends and calls this. ``holdings`` must be a scan of
+    exactly ``reserves.addresses``, in order.
+
+    Example:
+        >>> from utxo_truth import scan  # doctest: +SKIP
+        >>> r = read_reserves("wbtc.json", network="regtest")  # doctest: +SKIP
+        >>> compare(supplies, r, scan(list(r.addresses), network="regtest",
+        ...         source="snapshot:utxo.dat")).coverage  # doctest: +SKIP
+    """
+    if not reserves.entries:
+        raise InputError("the reserve list is empty")
     results = tuple(
         AddressResult(e.address, t.verified_sats, t.total_sats - t.verified_sats, e.reported_sats)
         for e, t in zip(reserves.entries, holdings.targets, strict=True)
@@ -465,19 +469,21 @@ def _checks(r: WrappedReport, problems: Sequence[str], max_apart: int) -> list[C
 
 
 @dataclass(frozen=True, slots=True)
-class _Resolved:
+class ResolvedSupply:
+    """A wrapped custodian's native token supply as read, with the EVM blocks it was read at."""
+
     supply_sats: int
     blocks: tuple[str, ...]
     times: tuple[int, ...]
 
 
-def resolve_portfolio(portfolio: Portfolio) -> tuple[Portfolio, dict[str, _Resolved]]:
+def resolve_portfolio(portfolio: Portfolio) -> tuple[Portfolio, dict[str, ResolvedSupply]]:
     """``portfolio`` with each wrapped custodian's liabilities set to its native token supply.
 
     The supplies are read now, each at its chain's ``evm_block``; a custodian whose liabilities
     the portfolio gives itself is refused (the supply *is* what it owes).
     """
-    resolved: dict[str, _Resolved] = {}
+    resolved: dict[str, ResolvedSupply] = {}
     custodians = []
     for c in portfolio.custodians:
         if not c.tokens:
@@ -497,7 +503,7 @@ def resolve_portfolio(portfolio: Portfolio) -> tuple[Portfolio, dict[str, _Resol
             with EvmRpc(url, chain=spec.chain) as rpc:
                 supplies.append((spec, rpc.total_supply(spec.contract, block)))
         supply = sum(s.sats for spec, s in supplies if spec.native)
-        resolved[c.name] = _Resolved(
+        resolved[c.name] = ResolvedSupply(
             supply,
             tuple(
                 f"{spec.chain} {s.block.number} {s.block.hash} {s.contract} {s.sats} "
@@ -509,46 +515,3 @@ def resolve_portfolio(portfolio: Portfolio) -> tuple[Portfolio, dict[str, _Resol
         )
         custodians.append(c.model_copy(update={"liabilities_sats": supply}))
     return portfolio.model_copy(update={"custodians": tuple(custodians)}), resolved
-
-
-def apply_to_report(
-    report: Report, portfolio: Portfolio, holdings: Holdings, resolved: Mapping[str, _Resolved]
-) -> Report:
-    """The reconcile report with each wrapped custodian's supply, EVM blocks and checks."""
-    if not resolved:
-        return report
-    from .reconcile import CheckResult
-
-    checks = list(report.checks)
-    customs = []
-    offsets: dict[str, int] = {}
-    k = sum(len(w.targets) for w in portfolio.wallets)  # the order of reconcile.scan_targets
-    for c in portfolio.custodians:
-        offsets[c.name] = k
-        k += len(c.reserves)
-    by_name = {c.name: c for c in portfolio.custodians}
-    for cr in report.custodians:
-        r = resolved.get(cr.name)
-        if r is None:
-            customs.append(cr)
-            continue
-        customs.append(
-            cr.model_copy(update={"token_supply_sats": r.supply_sats, "evm_blocks": r.blocks})
-        )
-        if r.supply_sats == 0:
-            checks.append(CheckResult(id="no-supply", level="warning", subject=cr.name,
-                                      message=f"{cr.name}: the token supply is 0: no coverage figure"))  # fmt: skip
-        c = by_name[cr.name]
-        first = offsets[cr.name]
-        on_chain = {
-            t.target: t.verified_sats for t in holdings.targets[first : first + len(c.reserves)]
-        }
-        for address, reported in c.reported_reserves:
-            shown = on_chain.get(address)
-            if shown is not None and reported > shown:
-                checks.append(CheckResult(id="reported-not-on-chain", level="warning", subject=cr.name,
-                                          message=f"{cr.name}: reports {reported} sats at {address}, "
-                                          f"the chain shows {shown} verified"))  # fmt: skip
-        checks.append(CheckResult(id="no-proof-of-control", level="info", subject=cr.name,
-                                  message=f"{cr.name}: its reserve addresses carry no proof of control"))  # fmt: skip
-    return report.model_copy(update={"custodians": tuple(customs), "checks": tuple(checks)})
