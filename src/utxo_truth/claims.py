@@ -51,6 +51,7 @@ __all__ = [
     "btc_to_sats",
     "load_portfolio",
     "parse_portfolio",
+    "read_reserve_balances",
     "read_reserve_file",
 ]
 
@@ -630,9 +631,10 @@ def _custodian(entry: Mapping[str, Any], where: str, base: Path, network: Networ
         if "addresses" in wrapped:  # a WBTC / cbBTC document, read in _wrapped_fields
             addresses, file_height = wrapped.pop("addresses"), None
         else:
-            addresses, file_height = read_reserve_file(
+            addresses, file_height, balances = read_reserve_balances(
                 path, network=network, where=f"{where}.reserves_file"
             )
+            wrapped["reported_reserves"] = balances
         reserves = list(reserves) + addresses
         height = height if height is not None else file_height
     proof_rows: tuple[ProofRow, ...] = ()
@@ -906,6 +908,30 @@ def read_reserve_file(
     Formats: a plain list of addresses (one per line); CSV with an ``address`` column (exchanges
     publish ``coin,network,snapshot height,address,amount`` or ``coin,network,address,balance,
     Height``; rows whose coin is not BTC are skipped); JSON, a list of ``{"address": ...}``.
+    The balances the file gives are read by :func:`read_reserve_balances`.
+
+    Example:
+        >>> read_reserve_file(Path("por.csv"), network=Network.REGTEST)  # doctest: +SKIP
+        (['bcrt1q...'], 295)
+    """
+    addresses, height, _ = read_reserve_balances(path, network=network, where=where)
+    return addresses, height
+
+
+def read_reserve_balances(
+    path: Path, *, network: Network, where: str = "reserves_file"
+) -> tuple[list[str], int | None, tuple[tuple[str, int], ...]]:
+    """A reserve file's addresses, snapshot height, and the balance it reports per address.
+
+    Balances (satoshis) come from a CSV ``amount`` or ``balance`` column, or a JSON row's
+    ``balance``: BTC as a decimal (``"0.5"``; a JSON number is read as the decimal it is written
+    as), or ``balance_sats`` / ``amount_sats``, whole satoshis. A blank balance is not reported
+    (never read as zero); an address listed twice with two balances is refused. The reconcile
+    compares each reported balance with the chain (check ``reported-not-on-chain``).
+
+    Example:
+        >>> read_reserve_balances(Path("por.csv"), network=Network.REGTEST)  # doctest: +SKIP
+        (['bcrt1q...'], 295, (('bcrt1q...', 100000000),))
     """
     text = read_text(
         path, what=f"reserve file ({where})", error=PortfolioError, encoding="utf-8-sig"
@@ -914,10 +940,11 @@ def read_reserve_file(
     if not stripped:
         raise PortfolioError(f"{where}: {path} is empty")
     height: int | None = None
+    reported: list[tuple[str, str, str]] = []  # (address, value as written, unit: btc|sats)
     if stripped.startswith("["):
         check_nesting(stripped, where=f"{where}: {path}", error=PortfolioError)
         try:
-            rows = json.loads(stripped)
+            rows = json.loads(stripped, parse_float=str, parse_int=str)
         except (ValueError, RecursionError):
             raise PortfolioError(
                 f"{where}: {path} starts like JSON but is not valid JSON"
@@ -929,6 +956,14 @@ def read_reserve_file(
                 f'{where}: {path}: JSON reserve files are a list of {{"address": ..., "balance": ...}}'
             )
         addresses = [r["address"] for r in rows]
+        for r in rows:
+            for key, unit in (
+                ("balance", "btc"),
+                ("balance_sats", "sats"),
+                ("amount_sats", "sats"),
+            ):
+                if r.get(key) is not None:
+                    reported.append((r["address"].strip(), r[key], unit))
     elif "," in stripped.splitlines()[0]:
         reader = csv.DictReader(io.StringIO(stripped))
         columns = {(c or "").strip().lower(): c for c in reader.fieldnames or []}
@@ -938,12 +973,27 @@ def read_reserve_file(
             )
         coin_col = columns.get("coin")
         h_col = columns.get("snapshot height") or columns.get("height")
+        value_cols = [
+            (columns[name], unit)
+            for name, unit in (
+                ("amount", "btc"),
+                ("balance", "btc"),
+                ("amount_sats", "sats"),
+                ("balance_sats", "sats"),
+            )
+            if name in columns
+        ]
         addresses = []
         heights = set()
         for row in reader:
             if coin_col and (row.get(coin_col) or "").strip().upper() not in ("BTC", "BITCOIN"):
                 continue
-            addresses.append((row.get(columns["address"]) or "").strip())
+            address = (row.get(columns["address"]) or "").strip()
+            addresses.append(address)
+            for col, unit in value_cols:
+                value = (row.get(col) or "").strip()
+                if value:
+                    reported.append((address, value, unit))
             if h_col and (row.get(h_col) or "").strip():
                 try:
                     heights.add(int((row.get(h_col) or "").strip()))
@@ -972,4 +1022,20 @@ def read_reserve_file(
             parse_target(a, network)
         except InputError as exc:
             raise PortfolioError(f"{where}: {path}: {exc}") from None
-    return addresses, height
+    balances: dict[str, int] = {}
+    for address, value, unit in reported:
+        if not address:
+            continue
+        at = f"{where}: {path}: the balance of {address}"
+        sats = btc_to_sats(value, where=at) if unit == "btc" else _whole_sats(value, at)
+        if balances.get(address, sats) != sats:
+            raise PortfolioError(f"{at} is given twice, as {balances[address]} and {sats} sats")
+        balances[address] = sats
+    return addresses, height, tuple(balances.items())
+
+
+def _whole_sats(value: str, where: str) -> int:
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_MONEY:
+        raise PortfolioError(f"{where}: {value[:30]!r} is not a whole number of satoshis")
+    return int(text)

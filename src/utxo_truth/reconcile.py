@@ -428,7 +428,8 @@ def reported_balance_checks(c: Custodian, groups: Sequence[TargetHoldings]) -> l
     """Each reserve address whose balance in the custodian's own file differs from the chain.
 
     ``c.reported_reserves`` are the per-address balances of its reserve file (a CSV ``amount`` /
-    ``balance`` column, a JSON ``balance``, a WBTC or cbBTC document); ``groups`` the scan of
+    ``balance`` column, a JSON ``balance``, a WBTC or cbBTC document), and a signed reserve
+    file's (``reserve_proofs``) balance column adds its own; ``groups`` the scan of
     ``c.reserves`` (same order). Only verified coins are the chain's word; unverified ones are
     named in the message. More reported than shown is a warning (the file claims coins the chain
     does not show); less is an info (the file is out of date or rounds down).
@@ -441,8 +442,12 @@ def reported_balance_checks(c: Custodian, groups: Sequence[TargetHoldings]) -> l
     shown: dict[str, tuple[int, int]] = {}
     for target, group in zip(c.reserves, groups, strict=False):
         shown[target] = (group.verified_sats, group.unverified_sats)
+    reported_at = dict(c.reported_reserves)
+    for row in c.reserve_proofs:  # a signed reserve file's balance column says the same
+        if row.claimed_sats is not None:
+            reported_at.setdefault(row.address, row.claimed_sats)
     out: list[CheckResult] = []
-    for address, reported in c.reported_reserves:
+    for address, reported in reported_at.items():
         verified, unverified = shown.get(address, (0, 0))
         if reported == verified:
             continue
