@@ -154,7 +154,17 @@ class CustodianReport(_Frozen):
 
 
 class Report(_Frozen):
-    """The shadow ledger: what is real bitcoin, what is a claim, and how far each claim is."""
+    """The shadow ledger: what is real bitcoin, what is a claim, and how far each claim is.
+
+    Built by :func:`utxo_truth.reconcile` (or the pure :func:`utxo_truth.reconcile_holdings`);
+    shown by the functions of :mod:`utxo_truth.report`, and by itself in a notebook.
+
+    Example:
+        >>> from utxo_truth import load_portfolio, reconcile  # doctest: +SKIP
+        >>> r = reconcile(load_portfolio("examples/portfolio.toml"))  # doctest: +SKIP
+        >>> r.finality_sats, r.block.height, len(r.coins)  # doctest: +SKIP
+        (2051264792, 295, 826)
+    """
 
     network: str
     block: BlockRef

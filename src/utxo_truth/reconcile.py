@@ -42,6 +42,7 @@ __all__ = [
     "Report",
     "WalletReport",
     "reconcile_holdings",
+    "reported_balance_checks",
     "scan_targets",
 ]
 
