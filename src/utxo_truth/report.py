@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .reconcile import Report
 
-__all__ = ["format_btc", "render_text", "to_csv", "to_dataframe", "to_dict", "to_html", "to_json"]
+__all__ = [
+    "format_btc",
+    "render_text",
+    "to_csv",
+    "to_dataframe",
+    "to_dict",
+    "to_html",
+    "to_json",
+]
 
 COLORS = {
     "finality": "#2e7d32",
@@ -189,14 +197,28 @@ def _coverage_chart(report: Report) -> str:
     return f'<svg class="chart" id="coverage-chart" role="img" width="{width}" height="{h}" viewBox="0 0 {width} {h}">{"".join(parts)}</svg><p class="small">grey: what it owes; colour: what the chain shows at the block (green when covered)</p>'
 
 
+SCOPE = "utxo-truth"
+"""The one class every rule of the report's CSS is scoped under (a notebook page is not ours)."""
+
+# Every selector starts with .utxo-truth: in a notebook the fragment sits in a page it does not
+# own, so it styles nothing outside its own <div> (tests/test_notebook.py parses it to check).
+# Narrow screens: tables scroll inside themselves (display:block; overflow-x:auto) rather than
+# widening the page, numbers never wrap, long words (hashes, descriptors) break, charts take the
+# width (their viewBox keeps the proportions).
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.big{font-size:1.15em} .small{color:#666;font-size:.85em}
-table{border-collapse:collapse;width:100%;font-size:.9em} th,td{padding:.3em .5em;border-bottom:1px solid #eee;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1em} .sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
-.critical{color:#b71c1c;font-weight:600} .warning{color:#e65100} .info{color:#455a64}
+.utxo-truth{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;max-width:60em;box-sizing:border-box;overflow-wrap:break-word;line-height:1.4}
+.utxo-truth.page{margin:2em auto;padding:0 1em}
+.utxo-truth *{box-sizing:border-box}
+.utxo-truth h1{font-size:1.6em;margin-bottom:.2em} .utxo-truth h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.utxo-truth .big{font-size:1.15em} .utxo-truth .small{color:#666;font-size:.85em}
+.utxo-truth code{overflow-wrap:anywhere;word-break:break-all}
+.utxo-truth table{display:block;overflow-x:auto;max-width:100%;border-collapse:collapse;font-size:.9em;margin:.5em 0}
+.utxo-truth th,.utxo-truth td{padding:.3em .5em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+.utxo-truth td.n,.utxo-truth th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.utxo-truth td.w{overflow-wrap:anywhere;min-width:12em}
+.utxo-truth svg.chart{display:block;width:100%;max-width:100%;height:auto}
+.utxo-truth .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em 1em} .utxo-truth .sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
+.utxo-truth .critical{color:#b71c1c;font-weight:600} .utxo-truth .warning{color:#e65100} .utxo-truth .info{color:#455a64}
 """
 
 
@@ -213,7 +235,7 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
     books = [(f"{name} book", sats, COLORS[name]) for name, sats in report.by_book.items()]
     ratio = "unknown" if report.shadow_ratio is None else f"{100 * report.shadow_ratio:.1f}%"
     body = [
-        '<div class="utxo-truth-report">',
+        f'<div class="{SCOPE} utxo-truth-report{"" if fragment else " page"}">',
         "<h1>How much of it is bitcoin?</h1>",
         f'<p class="big"><b>{format_btc(report.finality_sats)} BTC</b> is final (verified UTXOs under your keys); '
         f"<b>{format_btc(report.shadow_sats)} BTC</b> is shadow ({ratio} of {format_btc(report.total_sats)} BTC).</p>",
@@ -266,8 +288,22 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
     body.append("</ul></div>")
     inner = "\n".join(body)
     if fragment:
-        return f"<style>{_CSS}</style>{inner}"
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>utxo_truth report, block {report.block.height}</title><style>{_CSS}</style></head><body>{inner}</body></html>\n'
+        return _fragment(inner)
+    return _page(f"utxo_truth report, block {report.block.height}", inner)
+
+
+def _fragment(inner: str) -> str:
+    """``inner`` (one ``<div class="utxo-truth">``) with the scoped CSS inside it: one element."""
+    head, sep, rest = inner.partition(">")
+    return f"{head}{sep}<style>{_CSS}</style>{rest}"
+
+
+def _page(title: str, inner: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{inner}</body></html>\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
