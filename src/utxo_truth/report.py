@@ -1,4 +1,6 @@
-"""Renderers for a :class:`~utxo_truth.reconcile.Report`: JSON, CSV, DataFrame, HTML, text.
+"""Renderers for a :class:`~utxo_truth.reconcile.Report` and for a :class:`~utxo_truth.Holdings`.
+
+A report: JSON, CSV, DataFrame, HTML, text; a Holdings: rows, DataFrame, the notebook's HTML.
 
 The HTML page is self-contained: inline CSS and SVG charts, no script, nothing fetched.
 """
@@ -11,11 +13,17 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
+from ._exceptions import MissingExtraError
+
 if TYPE_CHECKING:
+    from ._models import Holdings
     from .reconcile import Report
 
 __all__ = [
     "format_btc",
+    "holdings_dataframe",
+    "holdings_html",
+    "holdings_rows",
     "render_text",
     "to_csv",
     "to_dataframe",
@@ -130,10 +138,7 @@ def to_csv(report: Report) -> str:
 
 def to_dataframe(report: Report) -> Any:
     """The CSV rows as a pandas DataFrame (pandas is an optional extra)."""
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise ImportError("to_dataframe needs pandas: pip install 'utxo-truth[dataframe]'") from exc
+    pd = _pandas("Report.to_dataframe()")
     frame = pd.DataFrame(_rows(report))
     for col in ("amount_sats", "at_risk_sats"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")  # unknown -> <NA>
@@ -304,6 +309,220 @@ def _page(title: str, inner: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{inner}</body></html>\n"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Holdings (scan's answer): rows, DataFrame and the notebook view
+
+HOLDINGS_COLUMNS = (
+    "status",
+    "txid",
+    "vout",
+    "value_sats",
+    "height",
+    "address",
+    "script_pubkey",
+    "verification",
+    "coinbase",
+    "immature",
+    "spent_by",
+    "problem",
+    "target_number",
+    "target",
+    "target_kind",
+    "script_type",
+    "chain",
+    "chain_name",
+    "index",
+    "block_height",
+    "block_hash",
+)
+"""The columns of :func:`holdings_rows`, in order: the coin, then its origin flattened."""
+
+
+def holdings_rows(holdings: Holdings) -> list[dict[str, Any]]:
+    """One row per coin of ``holdings``: confirmed ones (``status`` ``confirmed``), then pending.
+
+    The origin is flattened: ``target`` (as given), its kind and script type, the ``chain``
+    (branch number), its name (``receive``, ``change``) and the ``index`` on it; ``None`` where a
+    coin has no such part (a single address has no chain). Every row names the block the answer
+    is true at. Amounts are integer satoshis.
+    """
+    rows: list[dict[str, Any]] = []
+    for status, coins in (("confirmed", holdings.utxos), ("pending", holdings.pending)):
+        for u in coins:
+            o = u.origin
+            t = (
+                holdings.targets[o.target]
+                if o is not None and o.target < len(holdings.targets)
+                else None
+            )
+            chain_name = None
+            if t is not None and o is not None and o.chain is not None:
+                chain_name = next((c.name for c in t.chains if c.chain == o.chain), None)
+            rows.append(
+                {
+                    "status": status,
+                    "txid": u.txid,
+                    "vout": u.vout,
+                    "value_sats": u.value,
+                    "height": u.height,
+                    "address": u.address,
+                    "script_pubkey": u.script_pubkey,
+                    "verification": u.verification,
+                    "coinbase": u.coinbase,
+                    "immature": u.immature,
+                    "spent_by": u.spent_by,
+                    "problem": u.problem,
+                    "target_number": None if o is None else o.target,
+                    "target": None if t is None else t.target,
+                    "target_kind": None if t is None else t.kind,
+                    "script_type": None if t is None else t.script_type,
+                    "chain": None if o is None else o.chain,
+                    "chain_name": chain_name,
+                    "index": None if o is None else o.index,
+                    "block_height": holdings.block.height,
+                    "block_hash": holdings.block.hash,
+                }
+            )
+    return rows
+
+
+def _pandas(what: str) -> Any:
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{what} needs pandas, which is not installed: pip install 'utxo-truth[dataframe]'",
+            extra="dataframe",
+        ) from exc
+    return pd
+
+
+def holdings_dataframe(holdings: Holdings) -> Any:
+    """:func:`holdings_rows` as a pandas DataFrame; integer columns stay integers (``<NA>``: none)."""
+    pd = _pandas("Holdings.to_dataframe()")
+    frame = pd.DataFrame(holdings_rows(holdings), columns=list(HOLDINGS_COLUMNS))
+    for col in ("vout", "value_sats", "block_height"):
+        frame[col] = frame[col].astype("int64")
+    for col in ("height", "target_number", "chain", "index"):
+        frame[col] = frame[col].astype("Int64")  # unconfirmed height, no chain -> <NA>
+    for col in ("coinbase", "immature"):
+        frame[col] = frame[col].astype("bool")
+    return frame
+
+
+def holdings_html(holdings: Holdings, *, fragment: bool = True) -> str:
+    """The notebook view of a :class:`~utxo_truth.Holdings`: totals, problems, every coin.
+
+    ``fragment=True`` (the default, what Jupyter shows): one ``<div class="utxo-truth">`` with
+    its CSS scoped under that class; ``fragment=False``: a whole self-contained page.
+    """
+    e = html.escape
+    h = holdings
+    body = [
+        f'<div class="{SCOPE} utxo-truth-holdings{"" if fragment else " page"}">',
+        f'<p class="big"><b>{format_btc(h.total_sats)} BTC</b> in {len(h.utxos)} confirmed '
+        f"coin{'' if len(h.utxos) == 1 else 's'}; <b>{format_btc(h.verified_sats)} BTC</b> verified.</p>",
+        f'<p class="small">True at block {h.block.height} <code>{e(h.block.hash)}</code> · network '
+        f"{e(h.network)} · source {e(h.source)}</p>",
+    ]
+    if not h.complete:
+        why = []
+        if h.unverified_sats:
+            why.append(f"{format_btc(h.unverified_sats)} BTC is unverified (a server's word only)")
+        if h.problems:
+            why.append(f"{len(h.problems)} problem{'' if len(h.problems) == 1 else 's'} reported")
+        if h.consensus is not None and not h.consensus.agreed:
+            why.append("the sources disagreed")
+        body.append(f'<p class="warning">Incomplete answer: {e("; ".join(why))}.</p>')
+    lines = [
+        ("verified", h.verified_sats),
+        ("unverified", h.unverified_sats),
+        ("pending (unconfirmed receipts)", h.pending_sats),
+        ("spent in mempool", h.spent_in_mempool_sats),
+        ("immature (coinbase)", h.immature_sats),
+        ("spendable", h.spendable_sats),
+        ("total confirmed", h.total_sats),
+    ]
+    body.append(
+        '<table class="totals"><tr><th></th><th class="n">BTC</th><th class="n">sats</th></tr>'
+    )
+    body += [
+        f'<tr><td>{e(name)}</td><td class="n">{format_btc(v)}</td><td class="n">{v}</td></tr>'
+        for name, v in lines
+    ]
+    body.append("</table>")
+    if h.problems:
+        body.append('<h2>Problems</h2><ul class="problems">')
+        body += [f'<li class="warning">{e(p)}</li>' for p in h.problems]
+        body.append("</ul>")
+    if h.consensus is not None:
+        c = h.consensus
+        body.append(
+            f"<h2>Sources ({e(c.policy)}: {'agreed' if c.agreed else 'disagreed'})</h2>"
+            '<table><tr><th>source</th><th>block</th><th class="n">BTC</th><th>error</th></tr>'
+        )
+        for a in c.sources:
+            block = "" if a.block is None else str(a.block.height)
+            body.append(
+                f'<tr><td class="w">{e(a.source)}</td><td class="n">{block}</td>'
+                f'<td class="n">{format_btc(a.total_sats)}</td><td class="w">{e(a.error or "")}</td></tr>'
+            )
+        body.append("</table>")
+        for d in c.disagreements:
+            said = "; ".join(
+                f"{src}: {', '.join(v) or 'nothing'}" for src, v in d.by_source.items()
+            )
+            body.append(f'<p class="warning">{e(d.address or d.script_pubkey)}: {e(said)}</p>')
+    body.append(
+        "<h2>Targets</h2><table><tr><th>#</th><th>target</th><th>kind</th><th>script</th>"
+        '<th>scanned</th><th class="n">coins</th><th class="n">BTC</th></tr>'
+    )
+    for i, t in enumerate(h.targets):
+        scanned = (
+            ", ".join(f"{c.name} 0..{c.scanned - 1}" for c in t.chains if c.scanned) or t.method
+        )
+        body.append(
+            f'<tr><td class="n">{i}</td><td class="w"><code>{e(t.target)}</code></td><td>{e(t.kind)}</td>'
+            f"<td>{e(t.script_type)}</td><td>{e(scanned)}</td>"
+            f'<td class="n">{len(t.utxos)}</td><td class="n">{format_btc(t.total_sats)}</td></tr>'
+        )
+    body.append("</table>")
+    body.append(
+        '<h2>Coins</h2><table class="coins"><tr><th>outpoint</th><th class="n">BTC</th>'
+        '<th class="n">height</th><th>address</th><th>target</th><th>verification</th><th>note</th></tr>'
+    )
+    for r in holdings_rows(h):
+        where = "" if r["target_number"] is None else f"#{r['target_number']}"
+        if r["index"] is not None:
+            where += f" {r['chain_name'] or r['chain']}/{r['index']}"
+        note = [
+            n
+            for n, on in (
+                ("pending", r["status"] == "pending"),
+                ("coinbase", r["coinbase"]),
+                ("immature", r["immature"]),
+                (f"spent by {r['spent_by']}", r["spent_by"] is not None),
+                (r["problem"] or "", r["problem"] is not None),
+            )
+            if on
+        ]
+        height = "unconfirmed" if r["height"] is None else str(r["height"])
+        body.append(
+            f'<tr><td class="w"><code>{e(r["txid"])}:{r["vout"]}</code></td>'
+            f'<td class="n">{format_btc(r["value_sats"])}</td><td class="n">{height}</td>'
+            f'<td class="w">{e(r["address"] or "(no address)")}</td><td>{e(where.strip())}</td>'
+            f'<td class="{"warning" if r["verification"] == "unverified" else ""}">{e(r["verification"])}</td>'
+            f'<td class="w">{e("; ".join(note))}</td></tr>'
+        )
+    if not h.utxos and not h.pending:
+        body.append('<tr><td colspan="7">No coin.</td></tr>')
+    body.append("</table></div>")
+    inner = "\n".join(body)
+    if fragment:
+        return _fragment(inner)
+    return _page(f"utxo_truth holdings, block {h.block.height}", inner)
 
 
 # ---------------------------------------------------------------------------------------------
