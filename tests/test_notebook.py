@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import SNAPSHOT, desc_path
 from css_scope import assert_scoped_fragment, read_fragment, unscoped_selectors
+from harness.chromium import WIDTHS, lay_out
 
 from utxo_truth import Holdings, MissingExtraError, load_portfolio, reconcile, scan
 from utxo_truth.report import HOLDINGS_COLUMNS, holdings_html, holdings_rows
@@ -106,12 +107,24 @@ def test_holdings_show_as_html_with_every_coin(executed: Any, oracle: dict[str, 
     assert f"<b>{total // 10**8}.{total % 10**8:08d} BTC</b>" in fragment
 
 
-def test_the_dataframe_keeps_jupyters_own_table_look(executed: Any) -> None:
-    # pandas' own HTML carries no <style> that could clash; ours must not restyle its table
-    data = _result(executed.cells[2])
-    assert "text/html" in data and "<table" in data["text/html"]
-    for css in read_fragment(data["text/html"]).styles:
-        assert "utxo-truth" not in css
+def test_the_fragments_leave_a_dataframe_of_another_cell_alone(
+    executed: Any, tmp_path: Path
+) -> None:
+    # the notebook's three outputs on one page, as Jupyter shows them, laid out by Chromium: the
+    # DataFrame's table is styled exactly as on a page of its own (pandas ships no CSS of ours)
+    report, holdings, frame = (_result(executed.cells[i])["text/html"] for i in range(3))
+    assert '<table border="1" class="dataframe">' in frame and "utxo-truth" not in frame
+    frame = frame.replace('class="dataframe"', 'id="other" class="dataframe"', 1)
+
+    def host(body: str) -> str:
+        return f"<!doctype html><html><body>{body}</body></html>"
+
+    figures = lay_out(
+        tmp_path, {"host-frame": host(frame), "host-notebook": host(report + holdings + frame)}
+    )
+    for w in WIDTHS:
+        assert figures[f"host-notebook@{w}"]["other"] == figures[f"host-frame@{w}"]["other"]
+        assert len(figures[f"host-notebook@{w}"]["charts"]) == 3  # (pandas' wide table scrolls)
 
 
 def test_dataframe_rows_equal_the_coins(executed: Any, oracle: dict[str, Any]) -> None:
