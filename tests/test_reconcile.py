@@ -644,7 +644,8 @@ def test_dataframe() -> None:
 def test_notebook_repr() -> None:
     r = reconcile(load_portfolio(EXAMPLE))
     html = r._repr_html_()
-    assert html.startswith("<style>") and "<svg" in html and "<html" not in html
+    assert html.startswith('<div class="utxo-truth ') and "<style>" in html  # scoped: test_notebook
+    assert "<svg" in html and "<html" not in html
 
 
 def _chromium() -> str | None:

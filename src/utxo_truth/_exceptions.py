@@ -6,6 +6,7 @@ read or answered badly inherit the builtin that matches (``OSError`` for I/O) so
 handlers keep working::
 
     UtxoTruthError
+    ├── MissingExtraError (ImportError)         an optional extra is not installed (names it)
     ├── InputError (ValueError)                 what the caller gave is wrong
     │   ├── PrivateKeyError                     private material refused (never echoed, never sent)
     │   ├── ChecksumError                       a descriptor / base58 / bech32 checksum is wrong
@@ -64,6 +65,7 @@ __all__ = [
     "LabelFileError",
     "LiabilityProofError",
     "LiabilityValueError",
+    "MissingExtraError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
     "PolicyFailedError",
@@ -87,6 +89,19 @@ __all__ = [
 
 class UtxoTruthError(Exception):
     """Base class of every error raised by utxo_truth on purpose."""
+
+
+class MissingExtraError(UtxoTruthError, ImportError):
+    """An optional dependency is missing; ``extra`` names the extra that installs it.
+
+    Example:
+        >>> str(MissingExtraError("needs pandas: pip install 'utxo-truth[dataframe]'", extra="dataframe"))
+        "needs pandas: pip install 'utxo-truth[dataframe]'"
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class InputError(UtxoTruthError, ValueError):

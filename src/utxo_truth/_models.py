@@ -299,3 +299,28 @@ class Holdings(_Totals):
             for u in self.utxos
             if u.verification != "unverified" and not u.immature and u.spent_by is None
         )
+
+    def to_dataframe(self) -> Any:
+        """One row per coin, its origin flattened, as a pandas DataFrame (the ``dataframe`` extra).
+
+        Columns are :data:`utxo_truth.report.HOLDINGS_COLUMNS`: the coin (txid, vout, value_sats,
+        height, address, verification, ...), where it came from (target, target_kind,
+        script_type, chain, chain_name, index) and the block the answer is true at. Without
+        pandas it raises :class:`~utxo_truth.MissingExtraError` naming the extra to install.
+
+        Example:
+            >>> from utxo_truth import scan
+            >>> h = scan("bcrt1qw4jntge3n3kcjvllq0arq2z3qhvftgvf408j8f", network="regtest",
+            ...          source="snapshot:examples/regtest/utxo-snapshot.dat")  # doctest: +SKIP
+            >>> h.to_dataframe()[["txid", "vout", "value_sats", "height"]]  # doctest: +SKIP
+        """
+        # function-level: the renderers sit above the models (pyproject ignore_imports)
+        from .report import holdings_dataframe
+
+        return holdings_dataframe(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display hook: totals and every coin, CSS scoped to ``.utxo-truth``."""
+        from .report import holdings_html
+
+        return holdings_html(self)

@@ -1,9 +1,12 @@
-r"""The one renderer of a :class:`~utxo_truth.Report`: terminal, text, JSON, CSV, DataFrame, HTML.
+r"""The one renderer: of a :class:`~utxo_truth.Report` and of a :class:`~utxo_truth.Holdings`.
+
+A report: terminal, text, JSON, CSV, DataFrame, HTML; a Holdings: rows, DataFrame, the
+notebook's HTML.
 
 Views are functions of this module, never methods of the model (``Report._repr_html_``, which
-Jupyter needs, calls :func:`to_html`). The terminal view (:func:`renderables`, printed by the CLI) and the piped
-one (:func:`render_text`) are the same rich renderables printed with and without colour, so they
-show the same facts. Every string a user or a file gave (names, check messages, sources) is
+Jupyter needs, calls :func:`to_html`). The terminal view (:func:`renderables`, printed by the
+CLI) and the piped one (:func:`render_text`) are the same rich renderables printed with and
+without colour, so they show the same facts. Every string a user or a file gave (names, check messages, sources) is
 shown as inert text: no rich markup is read from it and control characters, ANSI escapes among
 them, are shown as ``\x1b``-style escapes. Amounts are never cut: number columns do not wrap,
 and a table too wide for the terminal is shown as one block per row instead.
@@ -20,14 +23,20 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._exceptions import MissingExtraError
 from ._report_models import Report
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.text import Text
 
+    from ._models import Holdings
+
 __all__ = [
     "format_btc",
+    "holdings_dataframe",
+    "holdings_html",
+    "holdings_rows",
     "render_text",
     "renderables",
     "to_csv",
@@ -185,10 +194,7 @@ def to_csv(report: Report) -> str:
 
 def to_dataframe(report: Report) -> Any:
     """The CSV rows as a pandas DataFrame (pandas is an optional extra)."""
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise ImportError("to_dataframe needs pandas: pip install 'utxo-truth[dataframe]'") from exc
+    pd = _pandas("report.to_dataframe()")
     frame = pd.DataFrame(_rows(report))
     for col in ("amount_sats", "at_risk_sats", "height"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")  # unknown -> <NA>
@@ -252,14 +258,28 @@ def _coverage_chart(report: Report) -> str:
     return f'<svg class="chart" id="coverage-chart" role="img" width="{width}" height="{h}" viewBox="0 0 {width} {h}">{"".join(parts)}</svg><p class="small">grey: what it owes; colour: what the chain shows at the block (green when covered)</p>'
 
 
+SCOPE = "utxo-truth"
+"""The one class every rule of the report's CSS is scoped under (a notebook page is not ours)."""
+
+# Every selector starts with .utxo-truth: in a notebook the fragment sits in a page it does not
+# own, so it styles nothing outside its own <div> (tests/test_notebook.py parses it to check).
+# Narrow screens: tables scroll inside themselves (display:block; overflow-x:auto) rather than
+# widening the page, numbers never wrap, long words (hashes, descriptors) break, charts take the
+# width (their viewBox keeps the proportions).
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.big{font-size:1.15em} .small{color:#666;font-size:.85em}
-table{border-collapse:collapse;width:100%;font-size:.9em} th,td{padding:.3em .5em;border-bottom:1px solid #eee;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1em} .sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
-.critical{color:#b71c1c;font-weight:600} .warning{color:#e65100} .info{color:#455a64}
+.utxo-truth{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;max-width:60em;box-sizing:border-box;overflow-wrap:break-word;line-height:1.4}
+.utxo-truth.page{margin:2em auto;padding:0 1em}
+.utxo-truth *{box-sizing:border-box}
+.utxo-truth h1{font-size:1.6em;margin-bottom:.2em} .utxo-truth h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.utxo-truth .big{font-size:1.15em} .utxo-truth .small{color:#666;font-size:.85em}
+.utxo-truth code{overflow-wrap:anywhere;word-break:break-all}
+.utxo-truth table{display:block;overflow-x:auto;max-width:100%;border-collapse:collapse;font-size:.9em;margin:.5em 0}
+.utxo-truth th,.utxo-truth td{padding:.3em .5em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+.utxo-truth td.n,.utxo-truth th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.utxo-truth td.w{overflow-wrap:anywhere;min-width:12em}
+.utxo-truth svg.chart{display:block;width:100%;max-width:100%;height:auto}
+.utxo-truth .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em 1em} .utxo-truth .sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
+.utxo-truth .critical{color:#b71c1c;font-weight:600} .utxo-truth .warning{color:#e65100} .utxo-truth .info{color:#455a64}
 """
 
 
@@ -296,7 +316,7 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
     books = [(f"{name} book", sats, COLORS[name]) for name, sats in report.by_book.items()]
     ratio = "unknown" if report.shadow_ratio is None else f"{100 * report.shadow_ratio:.1f}%"
     body = [
-        '<div class="utxo-truth-report">',
+        f'<div class="{SCOPE} utxo-truth-report{"" if fragment else " page"}">',
         "<h1>How much of it is bitcoin?</h1>",
         f'<p class="big"><b>{format_btc(report.finality_sats)} BTC</b> is final (verified UTXOs under your keys); '
         f"<b>{format_btc(report.shadow_sats)} BTC</b> is shadow ({ratio} of {format_btc(report.total_sats)} BTC).</p>",
@@ -351,8 +371,236 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
     body.append("</ul></div>")
     inner = "\n".join(body)
     if fragment:
-        return f"<style>{_CSS}</style>{inner}"
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>utxo_truth report, block {report.block.height}</title><style>{_CSS}</style></head><body>{inner}</body></html>\n'
+        return _fragment(inner)
+    return _page(f"utxo_truth report, block {report.block.height}", inner)
+
+
+def _fragment(inner: str) -> str:
+    """``inner`` (one ``<div class="utxo-truth">``) with the scoped CSS inside it: one element."""
+    head, sep, rest = inner.partition(">")
+    return f"{head}{sep}<style>{_CSS}</style>{rest}"
+
+
+def _page(title: str, inner: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{inner}</body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Holdings (scan's answer): rows, DataFrame and the notebook view
+
+HOLDINGS_COLUMNS = (
+    "status",
+    "txid",
+    "vout",
+    "value_sats",
+    "height",
+    "address",
+    "script_pubkey",
+    "verification",
+    "coinbase",
+    "immature",
+    "spent_by",
+    "problem",
+    "target_number",
+    "target",
+    "target_kind",
+    "script_type",
+    "chain",
+    "chain_name",
+    "index",
+    "block_height",
+    "block_hash",
+)
+"""The columns of :func:`holdings_rows`, in order: the coin, then its origin flattened."""
+
+
+def holdings_rows(holdings: Holdings) -> list[dict[str, Any]]:
+    """One row per coin of ``holdings``: confirmed ones (``status`` ``confirmed``), then pending.
+
+    The origin is flattened: ``target`` (as given), its kind and script type, the ``chain``
+    (branch number), its name (``receive``, ``change``) and the ``index`` on it; ``None`` where a
+    coin has no such part (a single address has no chain). Every row names the block the answer
+    is true at. Amounts are integer satoshis.
+    """
+    rows: list[dict[str, Any]] = []
+    for status, coins in (("confirmed", holdings.utxos), ("pending", holdings.pending)):
+        for u in coins:
+            o = u.origin
+            t = (
+                holdings.targets[o.target]
+                if o is not None and o.target < len(holdings.targets)
+                else None
+            )
+            chain_name = None
+            if t is not None and o is not None and o.chain is not None:
+                chain_name = next((c.name for c in t.chains if c.chain == o.chain), None)
+            rows.append(
+                {
+                    "status": status,
+                    "txid": u.txid,
+                    "vout": u.vout,
+                    "value_sats": u.value,
+                    "height": u.height,
+                    "address": u.address,
+                    "script_pubkey": u.script_pubkey,
+                    "verification": u.verification,
+                    "coinbase": u.coinbase,
+                    "immature": u.immature,
+                    "spent_by": u.spent_by,
+                    "problem": u.problem,
+                    "target_number": None if o is None else o.target,
+                    "target": None if t is None else t.target,
+                    "target_kind": None if t is None else t.kind,
+                    "script_type": None if t is None else t.script_type,
+                    "chain": None if o is None else o.chain,
+                    "chain_name": chain_name,
+                    "index": None if o is None else o.index,
+                    "block_height": holdings.block.height,
+                    "block_hash": holdings.block.hash,
+                }
+            )
+    return rows
+
+
+def _pandas(what: str) -> Any:
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{what} needs pandas, which is not installed: pip install 'utxo-truth[dataframe]'",
+            extra="dataframe",
+        ) from exc
+    return pd
+
+
+def holdings_dataframe(holdings: Holdings) -> Any:
+    """:func:`holdings_rows` as a pandas DataFrame; integer columns stay integers (``<NA>``: none)."""
+    pd = _pandas("Holdings.to_dataframe()")
+    frame = pd.DataFrame(holdings_rows(holdings), columns=list(HOLDINGS_COLUMNS))
+    for col in ("vout", "value_sats", "block_height"):
+        frame[col] = frame[col].astype("int64")
+    for col in ("height", "target_number", "chain", "index"):
+        frame[col] = frame[col].astype("Int64")  # unconfirmed height, no chain -> <NA>
+    for col in ("coinbase", "immature"):
+        frame[col] = frame[col].astype("bool")
+    return frame
+
+
+def holdings_html(holdings: Holdings, *, fragment: bool = True) -> str:
+    """The notebook view of a :class:`~utxo_truth.Holdings`: totals, problems, every coin.
+
+    ``fragment=True`` (the default, what Jupyter shows): one ``<div class="utxo-truth">`` with
+    its CSS scoped under that class; ``fragment=False``: a whole self-contained page.
+    """
+    e = html.escape
+    h = holdings
+    body = [
+        f'<div class="{SCOPE} utxo-truth-holdings{"" if fragment else " page"}">',
+        f'<p class="big"><b>{format_btc(h.total_sats)} BTC</b> in {len(h.utxos)} confirmed '
+        f"coin{'' if len(h.utxos) == 1 else 's'}; <b>{format_btc(h.verified_sats)} BTC</b> verified.</p>",
+        f'<p class="small">True at block {h.block.height} <code>{e(h.block.hash)}</code> · network '
+        f"{e(h.network)} · source {e(h.source)}</p>",
+    ]
+    if not h.complete:
+        why = []
+        if h.unverified_sats:
+            why.append(f"{format_btc(h.unverified_sats)} BTC is unverified (a server's word only)")
+        if h.problems:
+            why.append(f"{len(h.problems)} problem{'' if len(h.problems) == 1 else 's'} reported")
+        if h.consensus is not None and not h.consensus.agreed:
+            why.append("the sources disagreed")
+        body.append(f'<p class="warning">Incomplete answer: {e("; ".join(why))}.</p>')
+    lines = [
+        ("verified", h.verified_sats),
+        ("unverified", h.unverified_sats),
+        ("pending (unconfirmed receipts)", h.pending_sats),
+        ("spent in mempool", h.spent_in_mempool_sats),
+        ("immature (coinbase)", h.immature_sats),
+        ("spendable", h.spendable_sats),
+        ("total confirmed", h.total_sats),
+    ]
+    body.append(
+        '<table class="totals"><tr><th></th><th class="n">BTC</th><th class="n">sats</th></tr>'
+    )
+    body += [
+        f'<tr><td>{e(name)}</td><td class="n">{format_btc(v)}</td><td class="n">{v}</td></tr>'
+        for name, v in lines
+    ]
+    body.append("</table>")
+    if h.problems:
+        body.append('<h2>Problems</h2><ul class="problems">')
+        body += [f'<li class="warning">{e(p)}</li>' for p in h.problems]
+        body.append("</ul>")
+    if h.consensus is not None:
+        c = h.consensus
+        body.append(
+            f"<h2>Sources ({e(c.policy)}: {'agreed' if c.agreed else 'disagreed'})</h2>"
+            '<table><tr><th>source</th><th>block</th><th class="n">BTC</th><th>error</th></tr>'
+        )
+        for a in c.sources:
+            block = "" if a.block is None else str(a.block.height)
+            body.append(
+                f'<tr><td class="w">{e(a.source)}</td><td class="n">{block}</td>'
+                f'<td class="n">{format_btc(a.total_sats)}</td><td class="w">{e(a.error or "")}</td></tr>'
+            )
+        body.append("</table>")
+        for d in c.disagreements:
+            said = "; ".join(
+                f"{src}: {', '.join(v) or 'nothing'}" for src, v in d.by_source.items()
+            )
+            body.append(f'<p class="warning">{e(d.address or d.script_pubkey)}: {e(said)}</p>')
+    body.append(
+        "<h2>Targets</h2><table><tr><th>#</th><th>target</th><th>kind</th><th>script</th>"
+        '<th>scanned</th><th class="n">coins</th><th class="n">BTC</th></tr>'
+    )
+    for i, t in enumerate(h.targets):
+        scanned = (
+            ", ".join(f"{c.name} 0..{c.scanned - 1}" for c in t.chains if c.scanned) or t.method
+        )
+        body.append(
+            f'<tr><td class="n">{i}</td><td class="w"><code>{e(t.target)}</code></td><td>{e(t.kind)}</td>'
+            f"<td>{e(t.script_type)}</td><td>{e(scanned)}</td>"
+            f'<td class="n">{len(t.utxos)}</td><td class="n">{format_btc(t.total_sats)}</td></tr>'
+        )
+    body.append("</table>")
+    body.append(
+        '<h2>Coins</h2><table class="coins"><tr><th>outpoint</th><th class="n">BTC</th>'
+        '<th class="n">height</th><th>address</th><th>target</th><th>verification</th><th>note</th></tr>'
+    )
+    for r in holdings_rows(h):
+        where = "" if r["target_number"] is None else f"#{r['target_number']}"
+        if r["index"] is not None:
+            where += f" {r['chain_name'] or r['chain']}/{r['index']}"
+        note = [
+            n
+            for n, on in (
+                ("pending", r["status"] == "pending"),
+                ("coinbase", r["coinbase"]),
+                ("immature", r["immature"]),
+                (f"spent by {r['spent_by']}", r["spent_by"] is not None),
+                (r["problem"] or "", r["problem"] is not None),
+            )
+            if on
+        ]
+        height = "unconfirmed" if r["height"] is None else str(r["height"])
+        body.append(
+            f'<tr><td class="w"><code>{e(r["txid"])}:{r["vout"]}</code></td>'
+            f'<td class="n">{format_btc(r["value_sats"])}</td><td class="n">{height}</td>'
+            f'<td class="w">{e(r["address"] or "(no address)")}</td><td>{e(where.strip())}</td>'
+            f'<td class="{"warning" if r["verification"] == "unverified" else ""}">{e(r["verification"])}</td>'
+            f'<td class="w">{e("; ".join(note))}</td></tr>'
+        )
+    if not h.utxos and not h.pending:
+        body.append('<tr><td colspan="7">No coin.</td></tr>')
+    body.append("</table></div>")
+    inner = "\n".join(body)
+    if fragment:
+        return _fragment(inner)
+    return _page(f"utxo_truth holdings, block {h.block.height}", inner)
 
 
 # ---------------------------------------------------------------------------------------------

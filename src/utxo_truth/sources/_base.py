@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, Self, runtime_checkable
 
 from .._models import BlockRef
 from .._network import Network
 
-__all__ = ["BatchingSource", "ChainSource", "Coin", "DescriptorSource", "Lookup", "Verification"]
+__all__ = [
+    "BatchingSource",
+    "ChainSource",
+    "Closing",
+    "Coin",
+    "DescriptorSource",
+    "Lookup",
+    "Verification",
+]
 
 Verification = Literal["spv", "node", "unverified"]
 """How a coin is known: ``spv`` (its transaction hashes to its txid and is proven by a merkle
@@ -111,3 +119,28 @@ class DescriptorSource(ChainSource, Protocol):
     def used_scripts(self, descriptor: str, start: int, end: int) -> tuple[frozenset[bytes], int]:
         """Scripts at indexes start..end with history, and the height that is true at."""
         ...
+
+
+class Closing:
+    """Makes a source a context manager: ``with EsploraSource(url, network=...) as src:``.
+
+    Leaving the block calls ``close()`` (also on an error): the source's sockets, pooled HTTP
+    connections and worker threads are released. A source that holds nothing open between
+    look-ups (a snapshot file is opened per pass) keeps this no-op ``close``. A closed network
+    source may still be used: its next look-up connects again.
+
+    Example:
+        >>> from utxo_truth import SnapshotSource
+        >>> with SnapshotSource("examples/regtest/utxo-snapshot.dat", network="regtest") as src:
+        ...     src.block_hash[:8]
+        '174dcc41'
+    """
+
+    def close(self) -> None:
+        """Release what the source holds open (nothing, unless the source says otherwise)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

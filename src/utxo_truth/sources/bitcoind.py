@@ -37,7 +37,7 @@ from .._exceptions import (
 )
 from .._models import BlockRef
 from .._network import Network, parse_network
-from ._base import Coin, Lookup
+from ._base import Closing, Coin, Lookup
 from ._errors import reports_as_source
 from ._retry import RetryPolicy
 
@@ -53,7 +53,7 @@ _CHAINS = {
 _SCAN_IN_PROGRESS = -8
 
 
-class BitcoindSource:
+class BitcoindSource(Closing):
     """A Bitcoin Core node (``bitcoind://user:pass@host:port`` or ``?cookie=PATH``).
 
     Example:
@@ -134,6 +134,10 @@ class BitcoindSource:
     def describe(self) -> str:
         """``bitcoind://host:port`` (never the credentials; notes a pruned node)."""
         return self.where + (" (pruned: fixed range, no gap discovery)" if self.pruned else "")
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections to the node (a later call reconnects)."""
+        self._session.close()
 
     # --- JSON-RPC -----------------------------------------------------------------------------
     @reports_as_source

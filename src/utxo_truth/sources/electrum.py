@@ -55,7 +55,7 @@ from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
-from ._base import Coin, Lookup
+from ._base import Closing, Coin, Lookup
 from ._errors import reports_as_source
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
@@ -102,7 +102,7 @@ def _refusal(error: Any, what: str) -> ServerRefusedError:
     return ServerRefusedError(f"{what}: the server answered an error: {text}", code=code)
 
 
-class ElectrumSource:
+class ElectrumSource(Closing):
     """An Electrum server as a chain source, with SPV verification of every coin.
 
     Args:

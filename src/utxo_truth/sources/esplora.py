@@ -67,7 +67,7 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._assurance import header_assured  # issue 13 hook
-from ._base import Coin, Lookup
+from ._base import Closing, Coin, Lookup
 from ._errors import reports_as_source
 from ._esplora_api import (
     ScriptStats,
@@ -123,7 +123,7 @@ class _ScriptAnswer:
     """What could not be had for this script (said in the look-up's problems)."""
 
 
-class EsploraSource:
+class EsploraSource(Closing):
     """An Esplora REST server as a chain source, with SPV verification of every coin.
 
     Args:

@@ -40,7 +40,7 @@ from .._models import MAX_MONEY, BlockRef
 from .._network import Network, network_by_magic, parse_network
 from .._script import compact_size
 from . import _snapfast
-from ._base import Coin, Lookup
+from ._base import Closing, Coin, Lookup
 
 __all__ = [
     "KNOWN_SNAPSHOTS",
@@ -214,7 +214,7 @@ def parse_snapshot_hash(text: str) -> tuple[int | None, str | None, str]:
     return height, block, parts[-1]
 
 
-class SnapshotSource:
+class SnapshotSource(Closing):
     """A ``dumptxoutset`` file as a chain source: offline, no server, the embedded default.
 
     It knows unspent coins only, not history, so discovery scans a fixed range over it.
