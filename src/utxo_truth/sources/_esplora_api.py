@@ -24,8 +24,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import SourceProtocolError
+from .._exceptions import SourceProtocolError, VerificationError
 from .._script import compact_size
+from ..verify import TxOutputs, tx_outputs
 from ._spv import hex32, is_int
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
     "txid_of_json",
 ]
 
-_NULL_TXID = b"\x00" * 32
 _STATS_FIELDS = ("funded_txo_sum", "spent_txo_sum", "tx_count")
 
 
@@ -95,12 +95,9 @@ def scripthash(script: bytes) -> str:
     return hashlib.sha256(script).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class TxOuts:
-    """A transaction's outputs (script, value), known from bytes that hash to its txid."""
-
-    outputs: tuple[tuple[bytes, int], ...]
-    coinbase: bool
+TxOuts = TxOutputs
+"""A transaction's outputs (script, value), known from bytes that hash to its txid
+(:class:`utxo_truth.verify.TxOutputs`, the one shape every source uses)."""
 
 
 def counts(page: list[dict[str, Any]]) -> tuple[int, int]:
@@ -136,7 +133,7 @@ def txid_of_json(t: dict[str, Any]) -> str | None:
     return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
-def outs_from_object(t: dict[str, Any]) -> TxOuts | None:
+def outs_from_object(t: dict[str, Any]) -> TxOutputs | None:
     """Outputs of a parsed Esplora transaction object, if it serialises to its txid.
 
     Only then are its outputs' values and scripts the transaction's own.
@@ -144,22 +141,19 @@ def outs_from_object(t: dict[str, Any]) -> TxOuts | None:
     if txid_of_json(t["json"]) != t["txid"]:
         return None
     coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["json"]["vin"])
-    return TxOuts(tuple(t["vout"]), coinbase)
+    spends = tuple((p_txid, p_vout) for p_txid, p_vout, _s, _v in t["vin"])
+    return TxOutputs(t["txid"], tuple(t["vout"]), spends, coinbase)
 
 
-def outs_from_hex(text: str | None, txid: str) -> TxOuts | None:
-    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise."""
-    from embit.transaction import Transaction
+def outs_from_hex(text: str | None, txid: str) -> TxOutputs | None:
+    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise.
 
+    Parsed by :func:`utxo_truth.verify.tx_outputs`, the sources' one transaction parser.
+    """
     try:
-        tx = Transaction.parse(bytes.fromhex(text or ""))
-    except Exception:
+        return tx_outputs(bytes.fromhex(text or ""), txid)
+    except (ValueError, VerificationError):
         return None
-    if tx.txid().hex() != txid:
-        return None
-    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
-    outs = tuple((bytes(o.script_pubkey.data), int(o.value)) for o in tx.vout)
-    return TxOuts(outs, coinbase)
 
 
 def header_from_summary(b: Any) -> tuple[int, str, bytes] | None:

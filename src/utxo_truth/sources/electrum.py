@@ -54,16 +54,16 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
+from ..verify import GENESIS, HeaderChain, TxOutputs, check_header_chain, header_hash, tx_outputs
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
+from ._history import Derived, HistoryTx, Listed, coins_from_history, compare_listing, compare_total
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["ElectrumSource", "scripthash"]
 
 CHUNK = 2016
-_NULL_TXID = b"\x00" * 32
 
 
 def scripthash(script: bytes) -> str:
@@ -361,10 +361,9 @@ class ElectrumSource:
 
     def _parse_txs(
         self, txids: list[str], replies: list[Reply], problems: list[str]
-    ) -> dict[str, Any]:
-        from embit.transaction import Transaction
-
-        txs: dict[str, Any] = {}
+    ) -> dict[str, TxOutputs]:
+        """The transactions sent that hash to their txids (one parser: ``verify.tx_outputs``)."""
+        txs: dict[str, TxOutputs] = {}
         for txid, r in zip(txids, replies, strict=True):
             if r.error is not None or not isinstance(r.result, str):
                 problems.append(
@@ -372,18 +371,11 @@ class ElectrumSource:
                 )
                 continue
             try:
-                tx = Transaction.parse(bytes.fromhex(r.result))
-            except Exception:
-                problems.append(
-                    f"transaction {txid}: the server sent bytes that are not a transaction"
-                )
-                continue
-            if tx.txid().hex() != txid:
-                problems.append(
-                    f"transaction {txid}: the server sent a transaction with another txid"
-                )
-                continue
-            txs[txid] = tx
+                txs[txid] = tx_outputs(bytes.fromhex(r.result), txid)
+            except ValueError:
+                problems.append(f"transaction {txid}: the server sent bytes that are not hex")
+            except VerificationError as exc:
+                problems.append(f"transaction {txid}: {exc}")
         return txs
 
     def _header_calls(
@@ -467,7 +459,7 @@ class ElectrumSource:
         self,
         script: bytes,
         history: list[tuple[str, int]],
-        txs: dict[str, Any],
+        txs: dict[str, TxOutputs],
         listing: Reply,
         balance: Reply,
         coins: dict[bytes, list[Coin]],
@@ -476,116 +468,56 @@ class ElectrumSource:
     ) -> None:
         """The coins of ``script``, derived from its history, then compared with the listing.
 
-        Outputs to the script not spent by a transaction of its history are its coins; a coin
+        The rule and the comparison are :mod:`._history`'s (shared with Esplora): a coin
         ``listunspent`` shows but the history does not explain is kept ``unverified`` with the
         reason, one the history proves but the listing omits is kept and the omission reported,
-        and the total is compared with ``get_balance``. (Formerly ``_reconcile_script``: the
-        word "reconcile" belongs to portfolios.)
+        and the total is compared with ``get_balance``.
         """
         name = self._name(script)
         if listing.error is not None:
             raise _refusal(listing.error, f"{self.describe()} listunspent of {name}")
         listed = self._parse_listing(listing.result, name)
-        heights = dict(history)
         missing = [t for t, _h in history if t not in txs]
-        # coins implied by the history: outputs to the script, less what the history spends
-        outputs: dict[tuple[str, int], tuple[int, int, bool]] = {}
-        spent_conf: set[tuple[str, int]] = set()
-        spent_mem: dict[tuple[str, int], str] = {}
-        for txid, height in history:
-            tx = txs.get(txid)
-            if tx is None:
-                continue
-            coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
-            for vout, out in enumerate(tx.vout):
-                if bytes(out.script_pubkey.data) == script:
-                    outputs[(txid, vout)] = (int(out.value), height, coinbase)
-            for vin in tx.vin:
-                op = (bytes(vin.txid).hex(), int(vin.vout))
-                if height > 0:
-                    spent_conf.add(op)
-                else:
-                    spent_mem[op] = txid
-        mine_conf: list[Coin] = []
-        mine_pend: list[Coin] = []
-        for (txid, vout), (value, height, coinbase) in sorted(outputs.items()):
-            if (txid, vout) in spent_conf:
-                continue
-            if height > 0:
-                mine_conf.append(
-                    Coin(
-                        txid,
-                        vout,
-                        value,
-                        script,
-                        height,
-                        coinbase,
-                        spent_by=spent_mem.get((txid, vout)),
-                    )
-                )
-            elif (txid, vout) not in spent_mem:
-                mine_pend.append(Coin(txid, vout, value, script, None, coinbase))
-        # compare with what the server lists
-        implied = {(c.txid, c.vout): c for c in mine_conf if c.spent_by is None}
-        implied.update({(c.txid, c.vout): c for c in mine_pend})
-        for key, (value, height) in listed.items():
-            c = implied.get(key)
-            if c is None:
-                if missing:
-                    continue  # cannot tell without the transactions the server would not send
-                if height > 0:
-                    mine_conf.append(
-                        Coin(
-                            key[0],
-                            key[1],
-                            value,
-                            script,
-                            height,
-                            False,
-                            problem="listed by the server but not explained by its own history",
-                        )
-                    )
-                else:
-                    problems.append(
-                        f"{key[0]}:{key[1]} ({name}): unconfirmed coin listed but not in "
-                        "the history"
-                    )
-                continue
-            if value != c.value:
-                problems.append(
-                    f"{key[0]}:{key[1]} ({name}): the server listed {value} sats, "
-                    f"the transaction says {c.value}"
-                )
-            if (c.height or 0) != max(height, 0):
-                problems.append(
-                    f"{key[0]}:{key[1]} ({name}): the server listed height {height}, "
-                    f"its history says {heights.get(key[0])}"
-                )
-        for key, c in implied.items():
-            if key not in listed:
-                problems.append(
-                    f"{c.txid}:{c.vout} ({name}): proven by the history but omitted by "
-                    "listunspent (incomplete answer)"
-                )
+        known = [
+            HistoryTx(t.txid, h if h > 0 else None, t.outputs, t.spends, coinbase=t.coinbase)
+            for txid, h in history
+            if (t := txs.get(txid)) is not None
+        ]
+        derived, receipts, said = coins_from_history(script, known, name)
+        problems += said
+        unexplained, said = compare_listing(derived, receipts, listed, name, complete=not missing)
+        problems += said
+        mine_conf = [_coin(script, c) for c in derived]
+        mine_pend = [_coin(script, c) for c in receipts]
         if missing:
             problems.append(
                 f"{name}: {len(missing)} transaction(s) of its history could not be checked"
             )
-        if balance.error is None and isinstance(balance.result, dict):
+        elif balance.error is None and isinstance(balance.result, dict):
             confirmed = balance.result.get("confirmed")
-            expected = sum(c.value for c in mine_conf if c.problem is None)
-            if is_int(confirmed) and confirmed != expected and not missing:
-                problems.append(
-                    f"{name}: get_balance says {confirmed} sats confirmed, "
-                    f"the history implies {expected}"
+            if isinstance(confirmed, int) and not isinstance(confirmed, bool):
+                problems += compare_total(
+                    confirmed, sum(c.value for c in derived), name, "get_balance says"
                 )
+        mine_conf += [
+            Coin(
+                u.txid,
+                u.vout,
+                u.value,
+                script,
+                u.height,
+                coinbase=False,
+                problem="listed by the server but not explained by its own history",
+            )
+            for u in unexplained
+        ]
         coins[script] = mine_conf
         pending[script] = mine_pend
 
-    def _parse_listing(self, result: Any, name: str) -> dict[tuple[str, int], tuple[int, int]]:
+    def _parse_listing(self, result: Any, name: str) -> list[Listed]:
         if not isinstance(result, list):
             raise SourceProtocolError(f"{self.describe()} sent a malformed listunspent for {name}")
-        out = {}
+        out = []
         for item in result:
             ok = (
                 isinstance(item, dict)
@@ -600,8 +532,17 @@ class ElectrumSource:
                 raise SourceProtocolError(
                     f"{self.describe()} sent a malformed unspent output: {str(item)[:80]}"
                 )
-            out[(hex32(item.get("tx_hash"), "tx_hash"), item["tx_pos"])] = (
-                item["value"],
-                item["height"],
+            height = item["height"]  # 0 and -1: in the mempool
+            out.append(
+                Listed(
+                    hex32(item.get("tx_hash"), "tx_hash"),
+                    item["tx_pos"],
+                    item["value"],
+                    height if height > 0 else None,
+                )
             )
         return out
+
+
+def _coin(script: bytes, c: Derived) -> Coin:
+    return Coin(c.txid, c.vout, c.value, script, c.height, c.coinbase, spent_by=c.spent_by)

@@ -79,6 +79,7 @@ from ._esplora_api import header_from_summary as _header_from_summary
 from ._esplora_api import outs_from_hex as _outs_from_hex
 from ._esplora_api import outs_from_object as _outs_from_object
 from ._esplora_api import scripthash as _scripthash
+from ._history import Derived, HistoryTx, Outspend, coins_from_history, compare_total
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
@@ -570,55 +571,24 @@ class EsploraSource:
     def _proof_job(self, txid: str) -> Callable[[], Any]:
         return lambda: self._get(f"/tx/{txid}/merkle-proof", json_reply=True, missing_ok=True)
 
-    # --- coins from a history ------------------------------------------------------------------
+    # --- coins from a history (the rule is :mod:`._history`'s, shared with Electrum) -------
     def _coins_from_history(
         self,
         a: _ScriptAnswer,
         history: list[dict[str, Any]],
-        outspends: dict[str, list[tuple[bool, str | None, bool]]] | None,
+        outspends: dict[str, list[Outspend]] | None,
         objects: dict[str, dict[str, Any]],
         problems: list[str],
     ) -> None:
-        """Outputs to the script less those its history spends.
-
-        ``outspends``, when given, has the last word; a disagreement with the history is reported.
-        """
-        spenders = {
-            (p_txid, p_vout): (t["txid"], t["height"] is not None)
-            for t in history
-            for p_txid, p_vout, _s, _v in t["vin"]
-        }
+        """Outputs to the script less those its history spends (``outspends`` has the last word)."""
         for t in history:
             objects.setdefault(t["txid"], t)
-            for vout, (script, value) in enumerate(t["vout"]):
-                if script != a.script:
-                    continue
-                key = (t["txid"], vout)
-                by, by_confirmed = spenders.get(key, (None, False))
-                if outspends is not None:
-                    status = outspends.get(t["txid"], [])
-                    if vout >= len(status):
-                        problems.append(
-                            f"{key[0]}:{vout} ({self._name(a.script)}): outspends has no entry "
-                            "for it"
-                        )
-                        continue
-                    spent, said_by, said_confirmed = status[vout]
-                    if spent != (by is not None):
-                        problems.append(
-                            f"{key[0]}:{vout} ({self._name(a.script)}): outspends and the "
-                            "script's history "
-                            "disagree on whether it is spent"
-                        )
-                    by, by_confirmed = (said_by, said_confirmed) if spent else (None, False)
-                if by is not None and by_confirmed:
-                    continue
-                claim = _Listed(t["txid"], vout, value, t["height"], t["block_hash"])
-                if t["height"] is None:
-                    if by is None:
-                        a.pending.append(claim)
-                else:
-                    a.confirmed.append(replace(claim, spent_by=by))
+        confirmed, pending, said = coins_from_history(
+            a.script, [_history_tx(t) for t in history], self._name(a.script), outspends
+        )
+        problems += said
+        a.confirmed += [_listed(c) for c in confirmed]
+        a.pending += [_listed(c) for c in pending]
 
     def _rebuild(
         self,
@@ -939,21 +909,14 @@ class EsploraSource:
     def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
         """The listing must add up to the server's own funded-minus-spent figures."""
         assert a.stats is not None
-        chain, mempool = a.stats.chain, a.stats.mempool
+        name = self._name(a.script)
         listed_conf = sum(c.value for c in a.confirmed)
         spent_in_mempool = sum(c.value for c in a.confirmed if c.spent_by)
         listed_pend = sum(c.value for c in a.pending)
-        if listed_conf != chain.funded_txo_sum - chain.spent_txo_sum:
-            problems.append(
-                f"{self._name(a.script)}: the server lists {listed_conf} sats of confirmed coins but its "
-                f"chain_stats imply {chain.funded_txo_sum - chain.spent_txo_sum} "
-                "(incomplete or inconsistent answer)"
-            )
-        if listed_pend - spent_in_mempool != mempool.funded_txo_sum - mempool.spent_txo_sum:
-            problems.append(
-                f"{self._name(a.script)}: the server's mempool listing does not add up to its mempool_stats "
-                "(incomplete or inconsistent answer)"
-            )
+        problems += compare_total(a.stats.chain.balance, listed_conf, name, "chain_stats imply")
+        problems += compare_total(
+            a.stats.mempool.balance, listed_pend - spent_in_mempool, name, "mempool_stats imply"
+        )
 
     def _check_coin(
         self,
@@ -1044,3 +1007,13 @@ class EsploraSource:
         if proof["block_height"] != height:
             return f"the merkle proof is for height {proof['block_height']}, not {height}"
         return merkle_problem(txid, height, proof.get("merkle"), proof.get("pos"), chain)
+
+
+def _history_tx(t: dict[str, Any]) -> HistoryTx:
+    """A parsed Esplora transaction object as :mod:`._history` reads it."""
+    spends = tuple((p_txid, p_vout) for p_txid, p_vout, _s, _v in t["vin"])
+    return HistoryTx(t["txid"], t["height"], tuple(t["vout"]), spends, t["block_hash"])
+
+
+def _listed(c: Derived) -> _Listed:
+    return _Listed(c.txid, c.vout, c.value, c.height, c.block_hash, c.spent_by)
