@@ -33,10 +33,10 @@ from pathlib import Path
 from .._checkpoints import CheckpointTable, chunk_assurance, load_checkpoints
 from .._exceptions import VerificationError
 from .._network import Network
-from .._pow import RETARGET_INTERVAL
+from .._pow import RETARGET_INTERVAL, bits_to_target
 from ..verify import GENESIS, HeaderChain, check_header_chain
 
-__all__ = ["HeaderStore", "default_cache_dir"]
+__all__ = ["HeaderStore", "check_tail", "default_cache_dir"]
 
 _CHUNK_BYTES = RETARGET_INTERVAL * 80
 
@@ -135,35 +135,8 @@ class HeaderStore:
 
     # --- the tail above the last checkpoint ------------------------------------------------
 
-    def _tail_anchor(self) -> tuple[int, str]:
-        """(height, hash) the tail hangs from: the last checkpoint, or genesis."""
-        if self.table.epochs:
-            return self.table.last_height, self.table.epochs[-1][0]
-        return -1, ""
-
     def _check_tail(self, start: int, headers: Sequence[bytes]) -> HeaderChain:
-        a_height, a_hash = self._tail_anchor()
-        if a_height < 0:
-            if start != 0:
-                raise VerificationError("with no checkpoint the stored tail starts at genesis")
-            return check_header_chain(headers, 0, self.network, anchor=(0, GENESIS[self.network]))
-        if start != a_height + 1:
-            raise VerificationError(f"the tail starts at {start}, not above the checkpoint")
-        if not headers or headers[0][4:36] != bytes.fromhex(a_hash)[::-1]:
-            raise VerificationError(
-                f"header at height {start} does not link to the checkpoint at {a_height}"
-            )
-        chain = check_header_chain(headers, start, self.network, anchor=(start, _hash(headers[0])))
-        target = self.table.epoch_target(start // RETARGET_INTERVAL)
-        from .._pow import bits_to_target
-
-        if target is not None and bits_to_target(int.from_bytes(headers[0][72:76], "little")) != (
-            target
-        ):
-            raise VerificationError(
-                f"header at height {start} does not carry the checkpointed target"
-            )
-        return chain
+        return check_tail(self.network, self.table, start, headers)
 
     def put_tail(self, start: int, headers: Sequence[bytes]) -> HeaderChain:
         """Verify the headers above the last checkpoint (or from genesis) and store them.
@@ -217,6 +190,37 @@ class HeaderStore:
             return None
         self.put_tail(chain.start, chain.headers[: lo - chain.start + 1])
         return lo
+
+
+def check_tail(
+    network: Network, table: CheckpointTable, start: int, headers: Sequence[bytes]
+) -> HeaderChain:
+    """Check a run of headers hanging from the last checkpoint (from genesis where there is none).
+
+    The first header links to the last checkpoint's hash and carries that epoch's checkpointed
+    target; the run links up with proof of work and the network's difficulty rules.
+
+    Raises:
+        VerificationError: naming the height and what failed.
+    """
+    if not table.epochs:
+        if start != 0:
+            raise VerificationError("with no checkpoint the stored tail starts at genesis")
+        return check_header_chain(headers, 0, network, anchor=(0, GENESIS[network]))
+    a_height, a_hash = table.last_height, table.epochs[-1][0]
+    if start != a_height + 1:
+        raise VerificationError(f"the tail starts at {start}, not above the checkpoint")
+    if not headers or headers[0][4:36] != bytes.fromhex(a_hash)[::-1]:
+        raise VerificationError(
+            f"header at height {start} does not link to the checkpoint at {a_height}"
+        )
+    chain = check_header_chain(headers, start, network, anchor=(start, _hash(headers[0])))
+    target = table.epoch_target(start // RETARGET_INTERVAL)
+    if target is not None and bits_to_target(int.from_bytes(headers[0][72:76], "little")) != (
+        target
+    ):
+        raise VerificationError(f"header at height {start} does not carry the checkpointed target")
+    return chain
 
 
 def _hash(header: bytes) -> str:

@@ -54,12 +54,12 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, TxOutputs, check_header_chain, header_hash, tx_outputs
+from ..verify import GENESIS, HeaderChain, TxOutputs, header_hash, tx_outputs
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
 from ._history import Derived, HistoryTx, Listed, coins_from_history, compare_listing, compare_total
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
-from ._spv import Restart, hex32, is_int, merkle_problem, pinned
+from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -119,6 +119,10 @@ class ElectrumSource:
             like :class:`~utxo_truth.sources._jsonrpc.Connection`: ``call``, ``close``,
             ``where``, ``round_trips``); then ``tls``, ``fingerprint``, ``ca_file``,
             ``timeout``, ``proxy`` and ``client_name`` are unused.
+        cache_dir: where verified headers are kept across runs (the header store, shared with
+            the Esplora source): None for the user's cache directory (``platformdirs``), a
+            path, or False for none. What is read from it is verified again; a second scan asks
+            the server for no header the store holds.
 
     Example:
         >>> src = ElectrumSource("127.0.0.1", 50001, network="regtest", tls=False)  # doctest: +SKIP
@@ -142,6 +146,7 @@ class ElectrumSource:
         verify: bool = True,
         client_name: str = "utxo_truth",
         connection: Connection | None = None,
+        cache_dir: CacheDir = None,
     ) -> None:
         self._network = parse_network(network)
         if not 1 <= batch_size <= 10_000:
@@ -160,7 +165,9 @@ class ElectrumSource:
             name=client_name,
             protocol=(PROTOCOL_MIN, PROTOCOL_MAX),  # read here, so that tests can narrow them
         )
-        self._headers: dict[int, bytes] = {}
+        self.checkpoint_given = checkpoint
+        self._cache_dir = cache_dir
+        self._cache: HeaderCache | None = None
 
     @classmethod
     def from_url(cls, url: str, network: Network | str, **kwargs: Any) -> ElectrumSource:
@@ -253,7 +260,11 @@ class ElectrumSource:
             calls.append(("blockchain.scripthash.listunspent", [scripthash(s)]))
             calls.append(("blockchain.scripthash.get_balance", [scripthash(s)]))
         calls += [("blockchain.transaction.get", [t]) for t in txids]
-        header_calls = self._header_calls(tip_height, histories) if self.verify else []
+        cache = self.headers
+        cache.begin()
+        lowest = min((h for hist in histories.values() for _t, h in hist if h > 0), default=None)
+        low, kind = cache.plan(tip_height, lowest)
+        header_calls = self._header_calls(cache.missing(low, tip_height)) if self.verify else []
         calls += header_calls
         # the tip again: enough when no proof is needed, and it spares ElectrumX's wait on a
         # small reply in a round of its own
@@ -266,14 +277,12 @@ class ElectrumSource:
         problems: list[str] = []
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         problems += tip_problems(self._network, tip_height, header_time(tip_header))
+        problems += cache.problems()
         txs = self._parse_txs(txids, tx_replies, problems)
-        chain = (
-            self._verify_headers(
-                header_calls, replies[2 * len(used) + len(txids) :], tip_height, tip_header
-            )
-            if self.verify
-            else None
-        )
+        chain = None
+        if self.verify:
+            self._take_headers(header_calls, replies[2 * len(used) + len(txids) :])
+            chain = cache.chain(block, low, kind, self._hash_at, tip_header)
 
         coins: dict[bytes, list[Coin]] = {}
         pending: dict[bytes, list[Coin]] = {}
@@ -286,23 +295,38 @@ class ElectrumSource:
                     need_proof.setdefault((c.txid, c.height), []).append((s, k))
 
         # round 3 (only when there is something to prove): merkle proofs and the tip again
+        # a coin below the last embedded checkpoint: its epoch's chunk, not the chain to it
         proof_keys = list(need_proof) if self.verify else []
+        epochs = sorted(
+            {
+                e
+                for _t, h in proof_keys
+                if (e := cache.chunk_epoch(h, tip_height)) is not None and cache.chunk(e) is None
+            }
+        )
         replies = []
         if proof_keys:
             calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
+            calls += [("blockchain.block.headers", [e * CHUNK, CHUNK]) for e in epochs]
             calls.append(("blockchain.headers.subscribe", []))
             replies = self.conn.call(calls, self.batch_size)
             _height_after, after_header = self._tip(replies.pop())
+            for e, r in zip(epochs, replies[len(proof_keys) :], strict=True):
+                cache.put_chunk(e, self._headers_of(r, e * CHUNK, CHUNK))
         tip_after = header_hash(after_header)
         for (txid, height), reply in zip(proof_keys, replies, strict=True):
-            problem = self._check_proof(txid, height, reply, chain)
+            epoch = cache.chunk_epoch(height, tip_height)
+            proving, assurance = (
+                (cache.chunk(epoch), "chunk") if epoch is not None else (chain, "chain")
+            )
+            problem = self._check_proof(txid, height, reply, proving)
             for s, k in need_proof[(txid, height)]:
                 c = coins[s][k]
                 coins[s][k] = replace(
                     c,
                     verification="spv" if problem is None else "unverified",
                     problem=problem,
-                    assurance="chain" if problem is None else None,  # issue 13 hook
+                    assurance=assurance if problem is None else None,
                 )
         for cs in coins.values():
             for c in cs:
@@ -378,82 +402,79 @@ class ElectrumSource:
                 problems.append(f"transaction {txid}: {exc}")
         return txs
 
-    def _header_calls(
-        self, tip: int, histories: dict[bytes, list[tuple[str, int]]]
-    ) -> list[tuple[str, list[Any]]]:
-        low = self.checkpoint[0]
-        heights = [h for hist in histories.values() for _t, h in hist if h > 0]
-        if heights:
-            low = min(low, min(heights))
-        # headers already verified and still on the chain are kept; refetch from the first gap
-        start = low
-        while start in self._headers and start < tip:
-            start += 1
-        if start > low:
-            start = max(low, start - 1)  # re-read the last known header: it proves the link
-        return [
-            ("blockchain.block.headers", [h, min(CHUNK, tip - h + 1)])
-            for h in range(start, tip + 1, CHUNK)
-        ]
+    @property
+    def headers(self) -> HeaderCache:
+        """The verified headers held, with the header store behind them (:mod:`._spv`)."""
+        if self._cache is None:
+            self._cache = HeaderCache(
+                self._network,
+                checkpoint=self.checkpoint_given,
+                cache_dir=self._cache_dir,
+                where=self.describe(),
+            )
+        return self._cache
 
-    def _verify_headers(
-        self, calls: list[tuple[str, list[Any]]], replies: list[Reply], tip: int, tip_header: bytes
-    ) -> HeaderChain:
-        for (_m, (start, count)), r in zip(calls, replies, strict=True):
-            if r.error is not None:
-                raise _refusal(r.error, f"{self.describe()} block.headers")
-            res = r.result
-            if not isinstance(res, dict):
-                raise SourceProtocolError(f"{self.describe()} sent malformed headers")
-            if isinstance(res.get("headers"), list):
+    @staticmethod
+    def _header_calls(missing: list[int]) -> list[tuple[str, list[Any]]]:
+        """``block.headers`` requests (2016 a request) for the heights not held."""
+        calls: list[tuple[str, list[Any]]] = []
+        for h in missing:
+            if calls and calls[-1][1][0] + calls[-1][1][1] == h and calls[-1][1][1] < CHUNK:
+                calls[-1][1][1] += 1
+            else:
+                calls.append(("blockchain.block.headers", [h, 1]))
+        return calls
+
+    def _headers_of(self, r: Reply, start: int, count: int) -> list[bytes]:
+        """The ``count`` 80-byte headers of a ``block.headers`` reply, or a typed error."""
+        if r.error is not None:
+            raise _refusal(r.error, f"{self.describe()} block.headers")
+        res = r.result
+        try:
+            if isinstance(res, dict) and isinstance(res.get("headers"), list):
                 raw = [bytes.fromhex(h) for h in res["headers"] if isinstance(h, str)]
-            elif isinstance(res.get("hex"), str):
+            elif isinstance(res, dict) and isinstance(res.get("hex"), str):
                 blob = bytes.fromhex(res["hex"])
                 raw = [blob[i : i + 80] for i in range(0, len(blob), 80)]
             else:
                 raise SourceProtocolError(
                     f"{self.describe()} sent headers without 'hex' or 'headers'"
                 )
-            if len(raw) != count or any(len(h) != 80 for h in raw):
-                raise SourceProtocolError(
-                    f"{self.describe()} sent {len(raw)} headers where {count} were asked"
-                )
-            for k, h in enumerate(raw):
-                if self._headers.get(start + k, h) != h:
-                    self._headers = {}  # the chain changed under us (a reorg): start over
-                    raise Restart
-            for k, h in enumerate(raw):
-                self._headers[start + k] = h
-        low = min(self._headers) if self._headers else 0
-        headers = [self._headers[h] for h in range(low, tip + 1) if h in self._headers]
-        if len(headers) != tip - low + 1:
-            self._headers = {}
-            raise Restart
-        try:
-            chain = check_header_chain(headers, low, self._network, anchor=self.checkpoint)
-        except VerificationError as exc:
-            self._headers = {}
-            raise VerificationError(
-                f"{self.describe()}: {exc}. The server is wrong or lying: use another server"
-            ) from None
-        if chain.header(tip) != tip_header:
-            self._headers = {}
-            raise VerificationError(
-                f"{self.describe()}: the tip it announced is not on its own header chain"
+        except ValueError:
+            raise SourceProtocolError(f"{self.describe()} sent headers that are not hex") from None
+        if len(raw) != count or any(len(h) != 80 for h in raw):
+            if len(raw) < count and all(len(h) == 80 for h in raw):
+                raise Restart  # fewer than asked: the chain got shorter under us
+            raise SourceProtocolError(
+                f"{self.describe()} sent {len(raw)} headers where {count} were asked"
             )
-        return chain
+        return raw
+
+    def _take_headers(self, calls: list[tuple[str, list[Any]]], replies: list[Reply]) -> None:
+        for (_m, (start, count)), r in zip(calls, replies, strict=True):
+            raw = self._headers_of(r, start, count)
+            self.headers.add({start + k: h for k, h in enumerate(raw)})
+
+    def _hash_at(self, height: int) -> str | None:
+        """The server's block hash at ``height`` (None above its tip): finds a fork point."""
+        (r,) = self.conn.call([("blockchain.block.header", [height])], self.batch_size)
+        if r.error is not None or not isinstance(r.result, str):
+            return None
+        try:
+            return header_hash(bytes.fromhex(r.result))
+        except (ValueError, VerificationError):
+            return None
 
     def _check_proof(
         self, txid: str, height: int, reply: Reply, chain: HeaderChain | None
     ) -> str | None:
-        if chain is None:
-            return "not verified (verification is off)"
-        if reply.error is not None:
+        if chain is not None and reply.error is not None:
             return f"no merkle proof: {error_text(reply.error)}"
-        r = reply.result
-        if not isinstance(r, dict):
+        if chain is not None and not isinstance(reply.result, dict):
             return "malformed merkle proof"
-        return merkle_problem(txid, height, r.get("merkle"), r.get("pos"), chain)
+        return proof_problem(
+            txid, height, reply.result, chain, "not verified (verification is off)"
+        )
 
     def _coins_of_script(
         self,

@@ -65,7 +65,7 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
+from ..verify import GENESIS, HeaderChain, header_hash
 from ._assurance import header_assured  # issue 13 hook
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
@@ -82,7 +82,7 @@ from ._esplora_api import scripthash as _scripthash
 from ._history import Derived, HistoryTx, Outspend, coins_from_history, compare_total
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
-from ._spv import Restart, hex32, is_int, merkle_problem, pinned
+from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
 
 __all__ = ["EsploraSource"]
 
@@ -154,6 +154,10 @@ class EsploraSource:
             be configured otherwise; a page found cut short lowers it).
         progress: called as ``(done, to_do)`` look-ups (HTTP requests, or pages of one
             script's history) as they end, counted over the source's life.
+        cache_dir: where verified headers are kept across runs (the header store, shared with
+            the Electrum source): None for the user's cache directory (``platformdirs``), a
+            path, or False for none. What is read from it is verified again; a second scan asks
+            the server for no header the store holds.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -181,6 +185,7 @@ class EsploraSource:
         prefer_history: bool = True,
         page_size: int = PAGE,
         progress: Progress | None = None,
+        cache_dir: CacheDir = None,
     ) -> None:
         self._network = parse_network(network)
         parts = urlsplit(base_url)
@@ -238,7 +243,10 @@ class EsploraSource:
         self._lock = threading.Lock()
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
-        self._headers: dict[int, bytes] = {}
+        self.headers = HeaderCache(
+            self._network, checkpoint=checkpoint, cache_dir=cache_dir, where=self._where
+        )
+        """The verified headers held, with the header store behind them (:mod:`._spv`)."""
         self._blocks_endpoint = True
         self._proven_whole = (0, 0)
         self._mempool_page = MEMPOOL_PAGE
@@ -333,6 +341,7 @@ class EsploraSource:
         block = recent if recent and time.monotonic() - when < 1.0 else self._tip()
         self._recent_tip = (None, 0.0)
         self._trial_pages = None
+        self.headers.begin()
         # one request a script: the first page of its history says whether it was used and,
         # for all but busy scripts, is the whole history, from which the coins are derived (its
         # transactions are believed only if they hash to their txids)
@@ -390,7 +399,7 @@ class EsploraSource:
         n = len(need_tx) + len(want_proofs)
         proof_of = dict(zip(want_proofs, fetched[len(need_tx) : n], strict=True))
         for run in fetched[n:]:
-            self._headers.update(run)
+            self.headers.add(run)
         for a in answers.values():
             for c in a.confirmed:
                 if c.height is not None and c.height > block.height:
@@ -437,6 +446,7 @@ class EsploraSource:
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         tip_time = header_time(chain.header(block.height)) if chain is not None else None
         problems += tip_problems(self._network, block.height, tip_time)
+        problems += self.headers.problems()
         coins = drop_genesis_outputs(coins, problems)  # issue 13 hook: not in the UTXO set
         lookup = Lookup(
             block=block,
@@ -684,49 +694,40 @@ class EsploraSource:
 
     # --- headers -------------------------------------------------------------------------------
     def _header_chain(self, tip: BlockRef) -> tuple[HeaderChain | None, str | None]:
-        """The verified chain from the checkpoint to ``tip``, or why it was not fetched."""
-        low = self.checkpoint[0]
+        """The verified chain to ``tip`` (:class:`._spv.HeaderCache` says from where), or why not.
+
+        Only the headers not held (in memory or in the header store) are fetched.
+        """
+        low, kind = self.headers.plan(tip.height)
         if tip.height < low:
             raise VerificationError(
                 f"{self._where}: its tip {tip.height} is below the checkpoint height {low}"
             )
-        span = tip.height - low + 1
-        if span > self.max_headers:
+        missing = self.headers.missing(low, tip.height)
+        if len(missing) > self.max_headers:
             return None, (
-                f"not verified: the {span:,} headers from the checkpoint (height {low}) to the tip "
+                f"not verified: the {len(missing):,} headers from height {low} to the tip "
                 f"exceed max_headers={self.max_headers:,} (Esplora sends at most 10 headers a "
                 "request); pass a checkpoint=(height, hash) at or below your oldest coin, or "
                 "verify through an Electrum server"
             )
-        for attempt in range(2):
-            cached_tip = self._headers.get(tip.height)
-            if cached_tip is not None and header_hash(cached_tip) != tip.hash:
-                self._headers = {}
-            self._fetch_headers(low, tip)
-            headers = [self._headers[h] for h in range(low, tip.height + 1)]
-            try:
-                chain = check_header_chain(headers, low, self._network, anchor=self.checkpoint)
-            except VerificationError as exc:
-                self._headers = {}
-                if attempt == 0:
-                    continue  # a cached header from before a reorg: fetch them all again
-                raise VerificationError(
-                    f"{self._where}: {exc}. The server is wrong or lying: use another server"
-                ) from None
-            if chain.hash(tip.height) != tip.hash:
-                raise Restart
-            return chain, None
-        raise AssertionError("unreachable")
+        self._fetch_headers(missing, tip)
+        return self.headers.chain(tip, low, kind, self._hash_at), None
 
-    def _fetch_headers(self, low: int, tip: BlockRef) -> None:
-        """Fill the cache for heights low..tip.
+    def _hash_at(self, height: int) -> str | None:
+        """The server's block hash at ``height`` (None above its tip): finds a fork point."""
+        at = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
+        return None if at is None else hex32(at, "block hash")
+
+    def _fetch_headers(self, missing: list[int], tip: BlockRef) -> None:
+        """Fetch the heights ``missing`` (ascending) into the cache.
 
         ``/blocks/:start`` gives 10 a request; what it does not give is walked back header by
         header from ``/block-height`` in segments.
         """
         for run in self._many(self._blocks_jobs(tip)):
-            self._headers.update(run)
-        missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
+            self.headers.add(run)
+        missing = [h for h in missing if h not in self.headers.held]
         if not missing:
             return
         # one worker walks a segment back header by header: as many segments as workers
@@ -739,14 +740,16 @@ class EsploraSource:
                 if b is not None:
                     start = b
         for run in self._many([self._segment_job(lo, hi, tip) for lo, hi in segments]):
-            self._headers.update(run)
+            self.headers.add(run)
 
     def _blocks_jobs(self, tip: BlockRef) -> list[Callable[[], dict[int, bytes]]]:
-        """``/blocks/:start`` requests for the headers from the checkpoint to ``tip`` not cached."""
-        low = self.checkpoint[0]
-        if not self._blocks_endpoint or not low <= tip.height < low + self.max_headers:
+        """``/blocks/:start`` requests for the headers to ``tip`` not held."""
+        low, _kind = self.headers.plan(tip.height)
+        if not self._blocks_endpoint or tip.height < low:
             return []
-        missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
+        missing = self.headers.missing(low, tip.height)
+        if len(missing) > self.max_headers:
+            return []
         starts = []
         i = len(missing) - 1
         while i >= 0:
@@ -963,7 +966,7 @@ class EsploraSource:
             return coin  # a mempool receipt: proven to exist, not to be confirmed
         if height is None:
             return replace(coin, problem=problem or "no merkle proof: its height is unknown")
-        if chain is None and self.verify and problem is None:
+        if (chain is None or height < chain.start) and self.verify and problem is None:
             # issue 13 hook: no chain to the tip (too long for Esplora): header assurance
             assured = header_assured(self._network, claim.txid, height, proof, self._header_at)
             if assured is None:
@@ -998,15 +1001,11 @@ class EsploraSource:
     ) -> str | None:
         if not self.verify:
             return "not verified (verification is off)"
-        if chain is None:
-            return chain_problem or "not verified: no header chain"
-        if proof is None:
-            return "no merkle proof: the server says it is not confirmed"
-        if not (isinstance(proof, dict) and is_int(proof.get("block_height"))):
+        if chain is not None and not (isinstance(proof, dict) or proof is None):
             return "malformed merkle proof"
-        if proof["block_height"] != height:
-            return f"the merkle proof is for height {proof['block_height']}, not {height}"
-        return merkle_problem(txid, height, proof.get("merkle"), proof.get("pos"), chain)
+        if isinstance(proof, dict) and not is_int(proof.get("block_height")):
+            return "malformed merkle proof"
+        return proof_problem(txid, height, proof, chain, chain_problem)
 
 
 def _history_tx(t: dict[str, Any]) -> HistoryTx:
