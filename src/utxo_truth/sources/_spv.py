@@ -17,7 +17,7 @@ The checks themselves are :mod:`utxo_truth.verify`'s and :mod:`utxo_truth._check
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from .._checkpoints import chunk_assurance, load_checkpoints
@@ -33,7 +33,6 @@ __all__ = [
     "CacheDir",
     "HeaderCache",
     "Restart",
-    "covering",
     "hex32",
     "is_int",
     "merkle_problem",
@@ -348,20 +347,11 @@ class HeaderCache:
         self.chunks[epoch] = chain
         return chain
 
-    def problems(self) -> list[str]:
-        """What the store found corrupt (and was fetched again), or why it is not used."""
+    def repaired(self) -> list[str]:
+        """What the store found corrupt and fetched again, and why it is not used if it is not.
+
+        Not a problem of an answer (nothing read from the store is believed unverified): said
+        for the curious, e.g. ``--debug``.
+        """
         out = [self.store_problem] if self.store_problem else []
-        if self.store is not None:
-            out += self.store.dropped
-            self.store.dropped = []
-        return out
-
-
-def covering(
-    height: int, chain: HeaderChain | None, chunks: Iterable[HeaderChain]
-) -> tuple[HeaderChain | None, str]:
-    """The verified run holding ``height`` and its assurance (``chain`` or ``chunk``)."""
-    for c in chunks:
-        if c.start <= height <= c.tip_height:
-            return c, "chunk"
-    return chain, "chain"
+        return out + (self.store.dropped if self.store is not None else [])

@@ -277,7 +277,6 @@ class ElectrumSource:
         problems: list[str] = []
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         problems += tip_problems(self._network, tip_height, header_time(tip_header))
-        problems += cache.problems()
         txs = self._parse_txs(txids, tx_replies, problems)
         chain = None
         if self.verify:

@@ -446,7 +446,6 @@ class EsploraSource:
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         tip_time = header_time(chain.header(block.height)) if chain is not None else None
         problems += tip_problems(self._network, block.height, tip_time)
-        problems += self.headers.problems()
         coins = drop_genesis_outputs(coins, problems)  # issue 13 hook: not in the UTXO set
         lookup = Lookup(
             block=block,
