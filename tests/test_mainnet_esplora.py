@@ -148,3 +148,10 @@ def test_an_empty_answer_names_a_verified_tip_or_says_it_was_not(mainnet_esplora
     assert any(p.startswith("/block") for p in mainnet_esplora.paths[before:])  # headers read
     short = EsploraSource(mainnet_esplora.url, network="main", max_headers=100).lookup({unused})
     assert any("the tip (height 438) was not verified" in p for p in short.problems)
+
+
+def test_block_status_says_the_server_is_stale(mainnet_esplora: Any) -> None:
+    src = EsploraSource(mainnet_esplora.url, network="main", cache_dir=False)
+    tip = src.lookup({bytes.fromhex("0014" + "22" * 20)}).block
+    # the tip is the server's own, but that server is 438 blocks into 2009: said, not "tip"
+    assert src.block_status(tip) == "stale-server"

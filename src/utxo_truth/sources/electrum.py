@@ -345,16 +345,20 @@ class ElectrumSource:
     def block_status(self, block: BlockRef) -> str:
         """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
 
-        Returns ``"tip"``; ``"behind"`` (still on the best chain, which has grown); or
-        ``"stale"`` (no longer on the best chain: reorganised away — scan again).
+        Returns ``"tip"``; ``"behind"`` (still on the best chain, which has grown);
+        ``"stale"`` (no longer on the best chain: reorganised away — scan again); or
+        ``"stale-server"``: the server's own tip is far behind the local clock or below the
+        last embedded checkpoint (:func:`~utxo_truth._checkpoints.tip_problems`), so its word
+        on ``block`` is that of a stale or eclipsed server: ask another.
         """
         replies = self.conn.call(
             [("blockchain.headers.subscribe", []), ("blockchain.block.header", [block.height])],
             self.batch_size,
         )
         height, header = self._tip(replies[0])
+        stale_server = bool(tip_problems(self._network, height, header_time(header)))
         if header_hash(header) == block.hash:
-            return "tip"
+            return "stale-server" if stale_server else "tip"
         r = replies[1]
         if r.error is not None:
             if height < block.height:
@@ -362,7 +366,9 @@ class ElectrumSource:
             raise _refusal(r.error, f"{self.describe()} block.header {block.height}")
         if not isinstance(r.result, str):
             raise SourceProtocolError(f"{self.describe()} sent a malformed header")
-        return "behind" if header_hash(bytes.fromhex(r.result)) == block.hash else "stale"
+        if header_hash(bytes.fromhex(r.result)) != block.hash:
+            return "stale"
+        return "stale-server" if stale_server else "behind"
 
     # --- parsing and checking --------------------------------------------------------------
     def _name(self, script: bytes) -> str:

@@ -458,12 +458,27 @@ class EsploraSource:
 
     @reports_as_source
     def block_status(self, block: BlockRef) -> str:
-        """``"tip"``, ``"behind"`` (still on the best chain, which grew) or ``"stale"``."""
+        """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
+
+        ``"tip"``; ``"behind"`` (still on the best chain, which grew); ``"stale"`` (no longer
+        on it: reorganised away, scan again); or ``"stale-server"``: the server's own tip is
+        far behind the local clock or below the last embedded checkpoint
+        (:func:`~utxo_truth._checkpoints.tip_problems`), so its word on ``block`` is that of a
+        stale or eclipsed server: ask another.
+        """
         tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
-        if tip_hash == block.hash:
-            return "tip"
-        at = self._get(f"/block-height/{block.height}", json_reply=False, missing_ok=True)
-        return "behind" if at is not None and at.lower() == block.hash else "stale"
+        status = "tip"
+        if tip_hash != block.hash:
+            at = self._get(f"/block-height/{block.height}", json_reply=False, missing_ok=True)
+            status = "behind" if at is not None and at.lower() == block.hash else "stale"
+        if status == "stale" or self._network is Network.REGTEST:
+            return status
+        height = block.height if status == "tip" else self._tip().height
+        header = bytes.fromhex(self._get(f"/block/{tip_hash}/header", json_reply=False) or "")
+        when = (
+            header_time(header) if len(header) == 80 and header_hash(header) == tip_hash else None
+        )
+        return "stale-server" if tip_problems(self._network, height, when) else status
 
     # --- jobs ----------------------------------------------------------------------------------
     def _whole_pages(
