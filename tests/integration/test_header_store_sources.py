@@ -131,6 +131,8 @@ def test_esplora_second_scan_asks_for_no_header(
     again = scan(descs, network="regtest", source=esplora_source(esplora, tmp_path), gap=25)
     assert_equals_core(again, oracle, "carol")
     assert header_requests(esplora.paths[before:]) == 0
+    # nor the merkle proofs it checked last time (each checked again against its header)
+    assert not [p for p in esplora.paths[before:] if p.endswith("/merkle-proof")]
     before = len(esplora.paths)
     scan(descs, network="regtest", source=esplora_source(esplora, False), gap=25)
     assert header_requests(esplora.paths[before:]) == n_first
@@ -192,3 +194,25 @@ def test_esplora_reorg_cuts_the_stored_tail_back_to_the_fork(
     scan(descs, network="regtest", source=esplora_source(esplora, False), gap=25)
     cold = header_requests(esplora.paths[before:])
     assert 0 < header_requests(after_reorg) < cold
+
+
+def test_esplora_a_tampered_kept_proof_is_not_believed(
+    esplora: Any, oracle: dict[str, Any], tmp_path: Path
+) -> None:
+    import json
+
+    descs = oracle["wallets"]["alice"]["descriptors"]
+    scan(descs, network="regtest", source=esplora_source(esplora, tmp_path), gap=25)
+    kept = tmp_path / "headers" / "regtest" / "proofs.json"
+    table = json.loads(kept.read_text())
+    victim = sorted(table)[0]
+    table[victim][3] = ["11" * 32, *table[victim][3][1:]] if table[victim][3] else ["11" * 32]
+    kept.write_text(json.dumps(table))
+    before = len(esplora.paths)
+    h = scan(descs, network="regtest", source=esplora_source(esplora, tmp_path), gap=25)
+    assert_equals_core(h, oracle, "alice")  # every coin still proven
+    asked = [p for p in esplora.paths[before:] if p.endswith("/merkle-proof")]
+    assert asked == [f"/tx/{victim}/merkle-proof"]  # that one asked again, the others not
+    kept.write_text("{not json")
+    h = scan(descs, network="regtest", source=esplora_source(esplora, tmp_path), gap=25)
+    assert_equals_core(h, oracle, "alice")

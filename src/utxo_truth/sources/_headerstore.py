@@ -4,6 +4,8 @@ Per network, under the user's cache directory (``platformdirs``) or ``cache_dir`
 
 * ``chunk-EEEEEE.bin``: a whole epoch's 2016 headers, stored only after
   :func:`~utxo_truth._checkpoints.chunk_assurance` passed;
+* ``proofs.json``: merkle proofs of coins in stored blocks (txid → height, block hash,
+  position, branch), each checked against its verified header again before it is used;
 * ``tail.bin``: the headers above the last embedded checkpoint (from genesis where there are
   none, as on regtest): 8-byte little-endian start height, then the headers; stored after
   :func:`~utxo_truth.verify.check_header_chain` anchored at the checkpoint passed.
@@ -24,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -165,6 +168,45 @@ class HeaderStore:
         except VerificationError as exc:
             self._drop("tail.bin", f"fails verification ({exc})")
             return None
+
+    # --- merkle proofs of coins in stored blocks ---------------------------------------------
+
+    def proofs(self) -> dict[str, tuple[int, str, int, tuple[str, ...]]]:
+        """Merkle proofs kept: txid → (height, block hash, position, branch).
+
+        Believed by no one: the caller checks each against a verified header before using it
+        (:meth:`._spv.HeaderCache.proof`). A file that is not such a table is dropped.
+        """
+        with self._lock(exclusive=False):
+            data = self._read("proofs.json")
+        if data is None:
+            return {}
+        out: dict[str, tuple[int, str, int, tuple[str, ...]]] = {}
+        try:
+            table = json.loads(data)
+            for txid, (height, block, pos, branch) in table.items():
+                if not (
+                    isinstance(txid, str)
+                    and isinstance(height, int)
+                    and isinstance(block, str)
+                    and isinstance(pos, int)
+                    and isinstance(branch, list)
+                    and all(isinstance(x, str) for x in branch)
+                ):
+                    raise ValueError("a proof of the wrong shape")
+                out[txid] = (height, block, pos, tuple(branch))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._drop("proofs.json", f"not a table of proofs ({exc})")
+            return {}
+        return out
+
+    def put_proofs(self, new: dict[str, tuple[int, str, int, tuple[str, ...]]]) -> None:
+        """Add checked proofs to the kept ones (a later run re-checks them before use)."""
+        kept = self.proofs()
+        kept.update(new)
+        text = json.dumps({t: [h, b, p, list(br)] for t, (h, b, p, br) in sorted(kept.items())})
+        with self._lock(exclusive=True):
+            self._write("proofs.json", text.encode())
 
     def drop_tail_to_fork(self, server_hash: Callable[[int], str | None]) -> int | None:
         """Cut the stored tail back to the last height whose hash the server still has.

@@ -25,7 +25,7 @@ from .._exceptions import InconsistentTipError, SourceProtocolError, Verificatio
 from .._models import BlockRef
 from .._network import Network
 from .._pow import RETARGET_INTERVAL
-from ..verify import GENESIS, HeaderChain, check_header_chain, merkle_root_from_branch
+from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash, merkle_root_from_branch
 from ._base import Lookup
 from ._headerstore import HeaderStore, check_tail
 
@@ -186,6 +186,8 @@ class HeaderCache:
         """Heights fetched from the server since :meth:`begin` (not held before)."""
         self.chunks: dict[int, HeaderChain] = {}
         self._loaded = False
+        self._proofs: dict[str, tuple[int, str, int, tuple[str, ...]]] | None = None
+        self._new_proofs: dict[str, tuple[int, str, int, tuple[str, ...]]] = {}
         self.fetched = 0
         """Headers asked of the server over the source's life (tests, benchmarks)."""
 
@@ -346,6 +348,46 @@ class HeaderCache:
             ) from None
         self.chunks[epoch] = chain
         return chain
+
+    # --- merkle proofs of coins in held blocks ------------------------------------------------
+    def proof(self, txid: str, height: int) -> dict[str, Any] | None:
+        """A kept merkle proof of ``txid`` at ``height``, if it still reaches the held header.
+
+        In Esplora's shape (``block_height``, ``merkle``, ``pos``). It is checked again, like a
+        fresh one, once the chain is verified; a held header that a reorg replaced has another
+        hash, and the proof is then not used.
+        """
+        if self._proofs is None:
+            self._proofs = self.store.proofs() if self.store is not None else {}
+        kept = self._proofs.get(txid)
+        header = self.held.get(height)
+        if kept is None or header is None or kept[0] != height:
+            return None
+        _h, block, pos, branch = kept
+        try:
+            if header_hash(header) != block or (
+                merkle_root_from_branch(txid, branch, pos) != header[36:68]
+            ):
+                return None
+        except VerificationError:
+            return None
+        return {"block_height": height, "merkle": list(branch), "pos": pos}
+
+    def keep_proof(self, txid: str, height: int, chain: HeaderChain, proof: Any) -> None:
+        """Keep a proof that was just checked against ``chain`` (saved by :meth:`save`)."""
+        if self.store is None or not isinstance(proof, dict):
+            return
+        if self._proofs is not None and txid in self._proofs:
+            return
+        self._new_proofs[txid] = (height, chain.hash(height), proof["pos"], tuple(proof["merkle"]))
+
+    def save(self) -> None:
+        """Write the proofs kept in this look-up to the store."""
+        if self.store is not None and self._new_proofs:
+            self.store.put_proofs(self._new_proofs)
+            if self._proofs is not None:
+                self._proofs.update(self._new_proofs)
+            self._new_proofs = {}
 
     def repaired(self) -> list[str]:
         """What the store found corrupt and fetched again, and why it is not used if it is not.

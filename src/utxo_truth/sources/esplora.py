@@ -386,6 +386,14 @@ class EsploraSource:
         want_proofs = confirmed_txids if self.verify else need_height
         # the headers missing from the cache are asked in the same go (one wait, not two)
         header_jobs = self._blocks_jobs(block) if self.verify and confirmed_txids else []
+        # a proof kept from an earlier run, that still reaches its held header, is not asked
+        height_of = {c.txid: c.height for s in used for c in answers[s].confirmed}
+        kept: dict[str, Any] = {}
+        for t in want_proofs if self.verify else []:
+            h = height_of.get(t)
+            if h is not None and h >= 0 and (p := self.headers.proof(t, h)) is not None:
+                kept[t] = p
+        want_proofs = [t for t in want_proofs if t not in kept]
         # ... and the tip again: every answer about the scripts is in by now
         fetched = self._many(
             [self._hex_job(t) for t in need_tx]
@@ -398,6 +406,7 @@ class EsploraSource:
             txouts[txid] = _outs_from_hex(text, txid)
         n = len(need_tx) + len(want_proofs)
         proof_of = dict(zip(want_proofs, fetched[len(need_tx) : n], strict=True))
+        proof_of.update(kept)
         for run in fetched[n:]:
             self.headers.add(run)
         for a in answers.values():
@@ -437,6 +446,12 @@ class EsploraSource:
             coins[s] = tuple(sorted(checked, key=lambda c: (c.txid, c.vout)))
             pend = [self._check_coin(s, c, txouts, None, None, None) for c in a.pending]
             pending[s] = tuple(sorted(pend, key=lambda c: (c.txid, c.vout)))
+        if chain is not None:
+            for group in coins.values():
+                for coin in group:
+                    if coin.assurance == "chain" and coin.height is not None:
+                        self.headers.keep_proof(coin.txid, coin.height, chain, proof_of[coin.txid])
+            self.headers.save()
         for group in (*coins.values(), *pending.values()):
             for coin in group:
                 if coin.problem:
