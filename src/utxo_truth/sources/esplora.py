@@ -34,9 +34,12 @@ its transaction, never from a listing; a confirmed coin is ``spv`` only when its
 reaches the verified header at its height. What fails is said in ``Lookup.problems`` and the coin
 stays ``unverified``; nothing is silently dropped or zeroed.
 
-The header chain is cached for the source's life; one longer than ``max_headers`` is not fetched
-(coins are then ``unverified``, saying why and what to do: a ``checkpoint`` at or below the
-oldest coin, or an Electrum server, which sends 2016 headers a request).
+Headers are held by :class:`._spv.HeaderCache`, with the header store on disk behind it
+(``cache_dir``): a later scan asks for none it holds, and proofs it checked are checked again
+against their headers instead of being asked again. A chain of more than ``max_headers``
+missing headers is not fetched (coins below the last embedded checkpoint then get header
+assurance; elsewhere they are ``unverified``, saying why and what to do). Fetching headers is
+:mod:`._esplora_headers`; coins from a history, :mod:`._history`.
 
 Politeness: 429 and 503 are retried with exponential backoff and full jitter, honouring
 ``Retry-After`` (seconds or an HTTP date) up to ``max_wait`` seconds; other 5xx, dropped
@@ -60,7 +63,6 @@ from .._exceptions import (
     HistoryTooLargeError,
     SourceProtocolError,
     SourceSpecError,
-    VerificationError,
 )
 from .._models import BlockRef
 from .._network import Network, parse_network
@@ -70,15 +72,19 @@ from ._assurance import header_assured  # issue 13 hook
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
 from ._esplora_api import (
+    Listed,
     ScriptStats,
+    as_list,
     parse_stats,
+    parse_tx_json,
+    parse_utxos,
 )
 from ._esplora_api import TxOuts as _TxOuts
 from ._esplora_api import counts as _counts
-from ._esplora_api import header_from_summary as _header_from_summary
 from ._esplora_api import outs_from_hex as _outs_from_hex
 from ._esplora_api import outs_from_object as _outs_from_object
 from ._esplora_api import scripthash as _scripthash
+from ._esplora_headers import EsploraHeaders
 from ._history import Derived, HistoryTx, Outspend, coins_from_history, compare_total
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
@@ -86,38 +92,20 @@ from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_p
 
 __all__ = ["EsploraSource"]
 
-SEGMENT = 16
-"""The fewest headers walked back from one ``/block-height`` look-up (a worker walks a segment;
-there are as many segments as workers, so that the walk takes ``headers / parallel`` requests'
-time)."""
 PAGE = 25
 """Confirmed transactions per page of ``/scripthash/:h/txs/chain`` (electrs' fixed size)."""
 MEMPOOL_PAGE = 50
 """Mempool transactions ``/scripthash/:h/txs`` returns at most."""
-BLOCKS_PAGE = 10
-"""Block summaries per ``/blocks/:start`` reply."""
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    """A coin as the server states it, before it is checked against its transaction."""
-
-    txid: str
-    vout: int
-    value: int
-    height: int | None
-    block_hash: str | None = None
-    spent_by: str | None = None
-
-
 @dataclass
 class _ScriptAnswer:
     script: bytes
-    confirmed: list[_Listed]
-    pending: list[_Listed]
+    confirmed: list[Listed]
+    pending: list[Listed]
     stats: ScriptStats | None = None
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
@@ -247,7 +235,13 @@ class EsploraSource:
             self._network, checkpoint=checkpoint, cache_dir=cache_dir, where=self._where
         )
         """The verified headers held, with the header store behind them (:mod:`._spv`)."""
-        self._blocks_endpoint = True
+        self._fetcher = EsploraHeaders(
+            self._http,
+            self.headers,
+            where=self._where,
+            parallel=parallel,
+            max_headers=max_headers,
+        )
         self._proven_whole = (0, 0)
         self._mempool_page = MEMPOOL_PAGE
         self._trial_pages: tuple[int, int] | None = None
@@ -385,7 +379,7 @@ class EsploraSource:
         need_height = sorted({c.txid for s in used for c in answers[s].confirmed if c.height == -1})
         want_proofs = confirmed_txids if self.verify else need_height
         # the headers missing from the cache are asked in the same go (one wait, not two)
-        header_jobs = self._blocks_jobs(block) if self.verify and confirmed_txids else []
+        header_jobs = self._fetcher.blocks_jobs(block) if self.verify and confirmed_txids else []
         # a proof kept from an earlier run, that still reaches its held header, is not asked
         height_of = {c.txid: c.height for s in used for c in answers[s].confirmed}
         kept: dict[str, Any] = {}
@@ -414,12 +408,12 @@ class EsploraSource:
                 if c.height is not None and c.height > block.height:
                     raise Restart  # a block newer than the tip we pinned: the chain moved
         chain, chain_problem = (
-            self._header_chain(block) if self.verify and confirmed_txids else (None, None)
+            self._fetcher.chain(block) if self.verify and confirmed_txids else (None, None)
         )
         if self.verify and not confirmed_txids:
             # issue 13 hook (#11: an empty answer at an unchecked tip): the tip an answer names
             # is verified like any other header, or the answer says it was not
-            chain, chain_problem = self._header_chain(block)
+            chain, chain_problem = self._fetcher.chain(block)
             if chain is None:
                 problems.append(
                     f"the tip (height {block.height}) was not verified: {chain_problem}"
@@ -554,7 +548,7 @@ class EsploraSource:
     def _first_page_job(self, script: bytes) -> Callable[[], list[dict[str, Any]]]:
         def job() -> list[dict[str, Any]]:
             r = self._get(f"/scripthash/{_scripthash(script)}/txs", json_reply=True)
-            return [self._parse_tx_json(t) for t in self._as_list(r, "history")]
+            return [parse_tx_json(t, self._where) for t in as_list(r, "history", self._where)]
 
         return job
 
@@ -571,11 +565,13 @@ class EsploraSource:
                 listing = self._get(f"/scripthash/{sh}/utxo", json_reply=True)
             except HistoryTooLargeError:
                 return False
-            for c in self._parse_utxos(listing, answer.script):
+            for c in parse_utxos(listing, self._where):
                 (answer.confirmed if c.height is not None else answer.pending).append(c)
             if answer.stats.mempool.tx_count > 0:
-                txs = self._as_list(
-                    self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True), "history"
+                txs = as_list(
+                    self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True),
+                    "history",
+                    self._where,
                 )
                 answer.confirmed.extend(self._spent_in_mempool(txs, answer))
                 if len(txs) < answer.stats.mempool.tx_count:
@@ -588,9 +584,11 @@ class EsploraSource:
 
         return job
 
-    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Listed]:
+    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[Listed]:
         """Confirmed coins of the script that mempool transactions spend (``/utxo`` omits them)."""
-        parsed = [self._parse_tx_json(t) for t in self._as_list(txs, "mempool transactions")]
+        parsed = [
+            parse_tx_json(t, self._where) for t in as_list(txs, "mempool transactions", self._where)
+        ]
         in_mempool = {t["txid"] for t in parsed}
         listed = {(c.txid, c.vout) for c in (*answer.confirmed, *answer.pending)}
         out = []
@@ -601,7 +599,7 @@ class EsploraSource:
                 if (prev_txid, prev_vout) in listed:
                     continue
                 # the spent coin's height comes from its merkle proof (checked later)
-                out.append(_Listed(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
+                out.append(Listed(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
         return out
 
     def _hex_job(self, txid: str) -> Callable[[], str | None]:
@@ -659,7 +657,9 @@ class EsploraSource:
             out: list[dict[str, Any]] = []
             if answer.stats.mempool.tx_count > 0:
                 mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
-                out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
+                out += [
+                    parse_tx_json(t, self._where) for t in as_list(mempool, "history", self._where)
+                ]
                 if len(out) < answer.stats.mempool.tx_count:
                     answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(out)} of its "
@@ -673,7 +673,7 @@ class EsploraSource:
             while len(seen) < expected:  # pages of 25 on electrs; the size is not relied on
                 path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
                 try:
-                    page = self._as_list(self._get(path, json_reply=True), "history")
+                    page = as_list(self._get(path, json_reply=True), "history", self._where)
                 except HistoryTooLargeError as exc:
                     raise HistoryTooLargeError(
                         f"{self._name(answer.script)}: the server refuses to list its coins and "
@@ -683,7 +683,7 @@ class EsploraSource:
                     ) from None
                 if not page:
                     break
-                parsed = [self._parse_tx_json(t) for t in page]
+                parsed = [parse_tx_json(t, self._where) for t in page]
                 for t in parsed:
                     if t["txid"] in seen or t["height"] is None:
                         raise SourceProtocolError(
@@ -706,7 +706,9 @@ class EsploraSource:
 
     def _outspends_job(self, txid: str) -> Callable[[], list[tuple[bool, str | None, bool]]]:
         def job() -> list[tuple[bool, str | None, bool]]:
-            r = self._as_list(self._get(f"/tx/{txid}/outspends", json_reply=True), "outspends")
+            r = as_list(
+                self._get(f"/tx/{txid}/outspends", json_reply=True), "outspends", self._where
+            )
             out: list[tuple[bool, str | None, bool]] = []
             for item in r:
                 if not (isinstance(item, dict) and isinstance(item.get("spent"), bool)):
@@ -721,222 +723,12 @@ class EsploraSource:
 
         return job
 
-    # --- headers -------------------------------------------------------------------------------
-    def _header_chain(self, tip: BlockRef) -> tuple[HeaderChain | None, str | None]:
-        """The verified chain to ``tip`` (:class:`._spv.HeaderCache` says from where), or why not.
-
-        Only the headers not held (in memory or in the header store) are fetched.
-        """
-        low, kind = self.headers.plan(tip.height)
-        if tip.height < low:
-            raise VerificationError(
-                f"{self._where}: its tip {tip.height} is below the checkpoint height {low}"
-            )
-        missing = self.headers.missing(low, tip.height)
-        if len(missing) > self.max_headers:
-            return None, (
-                f"not verified: the {len(missing):,} headers from height {low} to the tip "
-                f"exceed max_headers={self.max_headers:,} (Esplora sends at most 10 headers a "
-                "request); pass a checkpoint=(height, hash) at or below your oldest coin, or "
-                "verify through an Electrum server"
-            )
-        self._fetch_headers(missing, tip)
-        return self.headers.chain(tip, low, kind, self._hash_at), None
-
-    def _hash_at(self, height: int) -> str | None:
-        """The server's block hash at ``height`` (None above its tip): finds a fork point."""
-        at = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
-        return None if at is None else hex32(at, "block hash")
-
-    def _fetch_headers(self, missing: list[int], tip: BlockRef) -> None:
-        """Fetch the heights ``missing`` (ascending) into the cache.
-
-        ``/blocks/:start`` gives 10 a request; what it does not give is walked back header by
-        header from ``/block-height`` in segments.
-        """
-        for run in self._many(self._blocks_jobs(tip)):
-            self.headers.add(run)
-        missing = [h for h in missing if h not in self.headers.held]
-        if not missing:
-            return
-        # one worker walks a segment back header by header: as many segments as workers
-        size = min(max(-(-len(missing) // self.parallel), SEGMENT), 1000)
-        segments: list[tuple[int, int]] = []
-        start = missing[0]
-        for a, b in zip(missing, [*missing[1:], None], strict=True):
-            if b != a + 1 or a - start + 1 == size:
-                segments.append((start, a))
-                if b is not None:
-                    start = b
-        for run in self._many([self._segment_job(lo, hi, tip) for lo, hi in segments]):
-            self.headers.add(run)
-
-    def _blocks_jobs(self, tip: BlockRef) -> list[Callable[[], dict[int, bytes]]]:
-        """``/blocks/:start`` requests for the headers to ``tip`` not held."""
-        low, _kind = self.headers.plan(tip.height)
-        if not self._blocks_endpoint or tip.height < low:
-            return []
-        missing = self.headers.missing(low, tip.height)
-        if len(missing) > self.max_headers:
-            return []
-        starts = []
-        i = len(missing) - 1
-        while i >= 0:
-            starts.append(missing[i])
-            top = missing[i]
-            while i >= 0 and missing[i] > top - BLOCKS_PAGE:
-                i -= 1
-        return [self._blocks_job(h, low) for h in starts]
-
-    def _blocks_job(self, start: int, low: int) -> Callable[[], dict[int, bytes]]:
-        """Headers rebuilt from ``/blocks/:start`` summaries, each checked against its id."""
-
-        def job() -> dict[int, bytes]:
-            r = self._get(f"/blocks/{start}", json_reply=True, missing_ok=True)
-            if not isinstance(r, list):
-                self._blocks_endpoint = False  # not served: walk header by header instead
-                return {}
-            out: dict[int, bytes] = {}
-            for b in r:
-                built = _header_from_summary(b)
-                if built is None:
-                    self._blocks_endpoint = False
-                    return {}
-                height, block_id, header = built
-                if header_hash(header) != block_id:
-                    raise VerificationError(
-                        f"{self._where}: the block summary at height {height} does not hash to "
-                        "its id. The server is wrong or lying"
-                    )
-                if low <= height <= start:
-                    out[height] = header
-            return out
-
-        return job
-
-    def _segment_job(self, lo: int, hi: int, tip: BlockRef) -> Callable[[], dict[int, bytes]]:
-        def job() -> dict[int, bytes]:
-            if hi == tip.height:
-                block_hash = tip.hash
-            else:
-                at = self._get(f"/block-height/{hi}", json_reply=False, missing_ok=True)
-                if at is None:
-                    raise Restart  # the chain got shorter: a reorg
-                block_hash = hex32(at, "block hash")
-            out: dict[int, bytes] = {}
-            for height in range(hi, lo - 1, -1):
-                text = self._get(f"/block/{block_hash}/header", json_reply=False)
-                try:
-                    header = bytes.fromhex(text)
-                except ValueError:
-                    header = b""
-                if len(header) != 80 or header_hash(header) != block_hash:
-                    raise VerificationError(
-                        f"{self._where}: the header sent for block {block_hash} at height "
-                        f"{height} is not that block's header. The server is wrong or lying"
-                    )
-                out[height] = header
-                block_hash = header[4:36][::-1].hex()
-            return out
-
-        return job
-
     # --- parsing and checking ------------------------------------------------------------------
     def _name(self, script: bytes) -> str:
         return address_of(script, self._network) or f"script {script.hex()[:24]}..."
 
-    def _as_list(self, x: Any, what: str) -> list[Any]:
-        if not isinstance(x, list):
-            raise SourceProtocolError(f"{self._where} sent malformed {what}: {str(x)[:80]}")
-        return x
-
     def _parse_stats(self, r: Any, script: bytes) -> ScriptStats:
         return parse_stats(r, f"{self._where} sent malformed stats for {self._name(script)}")
-
-    def _parse_status(self, status: Any) -> tuple[int | None, str | None]:
-        if not (isinstance(status, dict) and isinstance(status.get("confirmed"), bool)):
-            raise SourceProtocolError(f"{self._where} sent a malformed status: {str(status)[:80]}")
-        if not status["confirmed"]:
-            return None, None
-        height = status.get("block_height")
-        if not (isinstance(height, int) and not isinstance(height, bool) and height >= 0):
-            raise SourceProtocolError(f"{self._where} sent a malformed block height")
-        return height, hex32(status.get("block_hash"), "block hash")
-
-    def _parse_utxos(self, r: Any, script: bytes) -> list[_Listed]:
-        out = []
-        for item in self._as_list(r, "unspent outputs"):
-            if not (
-                isinstance(item, dict)
-                and is_int(item.get("vout"))
-                and item["vout"] >= 0
-                and is_int(item.get("value"))
-                and item["value"] >= 0
-            ):
-                raise SourceProtocolError(
-                    f"{self._where} sent a malformed unspent output: {str(item)[:80]}"
-                )
-            height, block_hash = self._parse_status(item.get("status"))
-            out.append(
-                _Listed(
-                    hex32(item.get("txid"), "txid"),
-                    item["vout"],
-                    item["value"],
-                    height,
-                    block_hash,
-                )
-            )
-        return out
-
-    def _parse_tx_json(self, t: Any) -> dict[str, Any]:
-        """The parts of an Esplora transaction object we use, type-checked."""
-        if not (
-            isinstance(t, dict)
-            and isinstance(t.get("vin"), list)
-            and isinstance(t.get("vout"), list)
-        ):
-            raise SourceProtocolError(f"{self._where} sent a malformed transaction: {str(t)[:80]}")
-        vin = []
-        for i in t["vin"]:
-            if not isinstance(i, dict):
-                raise SourceProtocolError(f"{self._where} sent a malformed input")
-            prev = i.get("prevout")
-            if i.get("is_coinbase") is True or prev is None:
-                continue
-            if not (isinstance(prev, dict) and is_int(prev.get("value")) and is_int(i.get("vout"))):
-                raise SourceProtocolError(f"{self._where} sent a malformed input")
-            vin.append(
-                (
-                    hex32(i.get("txid"), "input txid"),
-                    i["vout"],
-                    self._script_hex(prev),
-                    prev["value"],
-                )
-            )
-        vout = []
-        for o in t["vout"]:
-            if not (isinstance(o, dict) and is_int(o.get("value")) and o["value"] >= 0):
-                raise SourceProtocolError(f"{self._where} sent a malformed output")
-            vout.append((self._script_hex(o), o["value"]))
-        height, block_hash = self._parse_status(t.get("status"))
-        txid = hex32(t.get("txid"), "txid")
-        return {
-            "txid": txid,
-            "vin": vin,
-            "vout": vout,
-            "height": height,
-            "block_hash": block_hash,
-            "json": t,
-        }
-
-    def _script_hex(self, o: dict[str, Any]) -> bytes:
-        s = o.get("scriptpubkey")
-        try:
-            if isinstance(s, str):
-                return bytes.fromhex(s)
-        except ValueError:
-            pass
-        raise SourceProtocolError(f"{self._where} sent a malformed scriptpubkey")
 
     def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
         """The listing must add up to the server's own funded-minus-spent figures."""
@@ -953,7 +745,7 @@ class EsploraSource:
     def _check_coin(
         self,
         script: bytes,
-        claim: _Listed,
+        claim: Listed,
         txouts: dict[str, _TxOuts | None],
         proof: Any,
         chain: HeaderChain | None,
@@ -997,7 +789,9 @@ class EsploraSource:
             return replace(coin, problem=problem or "no merkle proof: its height is unknown")
         if (chain is None or height < chain.start) and self.verify and problem is None:
             # issue 13 hook: no chain to the tip (too long for Esplora): header assurance
-            assured = header_assured(self._network, claim.txid, height, proof, self._header_at)
+            assured = header_assured(
+                self._network, claim.txid, height, proof, self._fetcher.header_at
+            )
             if assured is None:
                 return replace(coin, verification="spv", assurance="header")
             chain_problem = f"{chain_problem or 'not verified'}; {assured}"
@@ -1007,18 +801,6 @@ class EsploraSource:
         if problem is None:
             return replace(coin, verification="spv", assurance="chain")
         return replace(coin, verification="unverified")
-
-    def _header_at(self, height: int) -> bytes | None:
-        """The header the server has at ``height`` (issue 13 hook; checked by the caller)."""
-        at = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
-        if at is None:
-            return None
-        text = self._get(f"/block/{hex32(at, 'block hash')}/header", json_reply=False)
-        try:
-            header = bytes.fromhex(text)
-        except ValueError:
-            return None
-        return header if len(header) == 80 and header_hash(header) == at else None
 
     def _check_proof(
         self,
@@ -1043,5 +825,5 @@ def _history_tx(t: dict[str, Any]) -> HistoryTx:
     return HistoryTx(t["txid"], t["height"], tuple(t["vout"]), spends, t["block_hash"])
 
 
-def _listed(c: Derived) -> _Listed:
-    return _Listed(c.txid, c.vout, c.value, c.height, c.block_hash, c.spent_by)
+def _listed(c: Derived) -> Listed:
+    return Listed(c.txid, c.vout, c.value, c.height, c.block_hash, c.spent_by)
