@@ -216,3 +216,42 @@ def test_esplora_a_tampered_kept_proof_is_not_believed(
     kept.write_text("{not json")
     h = scan(descs, network="regtest", source=esplora_source(esplora, tmp_path), gap=25)
     assert_equals_core(h, oracle, "alice")
+
+
+def test_cli_cache_dir_and_no_cache(
+    esplora: Any, oracle: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import os
+
+    from utxo_truth.cli import main
+
+    argv = ["scan", "--network", "regtest", "--source", f"esplora+{esplora.url}", "--json"]
+    descs = oracle["wallets"]["bob"]["descriptors"]
+    assert main([*argv, "--cache-dir", str(tmp_path / "c"), *descs]) == 0
+    assert (
+        json.loads(capsys.readouterr().out)["total_sats"]
+        == (oracle["wallets"]["bob"]["scantxoutset"]["total_sats"])
+    )
+    assert tail_file(tmp_path / "c").exists()
+    before = len(esplora.paths)
+    assert main([*argv, "--cache-dir", str(tmp_path / "c"), *descs]) == 0
+    assert header_requests(esplora.paths[before:]) == 0
+    # --no-cache: nothing written under the user's cache directory (XDG_CACHE_HOME here)
+    assert main([*argv, "--no-cache", *descs]) == 0
+    assert not (Path(os.environ["XDG_CACHE_HOME"]) / "utxo-truth").exists()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # the two are exclusive
+        main([*argv, "--no-cache", "--cache-dir", str(tmp_path), *descs])
+
+
+def test_one_store_serves_both_sources(
+    counted: tuple[LyingProxy, Counter], esplora: Any, oracle: dict[str, Any], tmp_path: Path
+) -> None:
+    proxy, count = counted
+    descs = oracle["wallets"]["vault"]["descriptors"]
+    scan(descs, network="regtest", source=esplora_source(esplora, tmp_path), gap=25)
+    assert header_requests(esplora.paths) > 0
+    h = scan(descs, network="regtest", source=electrum(proxy, tmp_path), gap=25)
+    assert_equals_core(h, oracle, "vault")
+    assert count.headers == 0  # Electrum found every header Esplora had stored
