@@ -7,15 +7,20 @@ one connection:
 
 1. the tip (``blockchain.headers.subscribe``) and every script's history (``get_history``);
 2. for scripts with history: ``listunspent`` and ``get_balance``; every transaction of those
-   histories (``transaction.get``); the headers missing from the verified chain
-   (``block.headers``, 2016 a request);
-3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, and the tip again
-   (the tip is also re-read at the end of round 2, so a look-up with nothing to prove stops there).
+   histories (``transaction.get``); the headers of the chain to the tip not held in memory or
+   in the header store (``block.headers``, 2016 a request; :class:`._spv.HeaderCache` says
+   which);
+3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, the 2016-header
+   chunk of each epoch below the last embedded checkpoint that holds a coin and is not stored
+   (chunk assurance), and the tip again (the tip is also re-read at the end of round 2, so a
+   look-up with nothing to prove stops there).
 
 Then, without trusting the server's listings:
 
-* the header chain from the checkpoint (genesis by default) to the tip must link up and meet
-  proof of work; the tip the scan is pinned to must be on it;
+* the header chain to the tip (from the last embedded checkpoint on a network that has them,
+  else genesis, or the ``checkpoint`` given) must link up and meet proof of work and its
+  network's difficulty rules; the tip the scan is pinned to must be on it; a coin below the last
+  checkpoint is proven by its epoch's chunk instead (``Coin.assurance == "chunk"``);
 * each transaction must hash to its txid; a coin's value and script are read from its
   transaction, never from ``listunspent``;
 * the coins are *derived from the histories* (outputs to the script not spent by a transaction in
