@@ -314,14 +314,26 @@ class EsploraSource:
             self._trial_pages = None
         return answer
 
-    def _tip(self) -> BlockRef:
-        """The tip, hash first.
+    def _tip(self, together: bool = False) -> BlockRef:
+        """The tip, hash first; or both at once (``together``, one wait instead of two).
 
-        A block found between the two reads changes the hash read again at the end of the
-        look-up, which then starts again.
+        Hash first: a block found between the two reads changes the hash read again at the end
+        of the look-up, which then starts again. Read together, the hash may also be the newer
+        of the two: then the verified chain's hash at that height is not the tip's (the
+        look-up starts again, :meth:`._spv.HeaderCache.chain`), and where no chain is verified
+        the height is read again at the end (:meth:`_lookup_once`).
         """
-        tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
-        height_text = self._get("/blocks/tip/height", json_reply=False)
+        if together:
+            hash_text, height_text = self._many(
+                [
+                    lambda: self._get("/blocks/tip/hash", json_reply=False),
+                    lambda: self._get("/blocks/tip/height", json_reply=False),
+                ]
+            )
+            tip_hash = hex32(hash_text, "tip hash")
+        else:
+            tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+            height_text = self._get("/blocks/tip/height", json_reply=False)
         if not height_text.isdigit():
             raise SourceProtocolError(
                 f"{self._where} sent a malformed tip height: {height_text[:40]!r}"
@@ -332,7 +344,9 @@ class EsploraSource:
         # the tip the previous look-up ended on, if it is a moment old, saves two requests (the
         # tip is read again at the end of this look-up all the same)
         recent, when = self._recent_tip
-        block = recent if recent and time.monotonic() - when < 1.0 else self._tip()
+        reuse = recent is not None and time.monotonic() - when < 1.0
+        together = self.verify and not reuse  # the pairing is checked by the header chain
+        block = recent if recent is not None and reuse else self._tip(together)
         self._recent_tip = (None, 0.0)
         self._trial_pages = None
         self.headers.begin()
@@ -452,6 +466,12 @@ class EsploraSource:
                     problems.append(
                         f"{coin.txid}:{coin.vout} ({self._name(coin.script)}): {coin.problem}"
                     )
+        if (
+            together
+            and chain is None
+            and self._get("/blocks/tip/height", json_reply=False).strip() != str(block.height)
+        ):
+            raise Restart  # read together, unverified: the height may be older than the hash
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         tip_time = header_time(chain.header(block.height)) if chain is not None else None
         problems += tip_problems(self._network, block.height, tip_time)
