@@ -6,6 +6,8 @@ Per network, under the user's cache directory (``platformdirs``) or ``cache_dir`
   :func:`~utxo_truth._checkpoints.chunk_assurance` passed;
 * ``proofs.json``: merkle proofs of coins in stored blocks (txid → height, block hash,
   position, branch), each checked against its verified header again before it is used;
+* ``assured.json``: single headers below the last checkpoint that passed header assurance
+  (Esplora), each checked against its epoch's target again when read;
 * ``tail.bin``: the headers above the last embedded checkpoint (from genesis where there are
   none, as on regtest): 8-byte little-endian start height, then the headers; stored after
   :func:`~utxo_truth.verify.check_header_chain` anchored at the checkpoint passed.
@@ -207,6 +209,38 @@ class HeaderStore:
         text = json.dumps({t: [h, b, p, list(br)] for t, (h, b, p, br) in sorted(kept.items())})
         with self._lock(exclusive=True):
             self._write("proofs.json", text.encode())
+
+    # --- single headers of header assurance (below the last checkpoint) ---------------------
+
+    def assured(self) -> dict[int, bytes]:
+        """Single headers kept for header assurance: height → header, each verified again.
+
+        Each must still carry its epoch's checkpointed target and meet it
+        (:func:`~utxo_truth._checkpoints.header_assurance`); a file with one that does not, or
+        that is not such a table, is dropped.
+        """
+        from .._checkpoints import header_assurance
+
+        with self._lock(exclusive=False):
+            data = self._read("assured.json")
+        if data is None:
+            return {}
+        try:
+            out = {int(h): bytes.fromhex(x) for h, x in json.loads(data).items()}
+            for height, header in out.items():
+                header_assurance(header, height, self.network, self.table)
+        except (ValueError, TypeError, AttributeError, VerificationError) as exc:
+            self._drop("assured.json", f"fails verification ({exc})")
+            return {}
+        return out
+
+    def put_assured(self, new: dict[int, bytes]) -> None:
+        """Add headers that just passed header assurance to the kept ones."""
+        kept = self.assured()
+        kept.update(new)
+        text = json.dumps({str(h): kept[h].hex() for h in sorted(kept)})
+        with self._lock(exclusive=True):
+            self._write("assured.json", text.encode())
 
     def drop_tail_to_fork(self, server_hash: Callable[[int], str | None]) -> int | None:
         """Cut the stored tail back to the last height whose hash the server still has.

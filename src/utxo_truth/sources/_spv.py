@@ -188,6 +188,8 @@ class HeaderCache:
         self._loaded = False
         self._proofs: dict[str, tuple[int, str, int, tuple[str, ...]]] | None = None
         self._new_proofs: dict[str, tuple[int, str, int, tuple[str, ...]]] = {}
+        self._assured: dict[int, bytes] | None = None
+        self._new_assured: dict[int, bytes] = {}
         self.fetched = 0
         """Headers asked of the server over the source's life (tests, benchmarks)."""
 
@@ -382,12 +384,29 @@ class HeaderCache:
         self._new_proofs[txid] = (height, chain.hash(height), proof["pos"], tuple(proof["merkle"]))
 
     def save(self) -> None:
-        """Write the proofs kept in this look-up to the store."""
+        """Write the proofs and assured headers kept in this look-up to the store."""
+        if self.store is not None and self._new_assured:
+            self.store.put_assured(self._new_assured)
+            if self._assured is not None:
+                self._assured.update(self._new_assured)
+            self._new_assured = {}
         if self.store is not None and self._new_proofs:
             self.store.put_proofs(self._new_proofs)
             if self._proofs is not None:
                 self._proofs.update(self._new_proofs)
             self._new_proofs = {}
+
+    # --- single headers of header assurance -----------------------------------------------
+    def assured_header(self, height: int) -> bytes | None:
+        """A header kept from an earlier header assurance at ``height`` (verified when read)."""
+        if self._assured is None:
+            self._assured = self.store.assured() if self.store is not None else {}
+        return self._assured.get(height)
+
+    def keep_assured(self, height: int, header: bytes) -> None:
+        """Keep a header that just passed header assurance (saved by :meth:`save`)."""
+        if self.store is not None and (self._assured or {}).get(height) != header:
+            self._new_assured[height] = header  # new, or in place of a kept one that failed
 
     def repaired(self) -> list[str]:
         """What the store found corrupt and fetched again, and why it is not used if it is not.

@@ -459,7 +459,7 @@ class EsploraSource:
                 for coin in group:
                     if coin.assurance == "chain" and coin.height is not None:
                         self.headers.keep_proof(coin.txid, coin.height, chain, proof_of[coin.txid])
-            self.headers.save()
+        self.headers.save()
         for group in (*coins.values(), *pending.values()):
             for coin in group:
                 if coin.problem:
@@ -808,10 +808,22 @@ class EsploraSource:
         if height is None:
             return replace(coin, problem=problem or "no merkle proof: its height is unknown")
         if (chain is None or height < chain.start) and self.verify and problem is None:
-            # issue 13 hook: no chain to the tip (too long for Esplora): header assurance
-            assured = header_assured(
-                self._network, claim.txid, height, proof, self._fetcher.header_at
-            )
+            # no chain to this height (below the last checkpoint): header assurance, with the
+            # header kept from an earlier run if there is one, else (or if it fails) the server's
+            assured: str | None = "no kept header"
+            if (kept := self.headers.assured_header(height)) is not None:
+                assured = header_assured(self._network, claim.txid, height, proof, lambda h: kept)
+            if assured is not None:
+                fetched: list[bytes] = []
+
+                def header_at(h: int) -> bytes | None:
+                    header = self._fetcher.header_at(h)
+                    fetched.extend([header] if header is not None else [])
+                    return header
+
+                assured = header_assured(self._network, claim.txid, height, proof, header_at)
+                if assured is None and fetched:
+                    self.headers.keep_assured(height, fetched[0])
             if assured is None:
                 return replace(coin, verification="spv", assurance="header")
             chain_problem = f"{chain_problem or 'not verified'}; {assured}"
