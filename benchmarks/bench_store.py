@@ -256,8 +256,8 @@ def projection() -> None:
         )
     print(
         "  Esplora, coins in B blocks below the checkpoint: header assurance, 2 requests a block "
-        "(/block-height, /block/:hash/header; 80 B + ~64 B of reply), first and second scan "
-        "alike (single headers are not stored); the tail 10 headers a request, once"
+        "(/block-height, /block/:hash/header; 80 B + ~64 B of reply) on the first scan, none "
+        "on a second (assured headers are stored); the tail 10 headers a request, once"
     )
 
 
