@@ -18,6 +18,15 @@ def load_oracle() -> dict[str, Any]:
     return json.loads((DATA / "oracle.json").read_text())
 
 
+@pytest.fixture(autouse=True)
+def _own_header_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own user cache directory: the header store (platformdirs) starts
+    empty, and the user's real cache is never touched."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def oracle() -> dict[str, Any]:
     return load_oracle()

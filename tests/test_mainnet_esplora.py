@@ -148,3 +148,51 @@ def test_an_empty_answer_names_a_verified_tip_or_says_it_was_not(mainnet_esplora
     assert any(p.startswith("/block") for p in mainnet_esplora.paths[before:])  # headers read
     short = EsploraSource(mainnet_esplora.url, network="main", max_headers=100).lookup({unused})
     assert any("the tip (height 438) was not verified" in p for p in short.problems)
+
+
+def test_block_status_says_the_server_is_stale(mainnet_esplora: Any) -> None:
+    src = EsploraSource(mainnet_esplora.url, network="main", cache_dir=False)
+    tip = src.lookup({bytes.fromhex("0014" + "22" * 20)}).block
+    # the tip is the server's own, but that server is 438 blocks into 2009: said, not "tip"
+    assert src.block_status(tip) == "stale-server"
+
+
+def test_header_assured_headers_are_kept_and_a_bad_one_is_fetched_again(
+    mainnet_esplora: Any, tmp_path: Path
+) -> None:
+    import json
+
+    blocks = mainnet_esplora.chain.blocks
+    scripts = {
+        bytes(blocks[9].txs[0].tx.vout[0].script_pubkey.data),
+        bytes(blocks[170].txs[1].tx.vout[0].script_pubkey.data),
+    }
+
+    def look() -> tuple[Any, list[str]]:
+        before = len(mainnet_esplora.paths)
+        src = EsploraSource(
+            mainnet_esplora.url, network="main", max_headers=100, cache_dir=tmp_path
+        )
+        answer = src.lookup(scripts)
+        coins = [c for cs in answer.coins.values() for c in cs]
+        assert coins and all(c.verification == "spv" and c.assurance == "header" for c in coins)
+        return answer, [p for p in mainnet_esplora.paths[before:] if p.endswith("/header")]
+
+    _first, asked = look()
+    assert asked  # one header a coin block, asked of the server
+    _second, again = look()
+    assert again == []  # kept in the store, verified again, not asked
+    kept = tmp_path / "headers" / "main" / "assured.json"
+    table = json.loads(kept.read_text())
+    height = sorted(table)[0]
+    table[height] = blocks[171].header.hex()  # another real header: right target, wrong block
+    kept.write_text(json.dumps(table))
+    _third, refetched = look()
+    assert len(refetched) == 1  # that one fetched again (the merkle branch does not reach it)
+    _repaired, none = look()
+    assert none == []  # and kept in place of the bad one
+    header = bytearray(blocks[170].header)
+    header[72] ^= 1  # bits off the checkpointed target: the whole file is dropped on reading
+    kept.write_text(json.dumps({"170": bytes(header).hex()}))
+    _fourth, all_again = look()
+    assert len(all_again) == len(asked)

@@ -348,6 +348,16 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
         help="anchor Electrum and Esplora header verification at this block (one you trust) "
         "instead of genesis: on mainnet an Esplora server sends 10 headers a request",
     )
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="keep verified block headers here (default: your user cache directory); a later "
+        "scan asks the server for none it holds, and what is read is verified again",
+    )
+    cache.add_argument(
+        "--no-cache", action="store_true", help="keep no block headers on disk between runs"
+    )
 
 
 def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
@@ -379,6 +389,7 @@ def _open_source(spec: str, network: Network | str, args: argparse.Namespace) ->
         checkpoint=parse_checkpoint(args.checkpoint)
         if args.checkpoint is not None and spec.startswith(_VERIFYING)
         else None,
+        cache_dir=False if getattr(args, "no_cache", False) else getattr(args, "cache_dir", None),
     )
 
 

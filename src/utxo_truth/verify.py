@@ -37,6 +37,7 @@ __all__ = [
     "RETARGET_INTERVAL",
     "TARGET_TIMESPAN",
     "HeaderChain",
+    "TxOutputs",
     "VerificationError",
     "bits_to_target",
     "block_txids",
@@ -49,6 +50,7 @@ __all__ = [
     "parses_as_transaction",
     "target_to_bits",
     "tx_output",
+    "tx_outputs",
 ]
 
 
@@ -355,21 +357,60 @@ def block_txids(block: bytes) -> tuple[bytes, list[str]]:
     return block[:80], txids
 
 
-def tx_output(raw: bytes, txid: str, vout: int) -> tuple[int, bytes, object]:
-    """Parse ``raw``, check it hashes to ``txid``, and return (value, script, tx) of ``vout``.
+@dataclass(frozen=True, slots=True)
+class TxOutputs:
+    """What a coin check needs of a transaction known from bytes that hash to its txid."""
+
+    txid: str
+    outputs: tuple[tuple[bytes, int], ...]
+    """(scriptPubKey, value in satoshis) of each output, in order."""
+    spends: tuple[tuple[str, int], ...]
+    """The outpoints (txid, vout) its inputs spend; empty for a coinbase."""
+    coinbase: bool
+
+
+_NULL_OUTPOINT = (b"\x00" * 32, 0xFFFFFFFF)
+
+
+def tx_outputs(raw: bytes, txid: str) -> TxOutputs:
+    """Parse ``raw`` (strict, bounded), check it hashes to ``txid``; its outputs and spends.
+
+    The one transaction parser of the sources (Electrum's ``transaction.get``, Esplora's
+    ``/tx/:txid/hex``).
+
+    Raises:
+        VerificationError: the bytes are not one transaction, or it hashes to another txid.
+
+    Example:
+        >>> raw = bytes.fromhex("01000000" "01" + "00" * 32 + "ffffffff" "00" "ffffffff"
+        ...                     "01" "0100000000000000" "016a" "00000000")
+        >>> t = tx_outputs(raw, _dsha(raw)[::-1].hex())
+        >>> t.outputs, t.coinbase, t.spends
+        (((b'j', 1),), True, ())
+    """
+    from ._txcodec import DecodeError, parse_tx
+
+    try:
+        tx = parse_tx(raw)
+    except DecodeError:
+        raise VerificationError(f"transaction {txid} cannot be parsed") from None
+    got = tx.txid()[::-1].hex()
+    if got != txid:
+        raise VerificationError(f"the transaction sent for {txid} hashes to {got}")
+    # a coinbase has one input spending the null outpoint (Core: CTransaction::IsCoinBase)
+    coinbase = len(tx.vin) == 1 and (tx.vin[0].prev_txid, tx.vin[0].prev_vout) == _NULL_OUTPOINT
+    spends = () if coinbase else tuple((i.prev_txid[::-1].hex(), i.prev_vout) for i in tx.vin)
+    return TxOutputs(txid, tuple((o.script, o.value) for o in tx.vout), spends, coinbase)
+
+
+def tx_output(raw: bytes, txid: str, vout: int) -> tuple[int, bytes]:
+    """Parse ``raw``, check it hashes to ``txid``, and return (value, script) of ``vout``.
 
     Raises:
         VerificationError: the transaction does not hash to ``txid`` or has no such output.
     """
-    from embit.transaction import Transaction
-
-    try:
-        tx = Transaction.parse(raw)
-    except Exception:
-        raise VerificationError(f"transaction {txid} cannot be parsed") from None
-    if tx.txid().hex() != txid:
-        raise VerificationError(f"the transaction sent for {txid} hashes to {tx.txid().hex()}")
-    if not 0 <= vout < len(tx.vout):
+    t = tx_outputs(raw, txid)
+    if not 0 <= vout < len(t.outputs):
         raise VerificationError(f"transaction {txid} has no output {vout}")
-    out = tx.vout[vout]
-    return int(out.value), bytes(out.script_pubkey.data), tx
+    script, value = t.outputs[vout]
+    return value, script

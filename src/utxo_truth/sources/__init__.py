@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
 from ._base import ChainSource, Coin, DescriptorSource, Lookup
+from ._spv import CacheDir
 from .bitcoind import BitcoindSource
 from .electrum import ElectrumSource
 from .esplora import EsploraSource
@@ -106,11 +107,13 @@ def open_source(
     *,
     snapshot_hash: str | None = None,
     checkpoint: tuple[int, str] | None = None,
+    cache_dir: CacheDir = None,
 ) -> ChainSource:
     """Make a chain source from a spec string such as ``snapshot:utxo.dat``.
 
     ``checkpoint`` anchors an Electrum or Esplora source's header chain at a block you trust
-    instead of genesis (see :func:`parse_checkpoint`).
+    instead of genesis (see :func:`parse_checkpoint`). ``cache_dir`` is where those two keep
+    verified headers (None: the user's cache directory; False: nowhere).
 
     Example:
         >>> open_source("snapshot:examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
@@ -133,9 +136,9 @@ def open_source(
     if spec.startswith(("electrum://", "electrums://", "esplora+", "bitcoind://")):
         _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
-        return ElectrumSource.from_url(spec, net, checkpoint=checkpoint)
+        return ElectrumSource.from_url(spec, net, checkpoint=checkpoint, cache_dir=cache_dir)
     if spec.startswith("esplora+"):
-        return EsploraSource.from_url(spec, net, checkpoint=checkpoint)
+        return EsploraSource.from_url(spec, net, checkpoint=checkpoint, cache_dir=cache_dir)
     if checkpoint is not None:
         raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
     if spec.startswith("bitcoind://"):

@@ -47,8 +47,10 @@ class Coin:
     """The txid of an unconfirmed transaction that spends this confirmed coin."""
     assurance: str | None = None
     """How a proven coin's block is anchored: ``chain`` (every header from the checkpoint to the
-    tip), ``header`` (its header alone against its epoch's embedded checkpointed target, see
-    ``_checkpoints.header_assurance``); None when it is not proven."""
+    tip), ``chunk`` (its epoch's 2016 headers against the embedded checkpoints, see
+    ``_checkpoints.chunk_assurance``; Electrum), ``header`` (its header alone against its
+    epoch's embedded checkpointed target, see ``_checkpoints.header_assurance``; Esplora); None
+    when it is not proven."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,25 +24,31 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import SourceProtocolError
+from .._exceptions import SourceProtocolError, VerificationError
 from .._script import compact_size
+from ..verify import TxOutputs, tx_outputs
 from ._spv import hex32, is_int
 
 __all__ = [
+    "Listed",
     "ScriptStats",
     "Stats",
     "TxOuts",
+    "as_list",
     "compact_size",
     "counts",
     "header_from_summary",
     "outs_from_hex",
     "outs_from_object",
     "parse_stats",
+    "parse_status",
+    "parse_tx_json",
+    "parse_utxos",
+    "script_hex",
     "scripthash",
     "txid_of_json",
 ]
 
-_NULL_TXID = b"\x00" * 32
 _STATS_FIELDS = ("funded_txo_sum", "spent_txo_sum", "tx_count")
 
 
@@ -95,12 +101,9 @@ def scripthash(script: bytes) -> str:
     return hashlib.sha256(script).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class TxOuts:
-    """A transaction's outputs (script, value), known from bytes that hash to its txid."""
-
-    outputs: tuple[tuple[bytes, int], ...]
-    coinbase: bool
+TxOuts = TxOutputs
+"""A transaction's outputs (script, value), known from bytes that hash to its txid
+(:class:`utxo_truth.verify.TxOutputs`, the one shape every source uses)."""
 
 
 def counts(page: list[dict[str, Any]]) -> tuple[int, int]:
@@ -136,7 +139,7 @@ def txid_of_json(t: dict[str, Any]) -> str | None:
     return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
-def outs_from_object(t: dict[str, Any]) -> TxOuts | None:
+def outs_from_object(t: dict[str, Any]) -> TxOutputs | None:
     """Outputs of a parsed Esplora transaction object, if it serialises to its txid.
 
     Only then are its outputs' values and scripts the transaction's own.
@@ -144,22 +147,19 @@ def outs_from_object(t: dict[str, Any]) -> TxOuts | None:
     if txid_of_json(t["json"]) != t["txid"]:
         return None
     coinbase = any(isinstance(i, dict) and i.get("is_coinbase") is True for i in t["json"]["vin"])
-    return TxOuts(tuple(t["vout"]), coinbase)
+    spends = tuple((p_txid, p_vout) for p_txid, p_vout, _s, _v in t["vin"])
+    return TxOutputs(t["txid"], tuple(t["vout"]), spends, coinbase)
 
 
-def outs_from_hex(text: str | None, txid: str) -> TxOuts | None:
-    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise."""
-    from embit.transaction import Transaction
+def outs_from_hex(text: str | None, txid: str) -> TxOutputs | None:
+    """Outputs of a raw transaction (hex) that hashes to ``txid``; None otherwise.
 
+    Parsed by :func:`utxo_truth.verify.tx_outputs`, the sources' one transaction parser.
+    """
     try:
-        tx = Transaction.parse(bytes.fromhex(text or ""))
-    except Exception:
+        return tx_outputs(bytes.fromhex(text or ""), txid)
+    except (ValueError, VerificationError):
         return None
-    if tx.txid().hex() != txid:
-        return None
-    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
-    outs = tuple((bytes(o.script_pubkey.data), int(o.value)) for o in tx.vout)
-    return TxOuts(outs, coinbase)
 
 
 def header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
@@ -182,3 +182,106 @@ def header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
     if len(header) != 80 or not is_int(height):
         return None
     return height, block_id, header
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A coin as the server states it, before it is checked against its transaction."""
+
+    txid: str
+    vout: int
+    value: int
+    height: int | None
+    block_hash: str | None = None
+    spent_by: str | None = None
+
+
+def as_list(x: Any, what: str, where: str) -> list[Any]:
+    if not isinstance(x, list):
+        raise SourceProtocolError(f"{where} sent malformed {what}: {str(x)[:80]}")
+    return x
+
+
+def parse_status(status: Any, where: str) -> tuple[int | None, str | None]:
+    if not (isinstance(status, dict) and isinstance(status.get("confirmed"), bool)):
+        raise SourceProtocolError(f"{where} sent a malformed status: {str(status)[:80]}")
+    if not status["confirmed"]:
+        return None, None
+    height = status.get("block_height")
+    if not (isinstance(height, int) and not isinstance(height, bool) and height >= 0):
+        raise SourceProtocolError(f"{where} sent a malformed block height")
+    return height, hex32(status.get("block_hash"), "block hash")
+
+
+def parse_utxos(r: Any, where: str) -> list[Listed]:
+    out = []
+    for item in as_list(r, "unspent outputs", where):
+        if not (
+            isinstance(item, dict)
+            and is_int(item.get("vout"))
+            and item["vout"] >= 0
+            and is_int(item.get("value"))
+            and item["value"] >= 0
+        ):
+            raise SourceProtocolError(f"{where} sent a malformed unspent output: {str(item)[:80]}")
+        height, block_hash = parse_status(item.get("status"), where)
+        out.append(
+            Listed(
+                hex32(item.get("txid"), "txid"),
+                item["vout"],
+                item["value"],
+                height,
+                block_hash,
+            )
+        )
+    return out
+
+
+def parse_tx_json(t: Any, where: str) -> dict[str, Any]:
+    """The parts of an Esplora transaction object we use, type-checked."""
+    if not (
+        isinstance(t, dict) and isinstance(t.get("vin"), list) and isinstance(t.get("vout"), list)
+    ):
+        raise SourceProtocolError(f"{where} sent a malformed transaction: {str(t)[:80]}")
+    vin = []
+    for i in t["vin"]:
+        if not isinstance(i, dict):
+            raise SourceProtocolError(f"{where} sent a malformed input")
+        prev = i.get("prevout")
+        if i.get("is_coinbase") is True or prev is None:
+            continue
+        if not (isinstance(prev, dict) and is_int(prev.get("value")) and is_int(i.get("vout"))):
+            raise SourceProtocolError(f"{where} sent a malformed input")
+        vin.append(
+            (
+                hex32(i.get("txid"), "input txid"),
+                i["vout"],
+                script_hex(prev, where),
+                prev["value"],
+            )
+        )
+    vout = []
+    for o in t["vout"]:
+        if not (isinstance(o, dict) and is_int(o.get("value")) and o["value"] >= 0):
+            raise SourceProtocolError(f"{where} sent a malformed output")
+        vout.append((script_hex(o, where), o["value"]))
+    height, block_hash = parse_status(t.get("status"), where)
+    txid = hex32(t.get("txid"), "txid")
+    return {
+        "txid": txid,
+        "vin": vin,
+        "vout": vout,
+        "height": height,
+        "block_hash": block_hash,
+        "json": t,
+    }
+
+
+def script_hex(o: dict[str, Any], where: str) -> bytes:
+    s = o.get("scriptpubkey")
+    try:
+        if isinstance(s, str):
+            return bytes.fromhex(s)
+    except ValueError:
+        pass
+    raise SourceProtocolError(f"{where} sent a malformed scriptpubkey")

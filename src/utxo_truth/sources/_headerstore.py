@@ -4,6 +4,10 @@ Per network, under the user's cache directory (``platformdirs``) or ``cache_dir`
 
 * ``chunk-EEEEEE.bin``: a whole epoch's 2016 headers, stored only after
   :func:`~utxo_truth._checkpoints.chunk_assurance` passed;
+* ``proofs.json``: merkle proofs of coins in stored blocks (txid → height, block hash,
+  position, branch), each checked against its verified header again before it is used;
+* ``assured.json``: single headers below the last checkpoint that passed header assurance
+  (Esplora), each checked against its epoch's target again when read;
 * ``tail.bin``: the headers above the last embedded checkpoint (from genesis where there are
   none, as on regtest): 8-byte little-endian start height, then the headers; stored after
   :func:`~utxo_truth.verify.check_header_chain` anchored at the checkpoint passed.
@@ -24,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -33,10 +38,10 @@ from pathlib import Path
 from .._checkpoints import CheckpointTable, chunk_assurance, load_checkpoints
 from .._exceptions import VerificationError
 from .._network import Network
-from .._pow import RETARGET_INTERVAL
+from .._pow import RETARGET_INTERVAL, bits_to_target
 from ..verify import GENESIS, HeaderChain, check_header_chain
 
-__all__ = ["HeaderStore", "default_cache_dir"]
+__all__ = ["HeaderStore", "check_tail", "default_cache_dir"]
 
 _CHUNK_BYTES = RETARGET_INTERVAL * 80
 
@@ -135,35 +140,8 @@ class HeaderStore:
 
     # --- the tail above the last checkpoint ------------------------------------------------
 
-    def _tail_anchor(self) -> tuple[int, str]:
-        """(height, hash) the tail hangs from: the last checkpoint, or genesis."""
-        if self.table.epochs:
-            return self.table.last_height, self.table.epochs[-1][0]
-        return -1, ""
-
     def _check_tail(self, start: int, headers: Sequence[bytes]) -> HeaderChain:
-        a_height, a_hash = self._tail_anchor()
-        if a_height < 0:
-            if start != 0:
-                raise VerificationError("with no checkpoint the stored tail starts at genesis")
-            return check_header_chain(headers, 0, self.network, anchor=(0, GENESIS[self.network]))
-        if start != a_height + 1:
-            raise VerificationError(f"the tail starts at {start}, not above the checkpoint")
-        if not headers or headers[0][4:36] != bytes.fromhex(a_hash)[::-1]:
-            raise VerificationError(
-                f"header at height {start} does not link to the checkpoint at {a_height}"
-            )
-        chain = check_header_chain(headers, start, self.network, anchor=(start, _hash(headers[0])))
-        target = self.table.epoch_target(start // RETARGET_INTERVAL)
-        from .._pow import bits_to_target
-
-        if target is not None and bits_to_target(int.from_bytes(headers[0][72:76], "little")) != (
-            target
-        ):
-            raise VerificationError(
-                f"header at height {start} does not carry the checkpointed target"
-            )
-        return chain
+        return check_tail(self.network, self.table, start, headers)
 
     def put_tail(self, start: int, headers: Sequence[bytes]) -> HeaderChain:
         """Verify the headers above the last checkpoint (or from genesis) and store them.
@@ -193,6 +171,77 @@ class HeaderStore:
             self._drop("tail.bin", f"fails verification ({exc})")
             return None
 
+    # --- merkle proofs of coins in stored blocks ---------------------------------------------
+
+    def proofs(self) -> dict[str, tuple[int, str, int, tuple[str, ...]]]:
+        """Merkle proofs kept: txid → (height, block hash, position, branch).
+
+        Believed by no one: the caller checks each against a verified header before using it
+        (:meth:`._spv.HeaderCache.proof`). A file that is not such a table is dropped.
+        """
+        with self._lock(exclusive=False):
+            data = self._read("proofs.json")
+        if data is None:
+            return {}
+        out: dict[str, tuple[int, str, int, tuple[str, ...]]] = {}
+        try:
+            table = json.loads(data)
+            for txid, (height, block, pos, branch) in table.items():
+                if not (
+                    isinstance(txid, str)
+                    and isinstance(height, int)
+                    and isinstance(block, str)
+                    and isinstance(pos, int)
+                    and isinstance(branch, list)
+                    and all(isinstance(x, str) for x in branch)
+                ):
+                    raise ValueError("a proof of the wrong shape")
+                out[txid] = (height, block, pos, tuple(branch))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._drop("proofs.json", f"not a table of proofs ({exc})")
+            return {}
+        return out
+
+    def put_proofs(self, new: dict[str, tuple[int, str, int, tuple[str, ...]]]) -> None:
+        """Add checked proofs to the kept ones (a later run re-checks them before use)."""
+        kept = self.proofs()
+        kept.update(new)
+        text = json.dumps({t: [h, b, p, list(br)] for t, (h, b, p, br) in sorted(kept.items())})
+        with self._lock(exclusive=True):
+            self._write("proofs.json", text.encode())
+
+    # --- single headers of header assurance (below the last checkpoint) ---------------------
+
+    def assured(self) -> dict[int, bytes]:
+        """Single headers kept for header assurance: height → header, each verified again.
+
+        Each must still carry its epoch's checkpointed target and meet it
+        (:func:`~utxo_truth._checkpoints.header_assurance`); a file with one that does not, or
+        that is not such a table, is dropped.
+        """
+        from .._checkpoints import header_assurance
+
+        with self._lock(exclusive=False):
+            data = self._read("assured.json")
+        if data is None:
+            return {}
+        try:
+            out = {int(h): bytes.fromhex(x) for h, x in json.loads(data).items()}
+            for height, header in out.items():
+                header_assurance(header, height, self.network, self.table)
+        except (ValueError, TypeError, AttributeError, VerificationError) as exc:
+            self._drop("assured.json", f"fails verification ({exc})")
+            return {}
+        return out
+
+    def put_assured(self, new: dict[int, bytes]) -> None:
+        """Add headers that just passed header assurance to the kept ones."""
+        kept = self.assured()
+        kept.update(new)
+        text = json.dumps({str(h): kept[h].hex() for h in sorted(kept)})
+        with self._lock(exclusive=True):
+            self._write("assured.json", text.encode())
+
     def drop_tail_to_fork(self, server_hash: Callable[[int], str | None]) -> int | None:
         """Cut the stored tail back to the last height whose hash the server still has.
 
@@ -217,6 +266,37 @@ class HeaderStore:
             return None
         self.put_tail(chain.start, chain.headers[: lo - chain.start + 1])
         return lo
+
+
+def check_tail(
+    network: Network, table: CheckpointTable, start: int, headers: Sequence[bytes]
+) -> HeaderChain:
+    """Check a run of headers hanging from the last checkpoint (from genesis where there is none).
+
+    The first header links to the last checkpoint's hash and carries that epoch's checkpointed
+    target; the run links up with proof of work and the network's difficulty rules.
+
+    Raises:
+        VerificationError: naming the height and what failed.
+    """
+    if not table.epochs:
+        if start != 0:
+            raise VerificationError("with no checkpoint the stored tail starts at genesis")
+        return check_header_chain(headers, 0, network, anchor=(0, GENESIS[network]))
+    a_height, a_hash = table.last_height, table.epochs[-1][0]
+    if start != a_height + 1:
+        raise VerificationError(f"the tail starts at {start}, not above the checkpoint")
+    if not headers or headers[0][4:36] != bytes.fromhex(a_hash)[::-1]:
+        raise VerificationError(
+            f"header at height {start} does not link to the checkpoint at {a_height}"
+        )
+    chain = check_header_chain(headers, start, network, anchor=(start, _hash(headers[0])))
+    target = table.epoch_target(start // RETARGET_INTERVAL)
+    if target is not None and bits_to_target(int.from_bytes(headers[0][72:76], "little")) != (
+        target
+    ):
+        raise VerificationError(f"header at height {start} does not carry the checkpointed target")
+    return chain
 
 
 def _hash(header: bytes) -> str:

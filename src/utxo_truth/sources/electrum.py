@@ -7,15 +7,20 @@ one connection:
 
 1. the tip (``blockchain.headers.subscribe``) and every script's history (``get_history``);
 2. for scripts with history: ``listunspent`` and ``get_balance``; every transaction of those
-   histories (``transaction.get``); the headers missing from the verified chain
-   (``block.headers``, 2016 a request);
-3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, and the tip again
-   (the tip is also re-read at the end of round 2, so a look-up with nothing to prove stops there).
+   histories (``transaction.get``); the headers of the chain to the tip not held in memory or
+   in the header store (``block.headers``, 2016 a request; :class:`._spv.HeaderCache` says
+   which);
+3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, the 2016-header
+   chunk of each epoch below the last embedded checkpoint that holds a coin and is not stored
+   (chunk assurance), and the tip again (the tip is also re-read at the end of round 2, so a
+   look-up with nothing to prove stops there).
 
 Then, without trusting the server's listings:
 
-* the header chain from the checkpoint (genesis by default) to the tip must link up and meet
-  proof of work; the tip the scan is pinned to must be on it;
+* the header chain to the tip (from the last embedded checkpoint on a network that has them,
+  else genesis, or the ``checkpoint`` given) must link up and meet proof of work and its
+  network's difficulty rules; the tip the scan is pinned to must be on it; a coin below the last
+  checkpoint is proven by its epoch's chunk instead (``Coin.assurance == "chunk"``);
 * each transaction must hash to its txid; a coin's value and script are read from its
   transaction, never from ``listunspent``;
 * the coins are *derived from the histories* (outputs to the script not spent by a transaction in
@@ -54,16 +59,16 @@ from .._exceptions import (
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
+from ..verify import GENESIS, HeaderChain, TxOutputs, header_hash, tx_outputs
 from ._base import Closing, Coin, Lookup
 from ._errors import reports_as_source
+from ._history import Derived, HistoryTx, Listed, coins_from_history, compare_listing, compare_total
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
-from ._spv import Restart, hex32, is_int, merkle_problem, pinned
+from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
 
 __all__ = ["ElectrumSource", "scripthash"]
 
 CHUNK = 2016
-_NULL_TXID = b"\x00" * 32
 
 
 def scripthash(script: bytes) -> str:
@@ -119,6 +124,10 @@ class ElectrumSource(Closing):
             like :class:`~utxo_truth.sources._jsonrpc.Connection`: ``call``, ``close``,
             ``where``, ``round_trips``); then ``tls``, ``fingerprint``, ``ca_file``,
             ``timeout``, ``proxy`` and ``client_name`` are unused.
+        cache_dir: where verified headers are kept across runs (the header store, shared with
+            the Esplora source): None for the user's cache directory (``platformdirs``), a
+            path, or False for none. What is read from it is verified again; a second scan asks
+            the server for no header the store holds.
 
     Example:
         >>> src = ElectrumSource("127.0.0.1", 50001, network="regtest", tls=False)  # doctest: +SKIP
@@ -142,6 +151,7 @@ class ElectrumSource(Closing):
         verify: bool = True,
         client_name: str = "utxo_truth",
         connection: Connection | None = None,
+        cache_dir: CacheDir = None,
     ) -> None:
         self._network = parse_network(network)
         if not 1 <= batch_size <= 10_000:
@@ -160,7 +170,9 @@ class ElectrumSource(Closing):
             name=client_name,
             protocol=(PROTOCOL_MIN, PROTOCOL_MAX),  # read here, so that tests can narrow them
         )
-        self._headers: dict[int, bytes] = {}
+        self.checkpoint_given = checkpoint
+        self._cache_dir = cache_dir
+        self._cache: HeaderCache | None = None
 
     @classmethod
     def from_url(cls, url: str, network: Network | str, **kwargs: Any) -> ElectrumSource:
@@ -253,7 +265,11 @@ class ElectrumSource(Closing):
             calls.append(("blockchain.scripthash.listunspent", [scripthash(s)]))
             calls.append(("blockchain.scripthash.get_balance", [scripthash(s)]))
         calls += [("blockchain.transaction.get", [t]) for t in txids]
-        header_calls = self._header_calls(tip_height, histories) if self.verify else []
+        cache = self.headers
+        cache.begin()
+        lowest = min((h for hist in histories.values() for _t, h in hist if h > 0), default=None)
+        low, kind = cache.plan(tip_height, lowest)
+        header_calls = self._header_calls(cache.missing(low, tip_height)) if self.verify else []
         calls += header_calls
         # the tip again: enough when no proof is needed, and it spares ElectrumX's wait on a
         # small reply in a round of its own
@@ -267,13 +283,10 @@ class ElectrumSource(Closing):
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         problems += tip_problems(self._network, tip_height, header_time(tip_header))
         txs = self._parse_txs(txids, tx_replies, problems)
-        chain = (
-            self._verify_headers(
-                header_calls, replies[2 * len(used) + len(txids) :], tip_height, tip_header
-            )
-            if self.verify
-            else None
-        )
+        chain = None
+        if self.verify:
+            self._take_headers(header_calls, replies[2 * len(used) + len(txids) :])
+            chain = cache.chain(block, low, kind, self._hash_at, tip_header)
 
         coins: dict[bytes, list[Coin]] = {}
         pending: dict[bytes, list[Coin]] = {}
@@ -286,23 +299,38 @@ class ElectrumSource(Closing):
                     need_proof.setdefault((c.txid, c.height), []).append((s, k))
 
         # round 3 (only when there is something to prove): merkle proofs and the tip again
+        # a coin below the last embedded checkpoint: its epoch's chunk, not the chain to it
         proof_keys = list(need_proof) if self.verify else []
+        epochs = sorted(
+            {
+                e
+                for _t, h in proof_keys
+                if (e := cache.chunk_epoch(h, tip_height)) is not None and cache.chunk(e) is None
+            }
+        )
         replies = []
         if proof_keys:
             calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
+            calls += [("blockchain.block.headers", [e * CHUNK, CHUNK]) for e in epochs]
             calls.append(("blockchain.headers.subscribe", []))
             replies = self.conn.call(calls, self.batch_size)
             _height_after, after_header = self._tip(replies.pop())
+            for e, r in zip(epochs, replies[len(proof_keys) :], strict=True):
+                cache.put_chunk(e, self._headers_of(r, e * CHUNK, CHUNK))
         tip_after = header_hash(after_header)
         for (txid, height), reply in zip(proof_keys, replies, strict=True):
-            problem = self._check_proof(txid, height, reply, chain)
+            epoch = cache.chunk_epoch(height, tip_height)
+            proving, assurance = (
+                (cache.chunk(epoch), "chunk") if epoch is not None else (chain, "chain")
+            )
+            problem = self._check_proof(txid, height, reply, proving)
             for s, k in need_proof[(txid, height)]:
                 c = coins[s][k]
                 coins[s][k] = replace(
                     c,
                     verification="spv" if problem is None else "unverified",
                     problem=problem,
-                    assurance="chain" if problem is None else None,  # issue 13 hook
+                    assurance=assurance if problem is None else None,
                 )
         for cs in coins.values():
             for c in cs:
@@ -322,16 +350,20 @@ class ElectrumSource(Closing):
     def block_status(self, block: BlockRef) -> str:
         """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
 
-        Returns ``"tip"``; ``"behind"`` (still on the best chain, which has grown); or
-        ``"stale"`` (no longer on the best chain: reorganised away — scan again).
+        Returns ``"tip"``; ``"behind"`` (still on the best chain, which has grown);
+        ``"stale"`` (no longer on the best chain: reorganised away — scan again); or
+        ``"stale-server"``: the server's own tip is far behind the local clock or below the
+        last embedded checkpoint (:func:`~utxo_truth._checkpoints.tip_problems`), so its word
+        on ``block`` is that of a stale or eclipsed server: ask another.
         """
         replies = self.conn.call(
             [("blockchain.headers.subscribe", []), ("blockchain.block.header", [block.height])],
             self.batch_size,
         )
         height, header = self._tip(replies[0])
+        stale_server = bool(tip_problems(self._network, height, header_time(header)))
         if header_hash(header) == block.hash:
-            return "tip"
+            return "stale-server" if stale_server else "tip"
         r = replies[1]
         if r.error is not None:
             if height < block.height:
@@ -339,7 +371,9 @@ class ElectrumSource(Closing):
             raise _refusal(r.error, f"{self.describe()} block.header {block.height}")
         if not isinstance(r.result, str):
             raise SourceProtocolError(f"{self.describe()} sent a malformed header")
-        return "behind" if header_hash(bytes.fromhex(r.result)) == block.hash else "stale"
+        if header_hash(bytes.fromhex(r.result)) != block.hash:
+            return "stale"
+        return "stale-server" if stale_server else "behind"
 
     # --- parsing and checking --------------------------------------------------------------
     def _name(self, script: bytes) -> str:
@@ -361,10 +395,9 @@ class ElectrumSource(Closing):
 
     def _parse_txs(
         self, txids: list[str], replies: list[Reply], problems: list[str]
-    ) -> dict[str, Any]:
-        from embit.transaction import Transaction
-
-        txs: dict[str, Any] = {}
+    ) -> dict[str, TxOutputs]:
+        """The transactions sent that hash to their txids (one parser: ``verify.tx_outputs``)."""
+        txs: dict[str, TxOutputs] = {}
         for txid, r in zip(txids, replies, strict=True):
             if r.error is not None or not isinstance(r.result, str):
                 problems.append(
@@ -372,102 +405,92 @@ class ElectrumSource(Closing):
                 )
                 continue
             try:
-                tx = Transaction.parse(bytes.fromhex(r.result))
-            except Exception:
-                problems.append(
-                    f"transaction {txid}: the server sent bytes that are not a transaction"
-                )
-                continue
-            if tx.txid().hex() != txid:
-                problems.append(
-                    f"transaction {txid}: the server sent a transaction with another txid"
-                )
-                continue
-            txs[txid] = tx
+                txs[txid] = tx_outputs(bytes.fromhex(r.result), txid)
+            except ValueError:
+                problems.append(f"transaction {txid}: the server sent bytes that are not hex")
+            except VerificationError as exc:
+                problems.append(f"transaction {txid}: {exc}")
         return txs
 
-    def _header_calls(
-        self, tip: int, histories: dict[bytes, list[tuple[str, int]]]
-    ) -> list[tuple[str, list[Any]]]:
-        low = self.checkpoint[0]
-        heights = [h for hist in histories.values() for _t, h in hist if h > 0]
-        if heights:
-            low = min(low, min(heights))
-        # headers already verified and still on the chain are kept; refetch from the first gap
-        start = low
-        while start in self._headers and start < tip:
-            start += 1
-        if start > low:
-            start = max(low, start - 1)  # re-read the last known header: it proves the link
-        return [
-            ("blockchain.block.headers", [h, min(CHUNK, tip - h + 1)])
-            for h in range(start, tip + 1, CHUNK)
-        ]
+    @property
+    def headers(self) -> HeaderCache:
+        """The verified headers held, with the header store behind them (:mod:`._spv`)."""
+        if self._cache is None:
+            self._cache = HeaderCache(
+                self._network,
+                checkpoint=self.checkpoint_given,
+                cache_dir=self._cache_dir,
+                where=self.describe(),
+            )
+        return self._cache
 
-    def _verify_headers(
-        self, calls: list[tuple[str, list[Any]]], replies: list[Reply], tip: int, tip_header: bytes
-    ) -> HeaderChain:
-        for (_m, (start, count)), r in zip(calls, replies, strict=True):
-            if r.error is not None:
-                raise _refusal(r.error, f"{self.describe()} block.headers")
-            res = r.result
-            if not isinstance(res, dict):
-                raise SourceProtocolError(f"{self.describe()} sent malformed headers")
-            if isinstance(res.get("headers"), list):
+    @staticmethod
+    def _header_calls(missing: list[int]) -> list[tuple[str, list[Any]]]:
+        """``block.headers`` requests (2016 a request) for the heights not held."""
+        calls: list[tuple[str, list[Any]]] = []
+        for h in missing:
+            if calls and calls[-1][1][0] + calls[-1][1][1] == h and calls[-1][1][1] < CHUNK:
+                calls[-1][1][1] += 1
+            else:
+                calls.append(("blockchain.block.headers", [h, 1]))
+        return calls
+
+    def _headers_of(self, r: Reply, start: int, count: int) -> list[bytes]:
+        """The ``count`` 80-byte headers of a ``block.headers`` reply, or a typed error."""
+        if r.error is not None:
+            raise _refusal(r.error, f"{self.describe()} block.headers")
+        res = r.result
+        try:
+            if isinstance(res, dict) and isinstance(res.get("headers"), list):
                 raw = [bytes.fromhex(h) for h in res["headers"] if isinstance(h, str)]
-            elif isinstance(res.get("hex"), str):
+            elif isinstance(res, dict) and isinstance(res.get("hex"), str):
                 blob = bytes.fromhex(res["hex"])
                 raw = [blob[i : i + 80] for i in range(0, len(blob), 80)]
             else:
                 raise SourceProtocolError(
                     f"{self.describe()} sent headers without 'hex' or 'headers'"
                 )
-            if len(raw) != count or any(len(h) != 80 for h in raw):
-                raise SourceProtocolError(
-                    f"{self.describe()} sent {len(raw)} headers where {count} were asked"
-                )
-            for k, h in enumerate(raw):
-                if self._headers.get(start + k, h) != h:
-                    self._headers = {}  # the chain changed under us (a reorg): start over
-                    raise Restart
-            for k, h in enumerate(raw):
-                self._headers[start + k] = h
-        low = min(self._headers) if self._headers else 0
-        headers = [self._headers[h] for h in range(low, tip + 1) if h in self._headers]
-        if len(headers) != tip - low + 1:
-            self._headers = {}
-            raise Restart
-        try:
-            chain = check_header_chain(headers, low, self._network, anchor=self.checkpoint)
-        except VerificationError as exc:
-            self._headers = {}
-            raise VerificationError(
-                f"{self.describe()}: {exc}. The server is wrong or lying: use another server"
-            ) from None
-        if chain.header(tip) != tip_header:
-            self._headers = {}
-            raise VerificationError(
-                f"{self.describe()}: the tip it announced is not on its own header chain"
+        except ValueError:
+            raise SourceProtocolError(f"{self.describe()} sent headers that are not hex") from None
+        if len(raw) != count or any(len(h) != 80 for h in raw):
+            if len(raw) < count and all(len(h) == 80 for h in raw):
+                raise Restart  # fewer than asked: the chain got shorter under us
+            raise SourceProtocolError(
+                f"{self.describe()} sent {len(raw)} headers where {count} were asked"
             )
-        return chain
+        return raw
+
+    def _take_headers(self, calls: list[tuple[str, list[Any]]], replies: list[Reply]) -> None:
+        for (_m, (start, count)), r in zip(calls, replies, strict=True):
+            raw = self._headers_of(r, start, count)
+            self.headers.add({start + k: h for k, h in enumerate(raw)})
+
+    def _hash_at(self, height: int) -> str | None:
+        """The server's block hash at ``height`` (None above its tip): finds a fork point."""
+        (r,) = self.conn.call([("blockchain.block.header", [height])], self.batch_size)
+        if r.error is not None or not isinstance(r.result, str):
+            return None
+        try:
+            return header_hash(bytes.fromhex(r.result))
+        except (ValueError, VerificationError):
+            return None
 
     def _check_proof(
         self, txid: str, height: int, reply: Reply, chain: HeaderChain | None
     ) -> str | None:
-        if chain is None:
-            return "not verified (verification is off)"
-        if reply.error is not None:
+        if chain is not None and reply.error is not None:
             return f"no merkle proof: {error_text(reply.error)}"
-        r = reply.result
-        if not isinstance(r, dict):
+        if chain is not None and not isinstance(reply.result, dict):
             return "malformed merkle proof"
-        return merkle_problem(txid, height, r.get("merkle"), r.get("pos"), chain)
+        return proof_problem(
+            txid, height, reply.result, chain, "not verified (verification is off)"
+        )
 
     def _coins_of_script(
         self,
         script: bytes,
         history: list[tuple[str, int]],
-        txs: dict[str, Any],
+        txs: dict[str, TxOutputs],
         listing: Reply,
         balance: Reply,
         coins: dict[bytes, list[Coin]],
@@ -476,116 +499,56 @@ class ElectrumSource(Closing):
     ) -> None:
         """The coins of ``script``, derived from its history, then compared with the listing.
 
-        Outputs to the script not spent by a transaction of its history are its coins; a coin
+        The rule and the comparison are :mod:`._history`'s (shared with Esplora): a coin
         ``listunspent`` shows but the history does not explain is kept ``unverified`` with the
         reason, one the history proves but the listing omits is kept and the omission reported,
-        and the total is compared with ``get_balance``. (Formerly ``_reconcile_script``: the
-        word "reconcile" belongs to portfolios.)
+        and the total is compared with ``get_balance``.
         """
         name = self._name(script)
         if listing.error is not None:
             raise _refusal(listing.error, f"{self.describe()} listunspent of {name}")
         listed = self._parse_listing(listing.result, name)
-        heights = dict(history)
         missing = [t for t, _h in history if t not in txs]
-        # coins implied by the history: outputs to the script, less what the history spends
-        outputs: dict[tuple[str, int], tuple[int, int, bool]] = {}
-        spent_conf: set[tuple[str, int]] = set()
-        spent_mem: dict[tuple[str, int], str] = {}
-        for txid, height in history:
-            tx = txs.get(txid)
-            if tx is None:
-                continue
-            coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
-            for vout, out in enumerate(tx.vout):
-                if bytes(out.script_pubkey.data) == script:
-                    outputs[(txid, vout)] = (int(out.value), height, coinbase)
-            for vin in tx.vin:
-                op = (bytes(vin.txid).hex(), int(vin.vout))
-                if height > 0:
-                    spent_conf.add(op)
-                else:
-                    spent_mem[op] = txid
-        mine_conf: list[Coin] = []
-        mine_pend: list[Coin] = []
-        for (txid, vout), (value, height, coinbase) in sorted(outputs.items()):
-            if (txid, vout) in spent_conf:
-                continue
-            if height > 0:
-                mine_conf.append(
-                    Coin(
-                        txid,
-                        vout,
-                        value,
-                        script,
-                        height,
-                        coinbase,
-                        spent_by=spent_mem.get((txid, vout)),
-                    )
-                )
-            elif (txid, vout) not in spent_mem:
-                mine_pend.append(Coin(txid, vout, value, script, None, coinbase))
-        # compare with what the server lists
-        implied = {(c.txid, c.vout): c for c in mine_conf if c.spent_by is None}
-        implied.update({(c.txid, c.vout): c for c in mine_pend})
-        for key, (value, height) in listed.items():
-            c = implied.get(key)
-            if c is None:
-                if missing:
-                    continue  # cannot tell without the transactions the server would not send
-                if height > 0:
-                    mine_conf.append(
-                        Coin(
-                            key[0],
-                            key[1],
-                            value,
-                            script,
-                            height,
-                            False,
-                            problem="listed by the server but not explained by its own history",
-                        )
-                    )
-                else:
-                    problems.append(
-                        f"{key[0]}:{key[1]} ({name}): unconfirmed coin listed but not in "
-                        "the history"
-                    )
-                continue
-            if value != c.value:
-                problems.append(
-                    f"{key[0]}:{key[1]} ({name}): the server listed {value} sats, "
-                    f"the transaction says {c.value}"
-                )
-            if (c.height or 0) != max(height, 0):
-                problems.append(
-                    f"{key[0]}:{key[1]} ({name}): the server listed height {height}, "
-                    f"its history says {heights.get(key[0])}"
-                )
-        for key, c in implied.items():
-            if key not in listed:
-                problems.append(
-                    f"{c.txid}:{c.vout} ({name}): proven by the history but omitted by "
-                    "listunspent (incomplete answer)"
-                )
+        known = [
+            HistoryTx(t.txid, h if h > 0 else None, t.outputs, t.spends, coinbase=t.coinbase)
+            for txid, h in history
+            if (t := txs.get(txid)) is not None
+        ]
+        derived, receipts, said = coins_from_history(script, known, name)
+        problems += said
+        unexplained, said = compare_listing(derived, receipts, listed, name, complete=not missing)
+        problems += said
+        mine_conf = [_coin(script, c) for c in derived]
+        mine_pend = [_coin(script, c) for c in receipts]
         if missing:
             problems.append(
                 f"{name}: {len(missing)} transaction(s) of its history could not be checked"
             )
-        if balance.error is None and isinstance(balance.result, dict):
+        elif balance.error is None and isinstance(balance.result, dict):
             confirmed = balance.result.get("confirmed")
-            expected = sum(c.value for c in mine_conf if c.problem is None)
-            if is_int(confirmed) and confirmed != expected and not missing:
-                problems.append(
-                    f"{name}: get_balance says {confirmed} sats confirmed, "
-                    f"the history implies {expected}"
+            if isinstance(confirmed, int) and not isinstance(confirmed, bool):
+                problems += compare_total(
+                    confirmed, sum(c.value for c in derived), name, "get_balance says"
                 )
+        mine_conf += [
+            Coin(
+                u.txid,
+                u.vout,
+                u.value,
+                script,
+                u.height,
+                coinbase=False,
+                problem="listed by the server but not explained by its own history",
+            )
+            for u in unexplained
+        ]
         coins[script] = mine_conf
         pending[script] = mine_pend
 
-    def _parse_listing(self, result: Any, name: str) -> dict[tuple[str, int], tuple[int, int]]:
+    def _parse_listing(self, result: Any, name: str) -> list[Listed]:
         if not isinstance(result, list):
             raise SourceProtocolError(f"{self.describe()} sent a malformed listunspent for {name}")
-        out = {}
+        out = []
         for item in result:
             ok = (
                 isinstance(item, dict)
@@ -600,8 +563,17 @@ class ElectrumSource(Closing):
                 raise SourceProtocolError(
                     f"{self.describe()} sent a malformed unspent output: {str(item)[:80]}"
                 )
-            out[(hex32(item.get("tx_hash"), "tx_hash"), item["tx_pos"])] = (
-                item["value"],
-                item["height"],
+            height = item["height"]  # 0 and -1: in the mempool
+            out.append(
+                Listed(
+                    hex32(item.get("tx_hash"), "tx_hash"),
+                    item["tx_pos"],
+                    item["value"],
+                    height if height > 0 else None,
+                )
             )
         return out
+
+
+def _coin(script: bytes, c: Derived) -> Coin:
+    return Coin(c.txid, c.vout, c.value, script, c.height, c.coinbase, spent_by=c.spent_by)

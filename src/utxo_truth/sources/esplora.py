@@ -34,9 +34,12 @@ its transaction, never from a listing; a confirmed coin is ``spv`` only when its
 reaches the verified header at its height. What fails is said in ``Lookup.problems`` and the coin
 stays ``unverified``; nothing is silently dropped or zeroed.
 
-The header chain is cached for the source's life; one longer than ``max_headers`` is not fetched
-(coins are then ``unverified``, saying why and what to do: a ``checkpoint`` at or below the
-oldest coin, or an Electrum server, which sends 2016 headers a request).
+Headers are held by :class:`._spv.HeaderCache`, with the header store on disk behind it
+(``cache_dir``): a later scan asks for none it holds, and proofs it checked are checked again
+against their headers instead of being asked again. A chain of more than ``max_headers``
+missing headers is not fetched (coins below the last embedded checkpoint then get header
+assurance; elsewhere they are ``unverified``, saying why and what to do). Fetching headers is
+:mod:`._esplora_headers`; coins from a history, :mod:`._history`.
 
 Politeness: 429 and 503 are retried with exponential backoff and full jitter, honouring
 ``Retry-After`` (seconds or an HTTP date) up to ``max_wait`` seconds; other 5xx, dropped
@@ -60,63 +63,49 @@ from .._exceptions import (
     HistoryTooLargeError,
     SourceProtocolError,
     SourceSpecError,
-    VerificationError,
 )
 from .._models import BlockRef
 from .._network import Network, parse_network
 from .._script import address_of
-from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
+from ..verify import GENESIS, HeaderChain, header_hash
 from ._assurance import header_assured  # issue 13 hook
 from ._base import Closing, Coin, Lookup
 from ._errors import reports_as_source
 from ._esplora_api import (
+    Listed,
     ScriptStats,
+    as_list,
     parse_stats,
+    parse_tx_json,
+    parse_utxos,
 )
 from ._esplora_api import TxOuts as _TxOuts
 from ._esplora_api import counts as _counts
-from ._esplora_api import header_from_summary as _header_from_summary
 from ._esplora_api import outs_from_hex as _outs_from_hex
 from ._esplora_api import outs_from_object as _outs_from_object
 from ._esplora_api import scripthash as _scripthash
+from ._esplora_headers import EsploraHeaders
+from ._history import Derived, HistoryTx, Outspend, coins_from_history, compare_total
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
-from ._spv import Restart, hex32, is_int, merkle_problem, pinned
+from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
 
 __all__ = ["EsploraSource"]
 
-SEGMENT = 16
-"""The fewest headers walked back from one ``/block-height`` look-up (a worker walks a segment;
-there are as many segments as workers, so that the walk takes ``headers / parallel`` requests'
-time)."""
 PAGE = 25
 """Confirmed transactions per page of ``/scripthash/:h/txs/chain`` (electrs' fixed size)."""
 MEMPOOL_PAGE = 50
 """Mempool transactions ``/scripthash/:h/txs`` returns at most."""
-BLOCKS_PAGE = 10
-"""Block summaries per ``/blocks/:start`` reply."""
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    """A coin as the server states it, before it is checked against its transaction."""
-
-    txid: str
-    vout: int
-    value: int
-    height: int | None
-    block_hash: str | None = None
-    spent_by: str | None = None
-
-
 @dataclass
 class _ScriptAnswer:
     script: bytes
-    confirmed: list[_Listed]
-    pending: list[_Listed]
+    confirmed: list[Listed]
+    pending: list[Listed]
     stats: ScriptStats | None = None
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
@@ -153,6 +142,10 @@ class EsploraSource(Closing):
             be configured otherwise; a page found cut short lowers it).
         progress: called as ``(done, to_do)`` look-ups (HTTP requests, or pages of one
             script's history) as they end, counted over the source's life.
+        cache_dir: where verified headers are kept across runs (the header store, shared with
+            the Electrum source): None for the user's cache directory (``platformdirs``), a
+            path, or False for none. What is read from it is verified again; a second scan asks
+            the server for no header the store holds.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -180,6 +173,7 @@ class EsploraSource(Closing):
         prefer_history: bool = True,
         page_size: int = PAGE,
         progress: Progress | None = None,
+        cache_dir: CacheDir = None,
     ) -> None:
         self._network = parse_network(network)
         parts = urlsplit(base_url)
@@ -237,8 +231,17 @@ class EsploraSource(Closing):
         self._lock = threading.Lock()
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
-        self._headers: dict[int, bytes] = {}
-        self._blocks_endpoint = True
+        self.headers = HeaderCache(
+            self._network, checkpoint=checkpoint, cache_dir=cache_dir, where=self._where
+        )
+        """The verified headers held, with the header store behind them (:mod:`._spv`)."""
+        self._fetcher = EsploraHeaders(
+            self._http,
+            self.headers,
+            where=self._where,
+            parallel=parallel,
+            max_headers=max_headers,
+        )
         self._proven_whole = (0, 0)
         self._mempool_page = MEMPOOL_PAGE
         self._trial_pages: tuple[int, int] | None = None
@@ -311,14 +314,26 @@ class EsploraSource(Closing):
             self._trial_pages = None
         return answer
 
-    def _tip(self) -> BlockRef:
-        """The tip, hash first.
+    def _tip(self, together: bool = False) -> BlockRef:
+        """The tip, hash first; or both at once (``together``, one wait instead of two).
 
-        A block found between the two reads changes the hash read again at the end of the
-        look-up, which then starts again.
+        Hash first: a block found between the two reads changes the hash read again at the end
+        of the look-up, which then starts again. Read together, the hash may also be the newer
+        of the two: then the verified chain's hash at that height is not the tip's (the
+        look-up starts again, :meth:`._spv.HeaderCache.chain`), and where no chain is verified
+        the height is read again at the end (:meth:`_lookup_once`).
         """
-        tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
-        height_text = self._get("/blocks/tip/height", json_reply=False)
+        if together:
+            hash_text, height_text = self._many(
+                [
+                    lambda: self._get("/blocks/tip/hash", json_reply=False),
+                    lambda: self._get("/blocks/tip/height", json_reply=False),
+                ]
+            )
+            tip_hash = hex32(hash_text, "tip hash")
+        else:
+            tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
+            height_text = self._get("/blocks/tip/height", json_reply=False)
         if not height_text.isdigit():
             raise SourceProtocolError(
                 f"{self._where} sent a malformed tip height: {height_text[:40]!r}"
@@ -329,9 +344,12 @@ class EsploraSource(Closing):
         # the tip the previous look-up ended on, if it is a moment old, saves two requests (the
         # tip is read again at the end of this look-up all the same)
         recent, when = self._recent_tip
-        block = recent if recent and time.monotonic() - when < 1.0 else self._tip()
+        reuse = recent is not None and time.monotonic() - when < 1.0
+        together = self.verify and not reuse  # the pairing is checked by the header chain
+        block = recent if recent is not None and reuse else self._tip(together)
         self._recent_tip = (None, 0.0)
         self._trial_pages = None
+        self.headers.begin()
         # one request a script: the first page of its history says whether it was used and,
         # for all but busy scripts, is the whole history, from which the coins are derived (its
         # transactions are believed only if they hash to their txids)
@@ -375,7 +393,15 @@ class EsploraSource(Closing):
         need_height = sorted({c.txid for s in used for c in answers[s].confirmed if c.height == -1})
         want_proofs = confirmed_txids if self.verify else need_height
         # the headers missing from the cache are asked in the same go (one wait, not two)
-        header_jobs = self._blocks_jobs(block) if self.verify and confirmed_txids else []
+        header_jobs = self._fetcher.blocks_jobs(block) if self.verify and confirmed_txids else []
+        # a proof kept from an earlier run, that still reaches its held header, is not asked
+        height_of = {c.txid: c.height for s in used for c in answers[s].confirmed}
+        kept: dict[str, Any] = {}
+        for t in want_proofs if self.verify else []:
+            h = height_of.get(t)
+            if h is not None and h >= 0 and (p := self.headers.proof(t, h)) is not None:
+                kept[t] = p
+        want_proofs = [t for t in want_proofs if t not in kept]
         # ... and the tip again: every answer about the scripts is in by now
         fetched = self._many(
             [self._hex_job(t) for t in need_tx]
@@ -388,19 +414,20 @@ class EsploraSource(Closing):
             txouts[txid] = _outs_from_hex(text, txid)
         n = len(need_tx) + len(want_proofs)
         proof_of = dict(zip(want_proofs, fetched[len(need_tx) : n], strict=True))
+        proof_of.update(kept)
         for run in fetched[n:]:
-            self._headers.update(run)
+            self.headers.add(run)
         for a in answers.values():
             for c in a.confirmed:
                 if c.height is not None and c.height > block.height:
                     raise Restart  # a block newer than the tip we pinned: the chain moved
         chain, chain_problem = (
-            self._header_chain(block) if self.verify and confirmed_txids else (None, None)
+            self._fetcher.chain(block) if self.verify and confirmed_txids else (None, None)
         )
         if self.verify and not confirmed_txids:
             # issue 13 hook (#11: an empty answer at an unchecked tip): the tip an answer names
             # is verified like any other header, or the answer says it was not
-            chain, chain_problem = self._header_chain(block)
+            chain, chain_problem = self._fetcher.chain(block)
             if chain is None:
                 problems.append(
                     f"the tip (height {block.height}) was not verified: {chain_problem}"
@@ -427,12 +454,24 @@ class EsploraSource(Closing):
             coins[s] = tuple(sorted(checked, key=lambda c: (c.txid, c.vout)))
             pend = [self._check_coin(s, c, txouts, None, None, None) for c in a.pending]
             pending[s] = tuple(sorted(pend, key=lambda c: (c.txid, c.vout)))
+        if chain is not None:
+            for group in coins.values():
+                for coin in group:
+                    if coin.assurance == "chain" and coin.height is not None:
+                        self.headers.keep_proof(coin.txid, coin.height, chain, proof_of[coin.txid])
+        self.headers.save()
         for group in (*coins.values(), *pending.values()):
             for coin in group:
                 if coin.problem:
                     problems.append(
                         f"{coin.txid}:{coin.vout} ({self._name(coin.script)}): {coin.problem}"
                     )
+        if (
+            together
+            and chain is None
+            and self._get("/blocks/tip/height", json_reply=False).strip() != str(block.height)
+        ):
+            raise Restart  # read together, unverified: the height may be older than the hash
         # issue 13 hook: a stale or eclipsed tip is said (see _checkpoints.tip_problems)
         tip_time = header_time(chain.header(block.height)) if chain is not None else None
         problems += tip_problems(self._network, block.height, tip_time)
@@ -448,12 +487,27 @@ class EsploraSource(Closing):
 
     @reports_as_source
     def block_status(self, block: BlockRef) -> str:
-        """``"tip"``, ``"behind"`` (still on the best chain, which grew) or ``"stale"``."""
+        """Say whether ``block`` (e.g. an earlier scan's) is still the server's tip.
+
+        ``"tip"``; ``"behind"`` (still on the best chain, which grew); ``"stale"`` (no longer
+        on it: reorganised away, scan again); or ``"stale-server"``: the server's own tip is
+        far behind the local clock or below the last embedded checkpoint
+        (:func:`~utxo_truth._checkpoints.tip_problems`), so its word on ``block`` is that of a
+        stale or eclipsed server: ask another.
+        """
         tip_hash = hex32(self._get("/blocks/tip/hash", json_reply=False), "tip hash")
-        if tip_hash == block.hash:
-            return "tip"
-        at = self._get(f"/block-height/{block.height}", json_reply=False, missing_ok=True)
-        return "behind" if at is not None and at.lower() == block.hash else "stale"
+        status = "tip"
+        if tip_hash != block.hash:
+            at = self._get(f"/block-height/{block.height}", json_reply=False, missing_ok=True)
+            status = "behind" if at is not None and at.lower() == block.hash else "stale"
+        if status == "stale" or self._network is Network.REGTEST:
+            return status
+        height = block.height if status == "tip" else self._tip().height
+        header = bytes.fromhex(self._get(f"/block/{tip_hash}/header", json_reply=False) or "")
+        when = (
+            header_time(header) if len(header) == 80 and header_hash(header) == tip_hash else None
+        )
+        return "stale-server" if tip_problems(self._network, height, when) else status
 
     # --- jobs ----------------------------------------------------------------------------------
     def _whole_pages(
@@ -514,7 +568,7 @@ class EsploraSource(Closing):
     def _first_page_job(self, script: bytes) -> Callable[[], list[dict[str, Any]]]:
         def job() -> list[dict[str, Any]]:
             r = self._get(f"/scripthash/{_scripthash(script)}/txs", json_reply=True)
-            return [self._parse_tx_json(t) for t in self._as_list(r, "history")]
+            return [parse_tx_json(t, self._where) for t in as_list(r, "history", self._where)]
 
         return job
 
@@ -531,11 +585,13 @@ class EsploraSource(Closing):
                 listing = self._get(f"/scripthash/{sh}/utxo", json_reply=True)
             except HistoryTooLargeError:
                 return False
-            for c in self._parse_utxos(listing, answer.script):
+            for c in parse_utxos(listing, self._where):
                 (answer.confirmed if c.height is not None else answer.pending).append(c)
             if answer.stats.mempool.tx_count > 0:
-                txs = self._as_list(
-                    self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True), "history"
+                txs = as_list(
+                    self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True),
+                    "history",
+                    self._where,
                 )
                 answer.confirmed.extend(self._spent_in_mempool(txs, answer))
                 if len(txs) < answer.stats.mempool.tx_count:
@@ -548,9 +604,11 @@ class EsploraSource(Closing):
 
         return job
 
-    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[_Listed]:
+    def _spent_in_mempool(self, txs: Any, answer: _ScriptAnswer) -> list[Listed]:
         """Confirmed coins of the script that mempool transactions spend (``/utxo`` omits them)."""
-        parsed = [self._parse_tx_json(t) for t in self._as_list(txs, "mempool transactions")]
+        parsed = [
+            parse_tx_json(t, self._where) for t in as_list(txs, "mempool transactions", self._where)
+        ]
         in_mempool = {t["txid"] for t in parsed}
         listed = {(c.txid, c.vout) for c in (*answer.confirmed, *answer.pending)}
         out = []
@@ -561,7 +619,7 @@ class EsploraSource(Closing):
                 if (prev_txid, prev_vout) in listed:
                     continue
                 # the spent coin's height comes from its merkle proof (checked later)
-                out.append(_Listed(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
+                out.append(Listed(prev_txid, prev_vout, prev_value, -1, spent_by=t["txid"]))
         return out
 
     def _hex_job(self, txid: str) -> Callable[[], str | None]:
@@ -570,55 +628,24 @@ class EsploraSource(Closing):
     def _proof_job(self, txid: str) -> Callable[[], Any]:
         return lambda: self._get(f"/tx/{txid}/merkle-proof", json_reply=True, missing_ok=True)
 
-    # --- coins from a history ------------------------------------------------------------------
+    # --- coins from a history (the rule is :mod:`._history`'s, shared with Electrum) -------
     def _coins_from_history(
         self,
         a: _ScriptAnswer,
         history: list[dict[str, Any]],
-        outspends: dict[str, list[tuple[bool, str | None, bool]]] | None,
+        outspends: dict[str, list[Outspend]] | None,
         objects: dict[str, dict[str, Any]],
         problems: list[str],
     ) -> None:
-        """Outputs to the script less those its history spends.
-
-        ``outspends``, when given, has the last word; a disagreement with the history is reported.
-        """
-        spenders = {
-            (p_txid, p_vout): (t["txid"], t["height"] is not None)
-            for t in history
-            for p_txid, p_vout, _s, _v in t["vin"]
-        }
+        """Outputs to the script less those its history spends (``outspends`` has the last word)."""
         for t in history:
             objects.setdefault(t["txid"], t)
-            for vout, (script, value) in enumerate(t["vout"]):
-                if script != a.script:
-                    continue
-                key = (t["txid"], vout)
-                by, by_confirmed = spenders.get(key, (None, False))
-                if outspends is not None:
-                    status = outspends.get(t["txid"], [])
-                    if vout >= len(status):
-                        problems.append(
-                            f"{key[0]}:{vout} ({self._name(a.script)}): outspends has no entry "
-                            "for it"
-                        )
-                        continue
-                    spent, said_by, said_confirmed = status[vout]
-                    if spent != (by is not None):
-                        problems.append(
-                            f"{key[0]}:{vout} ({self._name(a.script)}): outspends and the "
-                            "script's history "
-                            "disagree on whether it is spent"
-                        )
-                    by, by_confirmed = (said_by, said_confirmed) if spent else (None, False)
-                if by is not None and by_confirmed:
-                    continue
-                claim = _Listed(t["txid"], vout, value, t["height"], t["block_hash"])
-                if t["height"] is None:
-                    if by is None:
-                        a.pending.append(claim)
-                else:
-                    a.confirmed.append(replace(claim, spent_by=by))
+        confirmed, pending, said = coins_from_history(
+            a.script, [_history_tx(t) for t in history], self._name(a.script), outspends
+        )
+        problems += said
+        a.confirmed += [_listed(c) for c in confirmed]
+        a.pending += [_listed(c) for c in pending]
 
     def _rebuild(
         self,
@@ -650,7 +677,9 @@ class EsploraSource(Closing):
             out: list[dict[str, Any]] = []
             if answer.stats.mempool.tx_count > 0:
                 mempool = self._get(f"/scripthash/{sh}/txs/mempool", json_reply=True)
-                out += [self._parse_tx_json(t) for t in self._as_list(mempool, "history")]
+                out += [
+                    parse_tx_json(t, self._where) for t in as_list(mempool, "history", self._where)
+                ]
                 if len(out) < answer.stats.mempool.tx_count:
                     answer.notes.append(
                         f"{self._name(answer.script)}: the server sends {len(out)} of its "
@@ -664,7 +693,7 @@ class EsploraSource(Closing):
             while len(seen) < expected:  # pages of 25 on electrs; the size is not relied on
                 path = f"/scripthash/{sh}/txs/chain" + (f"/{last}" if last else "")
                 try:
-                    page = self._as_list(self._get(path, json_reply=True), "history")
+                    page = as_list(self._get(path, json_reply=True), "history", self._where)
                 except HistoryTooLargeError as exc:
                     raise HistoryTooLargeError(
                         f"{self._name(answer.script)}: the server refuses to list its coins and "
@@ -674,7 +703,7 @@ class EsploraSource(Closing):
                     ) from None
                 if not page:
                     break
-                parsed = [self._parse_tx_json(t) for t in page]
+                parsed = [parse_tx_json(t, self._where) for t in page]
                 for t in parsed:
                     if t["txid"] in seen or t["height"] is None:
                         raise SourceProtocolError(
@@ -697,7 +726,9 @@ class EsploraSource(Closing):
 
     def _outspends_job(self, txid: str) -> Callable[[], list[tuple[bool, str | None, bool]]]:
         def job() -> list[tuple[bool, str | None, bool]]:
-            r = self._as_list(self._get(f"/tx/{txid}/outspends", json_reply=True), "outspends")
+            r = as_list(
+                self._get(f"/tx/{txid}/outspends", json_reply=True), "outspends", self._where
+            )
             out: list[tuple[bool, str | None, bool]] = []
             for item in r:
                 if not (isinstance(item, dict) and isinstance(item.get("spent"), bool)):
@@ -712,253 +743,29 @@ class EsploraSource(Closing):
 
         return job
 
-    # --- headers -------------------------------------------------------------------------------
-    def _header_chain(self, tip: BlockRef) -> tuple[HeaderChain | None, str | None]:
-        """The verified chain from the checkpoint to ``tip``, or why it was not fetched."""
-        low = self.checkpoint[0]
-        if tip.height < low:
-            raise VerificationError(
-                f"{self._where}: its tip {tip.height} is below the checkpoint height {low}"
-            )
-        span = tip.height - low + 1
-        if span > self.max_headers:
-            return None, (
-                f"not verified: the {span:,} headers from the checkpoint (height {low}) to the tip "
-                f"exceed max_headers={self.max_headers:,} (Esplora sends at most 10 headers a "
-                "request); pass a checkpoint=(height, hash) at or below your oldest coin, or "
-                "verify through an Electrum server"
-            )
-        for attempt in range(2):
-            cached_tip = self._headers.get(tip.height)
-            if cached_tip is not None and header_hash(cached_tip) != tip.hash:
-                self._headers = {}
-            self._fetch_headers(low, tip)
-            headers = [self._headers[h] for h in range(low, tip.height + 1)]
-            try:
-                chain = check_header_chain(headers, low, self._network, anchor=self.checkpoint)
-            except VerificationError as exc:
-                self._headers = {}
-                if attempt == 0:
-                    continue  # a cached header from before a reorg: fetch them all again
-                raise VerificationError(
-                    f"{self._where}: {exc}. The server is wrong or lying: use another server"
-                ) from None
-            if chain.hash(tip.height) != tip.hash:
-                raise Restart
-            return chain, None
-        raise AssertionError("unreachable")
-
-    def _fetch_headers(self, low: int, tip: BlockRef) -> None:
-        """Fill the cache for heights low..tip.
-
-        ``/blocks/:start`` gives 10 a request; what it does not give is walked back header by
-        header from ``/block-height`` in segments.
-        """
-        for run in self._many(self._blocks_jobs(tip)):
-            self._headers.update(run)
-        missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
-        if not missing:
-            return
-        # one worker walks a segment back header by header: as many segments as workers
-        size = min(max(-(-len(missing) // self.parallel), SEGMENT), 1000)
-        segments: list[tuple[int, int]] = []
-        start = missing[0]
-        for a, b in zip(missing, [*missing[1:], None], strict=True):
-            if b != a + 1 or a - start + 1 == size:
-                segments.append((start, a))
-                if b is not None:
-                    start = b
-        for run in self._many([self._segment_job(lo, hi, tip) for lo, hi in segments]):
-            self._headers.update(run)
-
-    def _blocks_jobs(self, tip: BlockRef) -> list[Callable[[], dict[int, bytes]]]:
-        """``/blocks/:start`` requests for the headers from the checkpoint to ``tip`` not cached."""
-        low = self.checkpoint[0]
-        if not self._blocks_endpoint or not low <= tip.height < low + self.max_headers:
-            return []
-        missing = [h for h in range(low, tip.height + 1) if h not in self._headers]
-        starts = []
-        i = len(missing) - 1
-        while i >= 0:
-            starts.append(missing[i])
-            top = missing[i]
-            while i >= 0 and missing[i] > top - BLOCKS_PAGE:
-                i -= 1
-        return [self._blocks_job(h, low) for h in starts]
-
-    def _blocks_job(self, start: int, low: int) -> Callable[[], dict[int, bytes]]:
-        """Headers rebuilt from ``/blocks/:start`` summaries, each checked against its id."""
-
-        def job() -> dict[int, bytes]:
-            r = self._get(f"/blocks/{start}", json_reply=True, missing_ok=True)
-            if not isinstance(r, list):
-                self._blocks_endpoint = False  # not served: walk header by header instead
-                return {}
-            out: dict[int, bytes] = {}
-            for b in r:
-                built = _header_from_summary(b)
-                if built is None:
-                    self._blocks_endpoint = False
-                    return {}
-                height, block_id, header = built
-                if header_hash(header) != block_id:
-                    raise VerificationError(
-                        f"{self._where}: the block summary at height {height} does not hash to "
-                        "its id. The server is wrong or lying"
-                    )
-                if low <= height <= start:
-                    out[height] = header
-            return out
-
-        return job
-
-    def _segment_job(self, lo: int, hi: int, tip: BlockRef) -> Callable[[], dict[int, bytes]]:
-        def job() -> dict[int, bytes]:
-            if hi == tip.height:
-                block_hash = tip.hash
-            else:
-                at = self._get(f"/block-height/{hi}", json_reply=False, missing_ok=True)
-                if at is None:
-                    raise Restart  # the chain got shorter: a reorg
-                block_hash = hex32(at, "block hash")
-            out: dict[int, bytes] = {}
-            for height in range(hi, lo - 1, -1):
-                text = self._get(f"/block/{block_hash}/header", json_reply=False)
-                try:
-                    header = bytes.fromhex(text)
-                except ValueError:
-                    header = b""
-                if len(header) != 80 or header_hash(header) != block_hash:
-                    raise VerificationError(
-                        f"{self._where}: the header sent for block {block_hash} at height "
-                        f"{height} is not that block's header. The server is wrong or lying"
-                    )
-                out[height] = header
-                block_hash = header[4:36][::-1].hex()
-            return out
-
-        return job
-
     # --- parsing and checking ------------------------------------------------------------------
     def _name(self, script: bytes) -> str:
         return address_of(script, self._network) or f"script {script.hex()[:24]}..."
 
-    def _as_list(self, x: Any, what: str) -> list[Any]:
-        if not isinstance(x, list):
-            raise SourceProtocolError(f"{self._where} sent malformed {what}: {str(x)[:80]}")
-        return x
-
     def _parse_stats(self, r: Any, script: bytes) -> ScriptStats:
         return parse_stats(r, f"{self._where} sent malformed stats for {self._name(script)}")
-
-    def _parse_status(self, status: Any) -> tuple[int | None, str | None]:
-        if not (isinstance(status, dict) and isinstance(status.get("confirmed"), bool)):
-            raise SourceProtocolError(f"{self._where} sent a malformed status: {str(status)[:80]}")
-        if not status["confirmed"]:
-            return None, None
-        height = status.get("block_height")
-        if not (isinstance(height, int) and not isinstance(height, bool) and height >= 0):
-            raise SourceProtocolError(f"{self._where} sent a malformed block height")
-        return height, hex32(status.get("block_hash"), "block hash")
-
-    def _parse_utxos(self, r: Any, script: bytes) -> list[_Listed]:
-        out = []
-        for item in self._as_list(r, "unspent outputs"):
-            if not (
-                isinstance(item, dict)
-                and is_int(item.get("vout"))
-                and item["vout"] >= 0
-                and is_int(item.get("value"))
-                and item["value"] >= 0
-            ):
-                raise SourceProtocolError(
-                    f"{self._where} sent a malformed unspent output: {str(item)[:80]}"
-                )
-            height, block_hash = self._parse_status(item.get("status"))
-            out.append(
-                _Listed(
-                    hex32(item.get("txid"), "txid"),
-                    item["vout"],
-                    item["value"],
-                    height,
-                    block_hash,
-                )
-            )
-        return out
-
-    def _parse_tx_json(self, t: Any) -> dict[str, Any]:
-        """The parts of an Esplora transaction object we use, type-checked."""
-        if not (
-            isinstance(t, dict)
-            and isinstance(t.get("vin"), list)
-            and isinstance(t.get("vout"), list)
-        ):
-            raise SourceProtocolError(f"{self._where} sent a malformed transaction: {str(t)[:80]}")
-        vin = []
-        for i in t["vin"]:
-            if not isinstance(i, dict):
-                raise SourceProtocolError(f"{self._where} sent a malformed input")
-            prev = i.get("prevout")
-            if i.get("is_coinbase") is True or prev is None:
-                continue
-            if not (isinstance(prev, dict) and is_int(prev.get("value")) and is_int(i.get("vout"))):
-                raise SourceProtocolError(f"{self._where} sent a malformed input")
-            vin.append(
-                (
-                    hex32(i.get("txid"), "input txid"),
-                    i["vout"],
-                    self._script_hex(prev),
-                    prev["value"],
-                )
-            )
-        vout = []
-        for o in t["vout"]:
-            if not (isinstance(o, dict) and is_int(o.get("value")) and o["value"] >= 0):
-                raise SourceProtocolError(f"{self._where} sent a malformed output")
-            vout.append((self._script_hex(o), o["value"]))
-        height, block_hash = self._parse_status(t.get("status"))
-        txid = hex32(t.get("txid"), "txid")
-        return {
-            "txid": txid,
-            "vin": vin,
-            "vout": vout,
-            "height": height,
-            "block_hash": block_hash,
-            "json": t,
-        }
-
-    def _script_hex(self, o: dict[str, Any]) -> bytes:
-        s = o.get("scriptpubkey")
-        try:
-            if isinstance(s, str):
-                return bytes.fromhex(s)
-        except ValueError:
-            pass
-        raise SourceProtocolError(f"{self._where} sent a malformed scriptpubkey")
 
     def _check_sums(self, a: _ScriptAnswer, problems: list[str]) -> None:
         """The listing must add up to the server's own funded-minus-spent figures."""
         assert a.stats is not None
-        chain, mempool = a.stats.chain, a.stats.mempool
+        name = self._name(a.script)
         listed_conf = sum(c.value for c in a.confirmed)
         spent_in_mempool = sum(c.value for c in a.confirmed if c.spent_by)
         listed_pend = sum(c.value for c in a.pending)
-        if listed_conf != chain.funded_txo_sum - chain.spent_txo_sum:
-            problems.append(
-                f"{self._name(a.script)}: the server lists {listed_conf} sats of confirmed coins but its "
-                f"chain_stats imply {chain.funded_txo_sum - chain.spent_txo_sum} "
-                "(incomplete or inconsistent answer)"
-            )
-        if listed_pend - spent_in_mempool != mempool.funded_txo_sum - mempool.spent_txo_sum:
-            problems.append(
-                f"{self._name(a.script)}: the server's mempool listing does not add up to its mempool_stats "
-                "(incomplete or inconsistent answer)"
-            )
+        problems += compare_total(a.stats.chain.balance, listed_conf, name, "chain_stats imply")
+        problems += compare_total(
+            a.stats.mempool.balance, listed_pend - spent_in_mempool, name, "mempool_stats imply"
+        )
 
     def _check_coin(
         self,
         script: bytes,
-        claim: _Listed,
+        claim: Listed,
         txouts: dict[str, _TxOuts | None],
         proof: Any,
         chain: HeaderChain | None,
@@ -1000,9 +807,23 @@ class EsploraSource(Closing):
             return coin  # a mempool receipt: proven to exist, not to be confirmed
         if height is None:
             return replace(coin, problem=problem or "no merkle proof: its height is unknown")
-        if chain is None and self.verify and problem is None:
-            # issue 13 hook: no chain to the tip (too long for Esplora): header assurance
-            assured = header_assured(self._network, claim.txid, height, proof, self._header_at)
+        if (chain is None or height < chain.start) and self.verify and problem is None:
+            # no chain to this height (below the last checkpoint): header assurance, with the
+            # header kept from an earlier run if there is one, else (or if it fails) the server's
+            assured: str | None = "no kept header"
+            if (kept := self.headers.assured_header(height)) is not None:
+                assured = header_assured(self._network, claim.txid, height, proof, lambda h: kept)
+            if assured is not None:
+                fetched: list[bytes] = []
+
+                def header_at(h: int) -> bytes | None:
+                    header = self._fetcher.header_at(h)
+                    fetched.extend([header] if header is not None else [])
+                    return header
+
+                assured = header_assured(self._network, claim.txid, height, proof, header_at)
+                if assured is None and fetched:
+                    self.headers.keep_assured(height, fetched[0])
             if assured is None:
                 return replace(coin, verification="spv", assurance="header")
             chain_problem = f"{chain_problem or 'not verified'}; {assured}"
@@ -1012,18 +833,6 @@ class EsploraSource(Closing):
         if problem is None:
             return replace(coin, verification="spv", assurance="chain")
         return replace(coin, verification="unverified")
-
-    def _header_at(self, height: int) -> bytes | None:
-        """The header the server has at ``height`` (issue 13 hook; checked by the caller)."""
-        at = self._get(f"/block-height/{height}", json_reply=False, missing_ok=True)
-        if at is None:
-            return None
-        text = self._get(f"/block/{hex32(at, 'block hash')}/header", json_reply=False)
-        try:
-            header = bytes.fromhex(text)
-        except ValueError:
-            return None
-        return header if len(header) == 80 and header_hash(header) == at else None
 
     def _check_proof(
         self,
@@ -1035,12 +844,18 @@ class EsploraSource(Closing):
     ) -> str | None:
         if not self.verify:
             return "not verified (verification is off)"
-        if chain is None:
-            return chain_problem or "not verified: no header chain"
-        if proof is None:
-            return "no merkle proof: the server says it is not confirmed"
-        if not (isinstance(proof, dict) and is_int(proof.get("block_height"))):
+        if chain is not None and not (isinstance(proof, dict) or proof is None):
             return "malformed merkle proof"
-        if proof["block_height"] != height:
-            return f"the merkle proof is for height {proof['block_height']}, not {height}"
-        return merkle_problem(txid, height, proof.get("merkle"), proof.get("pos"), chain)
+        if isinstance(proof, dict) and not is_int(proof.get("block_height")):
+            return "malformed merkle proof"
+        return proof_problem(txid, height, proof, chain, chain_problem)
+
+
+def _history_tx(t: dict[str, Any]) -> HistoryTx:
+    """A parsed Esplora transaction object as :mod:`._history` reads it."""
+    spends = tuple((p_txid, p_vout) for p_txid, p_vout, _s, _v in t["vin"])
+    return HistoryTx(t["txid"], t["height"], tuple(t["vout"]), spends, t["block_hash"])
+
+
+def _listed(c: Derived) -> Listed:
+    return Listed(c.txid, c.vout, c.value, c.height, c.block_hash, c.spent_by)
