@@ -80,6 +80,7 @@ from ._esplora_api import outs_from_hex as _outs_from_hex
 from ._esplora_api import outs_from_object as _outs_from_object
 from ._esplora_api import scripthash as _scripthash
 from ._http import HttpTransport, redact_path, secret_path_segments
+from ._proxy import Proxy, parse_proxy
 from ._retry import RetryPolicy
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
@@ -123,6 +124,24 @@ class _ScriptAnswer:
     """What could not be had for this script (said in the look-up's problems)."""
 
 
+def _socks_proxy(proxy: str | None, session: requests.Session | None) -> Proxy | None:
+    """The ``proxy=`` of an Esplora source, checked before anything is sent."""
+    if proxy is None:
+        return None
+    socks = parse_proxy(proxy)
+    if session is not None:
+        raise SourceSpecError(
+            "give proxy= or a session of your own (with its proxies set), not both"
+        )
+    import importlib.util
+
+    if importlib.util.find_spec("socks") is None:  # requests' SOCKS support is PySocks
+        raise SourceSpecError(
+            "a SOCKS proxy for Esplora needs PySocks: pip install 'requests[socks]'"
+        )
+    return socks
+
+
 class EsploraSource:
     """An Esplora REST server as a chain source, with SPV verification of every coin.
 
@@ -153,6 +172,9 @@ class EsploraSource:
             be configured otherwise; a page found cut short lowers it).
         progress: called as ``(done, to_do)`` look-ups (HTTP requests, or pages of one
             script's history) as they end, counted over the source's life.
+        proxy: ``socks5h://[user:password@]HOST:PORT`` (Tor: ``socks5h://127.0.0.1:9050``):
+            every request goes through this SOCKS5 proxy (not with a ``session`` of the
+            caller's: set its ``proxies`` instead). Its credentials are never shown.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -180,8 +202,10 @@ class EsploraSource:
         prefer_history: bool = True,
         page_size: int = PAGE,
         progress: Progress | None = None,
+        proxy: str | None = None,
     ) -> None:
         self._network = parse_network(network)
+        socks = _socks_proxy(proxy, session)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SourceSpecError(
@@ -231,9 +255,11 @@ class EsploraSource:
             params=self._params,
             auth=auth,
             headers=headers_sent,
-            secrets=(api_key, *path_secrets),
+            secrets=(api_key, *path_secrets, *(socks.secrets if socks else ())),
             progress=progress,
         )
+        if socks is not None:
+            self._http.session.proxies = {"http": socks.url, "https": socks.url}
         self._lock = threading.Lock()
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
