@@ -234,6 +234,7 @@ def _parser() -> argparse.ArgumentParser:
         "--gap",
         type=int,
         default=None,
+        metavar="N",
         help=f"stop gap on history sources (default {DEFAULT_GAP}, at most {MAX_GAP})",
     )
     s.add_argument(
@@ -241,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         dest="range_",
+        metavar="N",
         help=f"indexes per chain on UTXO-only sources (default {DEFAULT_RANGE}, as Bitcoin Core; "
         f"at most {MAX_RANGE})",
     )
@@ -267,6 +269,7 @@ def _parser() -> argparse.ArgumentParser:
         "--gap",
         type=int,
         default=None,
+        metavar="N",
         help=f"stop gap on history sources: unused indexes after the last used one before a "
         f"chain ends (default {DEFAULT_GAP}, at most {MAX_GAP})",
     )
@@ -275,6 +278,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         dest="range_",
+        metavar="N",
         help=f"indexes per chain on UTXO-only sources such as a snapshot (default "
         f"{DEFAULT_RANGE}, at most {MAX_RANGE})",
     )
@@ -556,7 +560,10 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     if args.policy is not None and len(opened) == 1:
         _warn("--policy is not used: it applies to several --source compared; one was given")
     if args.script_type is not None and not any(
-        isinstance(t, str) or t.kind == "xpub" for t in targets
+        t.strip()[:4] in ("xpub", "tpub") and "(" not in t
+        if isinstance(t, str)
+        else t.kind == "xpub"
+        for t in targets
     ):
         _warn("--script-type is not used: it applies to plain xpub/tpub targets only")
     bar = None if args.json else _progress_bar()  # on a terminal only
