@@ -4,7 +4,7 @@ Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
                     [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
-                    [--gap N] [--range N] [--json] [--debug]
+                    [--gap N] [--range N] [--script-type TYPE] [--proxy URL] [--json] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]

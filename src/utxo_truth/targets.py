@@ -4,7 +4,9 @@ Accepted, always for one explicit network:
 
 * extended public keys of every SLIP-132 flavour: ``xpub/tpub`` (P2PKH, BIP44), ``ypub/upub``
   (P2SH-P2WPKH, BIP49), ``zpub/vpub`` (P2WPKH, BIP84); they are watched on their receive (``/0/*``)
-  and change (``/1/*``) chains. ``Ypub/Zpub/Upub/Vpub`` are one cosigner of a multisig and are
+  and change (``/1/*``) chains. A plain ``xpub/tpub`` says no script type: with
+  ``script_type="any"`` (what :func:`utxo_truth.scan` asks) it is watched as each of ``pkh``,
+  ``sh(wpkh)``, ``wpkh`` and ``tr``. ``Ypub/Zpub/Upub/Vpub`` are one cosigner of a multisig and are
   refused with :class:`MultisigNeedsDescriptorError`: pass the wallet's descriptor;
 * output descriptors (BIP380-386): ``pk pkh wpkh sh(wpkh) tr wsh sh(wsh) sh multi sortedmulti
   addr raw``, key origins, ranged ``/*`` and multipath ``/<0;1>/*``. A ``#checksum`` is verified
