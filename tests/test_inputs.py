@@ -173,6 +173,15 @@ def test_each_branch_has_its_own_descriptor_for_a_node() -> None:
         assert again.scripts(0, 0, 3) == t.scripts(b, 0, 3)
 
 
+def test_every_branch_derives_what_its_single_type_key_derives() -> None:
+    """Child keys shared between the four types (derived once): the same scripts as each alone."""
+    t = parse_target(ALICE_TPUB, "regtest", script_type="any")
+    for b, kind in enumerate(t.branch_types):
+        alone = parse_target(ALICE_TPUB, "regtest", script_type=kind)
+        assert t.scripts(b, 30, 40) == alone.scripts(b % 2, 30, 40), kind  # out of order first
+        assert t.scripts(b, 0, 40) == alone.scripts(b % 2, 0, 40), kind
+
+
 def test_coins_under_is_checked_when_read_back() -> None:
     h = scan([ALICE_TPUB], network="regtest", source=SnapshotSource(SNAPSHOT, "regtest"))
     data = to_json(h)

@@ -540,13 +540,14 @@ def _any_type_xpub(text: str, inner: str, net: Network) -> Target:
             derive.append(one._derive[b])
             types.append(kind)
             bodies.append(one.scan_descriptor(b).partition("#")[0])
+    shared = _shared_key_derivers(inner)
     return Target(
         text=text,
         kind="xpub",
         script_type="any",
         network=net,
         branches=tuple(names),
-        _derive=tuple(derive),
+        _derive=shared if shared is not None else tuple(derive),
         scanned_as=SINGLE_KEY_TYPES,
         branch_types=tuple(types),
         _branch_descriptors=tuple(bodies),
@@ -905,21 +906,64 @@ def _key_fn(key: Any, branch: int | None) -> KeyFn | None:
     return lambda i: child_pubkey(psec, ppub, chain_code, i)
 
 
+_SINGLE_KEY_SCRIPT: dict[str, Callable[[bytes], bytes]] = {
+    # scriptPubKey of one compressed public key, per single-key type
+    "pkh": lambda k: b"\x76\xa9\x14" + hash160(k) + b"\x88\xac",  # BIP44 P2PKH
+    "sh-wpkh": lambda k: b"\xa9\x14" + hash160(b"\x00\x14" + hash160(k)) + b"\x87",  # BIP49
+    "wpkh": lambda k: b"\x00\x14" + hash160(k),  # BIP84 P2WPKH
+    "tr": lambda k: b"\x51\x20" + taproot_output_key(k),  # BIP86: key path only, no tree
+}
+
+
+def _shared_key_derivers(inner: str) -> tuple[ScriptsFn, ...] | None:
+    """For a plain xpub as every single-key type: each child key derived once, not four times.
+
+    One (cached) child-key function per chain, receive and change, and the four script types
+    built from it, in the order of :data:`SINGLE_KEY_TYPES`. None without the fast path.
+    """
+    if not FAST:
+        return None
+    from embit.descriptor import Descriptor
+
+    key = Descriptor.from_string(f"wpkh({inner})").key
+    chains: list[KeyFn] = []
+    for b in (0, 1):
+        maybe = _key_fn(key, b)
+        if maybe is None:
+            return None
+        chains.append(_cached(maybe))
+    return tuple(
+        _scripts_from(chains[b], _SINGLE_KEY_SCRIPT[kind])
+        for kind in SINGLE_KEY_TYPES
+        for b in (0, 1)
+    )
+
+
+def _cached(fn: KeyFn) -> KeyFn:
+    cache: dict[int, bytes] = {}
+
+    def child(i: int) -> bytes:
+        k = cache.get(i)
+        if k is None:
+            k = cache[i] = fn(i)
+        return k
+
+    return child
+
+
+def _scripts_from(key: KeyFn, script_of: Callable[[bytes], bytes]) -> ScriptsFn:
+    return lambda a, b: [script_of(key(i)) for i in range(a, b)]
+
+
 def _fast_deriver(desc: Any, branch: int | None, bare: bool) -> ScriptsFn | None:
     if desc.taproot or desc.miniscript is None:
         maybe = None if desc.taptree else _key_fn(desc.key, branch)
         if maybe is None:
             return None
         kf: KeyFn = maybe
-        if desc.taproot:
-            return lambda a, b: [b"\x51\x20" + taproot_output_key(kf(i)) for i in range(a, b)]
-        if desc.sh:
-            return lambda a, b: [
-                b"\xa9\x14" + hash160(b"\x00\x14" + hash160(kf(i))) + b"\x87" for i in range(a, b)
-            ]
-        if desc.wpkh:
-            return lambda a, b: [b"\x00\x14" + hash160(kf(i)) for i in range(a, b)]
-        return lambda a, b: [b"\x76\xa9\x14" + hash160(kf(i)) + b"\x88\xac" for i in range(a, b)]
+        kind = "tr" if desc.taproot else "sh-wpkh" if desc.sh else "wpkh" if desc.wpkh else "pkh"
+        script_of = _SINGLE_KEY_SCRIPT[kind]
+        return lambda a, b: [script_of(kf(i)) for i in range(a, b)]
     ms = desc.miniscript
     kind = type(ms).__name__
     if kind == "Pk" and bare:
