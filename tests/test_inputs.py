@@ -222,6 +222,17 @@ def test_changed_character_in_a_descriptor_key(where: str) -> None:
     _no_key_piece(str(exc.value), text[KEY_AT : KEY_AT + 111])
 
 
+def test_a_key_cut_short_is_said_with_its_length() -> None:
+    with pytest.raises(DescriptorError) as exc:
+        parse_target("wpkh(tpub)", "regtest")
+    assert str(exc.value) == (
+        "the key at position 6 (tpub..., 4 characters) is not a whole extended key (111 "
+        "characters): a character missing or extra?"
+    )
+    with pytest.raises(TargetError):  # inside addr() it is an address that is not one
+        parse_target("addr(tpub)", "regtest")
+
+
 def test_key_with_a_character_missing() -> None:
     text = BODY[: KEY_AT + 50] + BODY[KEY_AT + 51 :]
     with pytest.raises(DescriptorError) as exc:

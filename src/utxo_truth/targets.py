@@ -633,6 +633,10 @@ _STEP = re.compile(r"(?:[0-9]+|\*)[h'H]?")
 _MULTIPATH = re.compile(r"<[0-9]+[h'H]?(?:;[0-9]+[h'H]?)+>")
 
 
+# an extended key where a key expression starts: after "(", "," or a key origin's "]"
+_KEY_AT = re.compile(rf"(?:^|(?<=[(,\]]))(?:{'|'.join(_PUBLIC_PREFIXES)})[{_B58}]*")
+
+
 def _quote_step(step: str) -> str:
     """A path step as shown in a message: whole when short, else only its length."""
     if len(step) <= 6 or (step.isdigit() and len(step) <= 12):
@@ -695,10 +699,10 @@ def _check_descriptor_text(body: str) -> None:
                 "[d34db33f/84h/0h/0h]"
             )
         _check_steps(steps, where)
-    for m in _B58_TOKEN.finditer(body):
+    if body.startswith(("addr(", "raw(")):
+        return  # an address or a script, not key expressions: their own checks follow
+    for m in _KEY_AT.finditer(body):
         key = m.group(0)
-        if not key.startswith(_PUBLIC_PREFIXES):
-            continue  # an address or something else: its own parser says what is wrong
         at = m.start() + 1
         payload, ok = _b58check(key)
         if payload is None or len(payload) != 78:
