@@ -105,8 +105,8 @@ def test_table_from_file(
                 "--snapshot",
                 "/nonexistent",
             ],
-            3,
-            "SourceUnavailableError",
+            2,  # a path mistyped is bad input (issue 16), not a source that failed (3)
+            "SourceSpecError): snapshot file /nonexistent does not exist",
         ),
         (
             [

@@ -51,6 +51,8 @@ def scan(
     gap: int = DEFAULT_GAP,
     range: int = DEFAULT_RANGE,
     progress: Progress | None = None,
+    script_type: str | None = None,
+    proxy: str | None = None,
 ) -> Holdings:
     """Find the unspent outputs of xpubs, descriptors, addresses or scripts at one block.
 
@@ -64,6 +66,13 @@ def scan(
         gap: stop gap on sources that know history (0 is treated as 1).
         range: indexes 0..range-1 per chain on sources that know only unspent coins.
         progress: optional callback ``(done, needed)``.
+        script_type: what a plain xpub/tpub (no SLIP-132 hint) given as a string stands for:
+            by default it is scanned under every single-key type (``pkh``, ``sh-wpkh``,
+            ``wpkh``, ``tr``) and ``TargetHoldings.coins_under`` says which hold coins; one
+            of those names scans it as that type only.
+        proxy: ``socks5h://HOST:PORT`` (or ``socks5://``; ``user:password@`` allowed): the
+            SOCKS5 proxy (Tor) through which sources given as spec strings connect
+            (Electrum and Esplora). Never shown in a message.
 
     Returns:
         :class:`Holdings`: every UTXO with its origin, totals in satoshis, and the block
@@ -80,9 +89,17 @@ def scan(
         targets = [targets]
     if not targets:
         raise InputError("nothing to scan: give at least one xpub, descriptor, address or script")
-    parsed = [t if isinstance(t, Target) else parse_target(t, net) for t in targets]
+    kind = "any" if script_type is None else script_type
+    parsed = [
+        t if isinstance(t, Target) else parse_target(t, net, script_type=kind) for t in targets
+    ]
     if (source is None) == (sources is None):
         raise InputError("give one chain source (source=) or several to compare (sources=)")
+    if proxy is not None and not any(isinstance(s, str) for s in (source, *(sources or ()))):
+        raise InputError(
+            "proxy= applies to sources given as spec strings: pass proxy= to the "
+            "EsploraSource or ElectrumSource you made"
+        )
 
     def one(s: ChainSource) -> Holdings:
         if s.network is not net:
@@ -90,9 +107,9 @@ def scan(
         return discover(parsed, s, gap=gap, range=range, progress=progress)
 
     if source is not None:
-        return one(open_source(source, net) if isinstance(source, str) else source)
+        return one(open_source(source, net, proxy=proxy) if isinstance(source, str) else source)
     assert sources is not None
-    opened = [open_source(s, net) if isinstance(s, str) else s for s in sources]
+    opened = [open_source(s, net, proxy=proxy) if isinstance(s, str) else s for s in sources]
     held, consensus = compare(opened, one, lambda s: s.describe(), policy=policy)
     return held.model_copy(update={"consensus": consensus})
 

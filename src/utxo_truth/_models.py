@@ -124,7 +124,9 @@ class ChainScan(_Frozen):
 
     chain: Annotated[StrictInt, Field(ge=0)]
     name: str
-    """``receive``, ``change`` or ``branch N``."""
+    """``receive``, ``change`` or ``branch N`` (``wpkh receive``... for a plain xpub)."""
+    script_type: str | None = None
+    """The chain's script type, for a plain xpub scanned under several (else None)."""
     scanned: Annotated[StrictInt, Field(ge=0)]
     """Indexes 0 .. scanned-1 were looked up."""
     used_indexes: tuple[Annotated[StrictInt, Field(ge=0)], ...]
@@ -218,10 +220,27 @@ class TargetHoldings(_Totals):
     0..bound-1 (UTXO-only source); ``single``: one script, no index."""
     bound: Annotated[StrictInt, Field(ge=0)]
     chains: tuple[ChainScan, ...]
+    scanned_as: tuple[str, ...] = ()
+    """A plain xpub/tpub (no SLIP-132 hint): the script types it was scanned under
+    (``script_type`` is then ``any``); empty when the target says its type."""
+    coins_under: tuple[str, ...] = ()
+    """With ``scanned_as``: the script types under which coins were found (confirmed or
+    pending), in the order of ``scanned_as``."""
 
     @model_validator(mode="after")
     def _check(self) -> TargetHoldings:
         _check_totals(self)
+        if self.scanned_as:
+            types = {c.chain: c.script_type for c in self.chains}
+            held = {
+                types.get(u.origin.chain)
+                for u in self.utxos + self.pending
+                if u.origin is not None and u.origin.chain is not None
+            }
+            if self.coins_under != tuple(t for t in self.scanned_as if t in held):
+                raise ValueError("coins_under must name the script types of the coins listed")
+        elif self.coins_under:
+            raise ValueError("coins_under needs scanned_as")
         return self
 
 

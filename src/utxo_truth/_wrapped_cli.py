@@ -45,7 +45,13 @@ def add_parser(sub: Any) -> None:
         metavar="UNIX|ISO",
         help="the Bitcoin block's time, to check how far apart the two ends are",
     )
-    w.add_argument("--max-apart", type=int, default=3600, metavar="SECONDS")
+    w.add_argument(
+        "--max-apart",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="the longest the Bitcoin and EVM blocks may be apart in time (default 3600)",
+    )
     w.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     w.add_argument("--debug", action="store_true", help="show tracebacks")
 

@@ -4,7 +4,7 @@ Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
                     [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
-                    [--gap N] [--range N] [--json] [--debug]
+                    [--gap N] [--range N] [--script-type TYPE] [--proxy URL] [--json] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]
@@ -24,9 +24,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO, TypeVar
 
 from ._api import scan
-from ._exceptions import InputError, SourceError, SourceTimeoutError, UtxoTruthError
-from ._models import Holdings
-from ._network import Network
+from ._exceptions import (
+    InputError,
+    SourceError,
+    SourceSpecError,
+    SourceTimeoutError,
+    UtxoTruthError,
+)
+from ._models import Holdings, TargetHoldings
+from ._network import Network, parse_network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
 from .labels import (
     labels_csv,
@@ -38,8 +44,9 @@ from .labels import (
     write_labels,
 )
 from .report import format_btc  # the one format_btc; re-exported here for the CLI's users
-from .sources import ChainSource, SnapshotSource, open_source, parse_checkpoint
-from .targets import Target
+from .sources import ChainSource, SnapshotSource, open_source, parse_checkpoint, redact
+from .sources._proxy import parse_proxy
+from .targets import SINGLE_KEY_TYPES, Target, parse_target
 from .wallets import load_wallet_file
 
 T = TypeVar("T")
@@ -82,7 +89,14 @@ def render_table(h: Holdings, out: TextIO) -> None:
     """Write a readable table of ``h``."""
     rows = [("target", "type", "method", "used indexes", "utxos", "BTC", "sats")]
     for t in h.targets:
-        used = "; ".join(f"{c.name} {_ranges(c.used_indexes)}" for c in t.chains) or "-"
+        used = (
+            "; ".join(
+                f"{c.name} {_ranges(c.used_indexes)}"
+                for c in t.chains
+                if c.used_indexes or not t.scanned_as  # a plain xpub: its used types only
+            )
+            or "-"
+        )
         method = t.method if t.method == "single" else f"{t.method} {t.bound}"
         rows.append(
             (
@@ -117,8 +131,31 @@ def render_table(h: Holdings, out: TextIO) -> None:
         out.write(
             f"of which immature coinbase (not spendable yet): {format_btc(h.immature_sats)} BTC\n"
         )
+    for t in h.targets:
+        if t.scanned_as:
+            out.write(scanned_as_line(t) + "\n")
     out.write(f"network {h.network}, true at block {h.block.height} {h.block.hash}\n")
     out.write(f"source {h.source}\n")
+
+
+def _type_name(script_type: str) -> str:
+    return "sh(wpkh)" if script_type == "sh-wpkh" else script_type
+
+
+def scanned_as_line(t: TargetHoldings) -> str:
+    """The line saying which script types a plain xpub was scanned as and which hold coins.
+
+    Example:
+        >>> from utxo_truth import TargetHoldings
+        >>> t = TargetHoldings(target="tpubDD8aVRa", kind="xpub", script_type="any",
+        ...     method="gap", bound=20, chains=(), utxos=(), scanned_as=("pkh", "wpkh"))
+        >>> scanned_as_line(t)
+        'tpubDD... scanned as pkh, wpkh; no coins under any of them'
+    """
+    tried = ", ".join(_type_name(k) for k in t.scanned_as)
+    found = ", ".join(_type_name(k) for k in t.coins_under)
+    said = f"coins under {found}" if found else "no coins under any of them"
+    return f"{t.target[:6]}... scanned as {tried}; {said}"
 
 
 def to_json(h: Holdings) -> dict[str, object]:
@@ -170,6 +207,13 @@ def _parser() -> argparse.ArgumentParser:
         "--labels-out", metavar="FILE", help="write a BIP-329 file with an output record per coin"
     )
     s.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
+    s.add_argument(
+        "--script-type",
+        choices=SINGLE_KEY_TYPES,
+        default=None,
+        help="what a plain xpub/tpub stands for (it does not say): by default it is scanned as "
+        "every one of pkh, sh-wpkh, wpkh and tr, and the output says which hold coins",
+    )
     _source_options(
         s,
         "chain source: snapshot:PATH, electrums://HOST:PORT, esplora+https://HOST/PATH or "
@@ -179,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
         "--gap",
         type=int,
         default=None,
+        metavar="N",
         help=f"stop gap on history sources (default {DEFAULT_GAP}, at most {MAX_GAP})",
     )
     s.add_argument(
@@ -186,6 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         dest="range_",
+        metavar="N",
         help=f"indexes per chain on UTXO-only sources (default {DEFAULT_RANGE}, as Bitcoin Core; "
         f"at most {MAX_RANGE})",
     )
@@ -193,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--policy",
         choices=("all", "quorum"),
-        default="all",
+        default=None,
         help="with several --source: all must agree (default), or a majority",
     )
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -204,10 +250,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Verify the portfolio's wallets and custodians' reserves at one block and "
         "report real vs shadow, by right and book, with exit paths and custodian coverage.",
     )
-    r.add_argument("portfolio", metavar="PORTFOLIO.toml")
+    r.add_argument(
+        "portfolio", metavar="PORTFOLIO.toml", help="the portfolio file (see docs/portfolio.md)"
+    )
     _source_options(r, "chain source (default: the portfolio's own `source`)")
-    r.add_argument("--gap", type=int, default=None, help=f"at most {MAX_GAP}")
-    r.add_argument("--range", type=int, default=None, dest="range_", help=f"at most {MAX_RANGE}")
+    r.add_argument(
+        "--gap",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"stop gap on history sources: unused indexes after the last used one before a "
+        f"chain ends (default {DEFAULT_GAP}, at most {MAX_GAP})",
+    )
+    r.add_argument(
+        "--range",
+        type=int,
+        default=None,
+        dest="range_",
+        metavar="N",
+        help=f"indexes per chain on UTXO-only sources such as a snapshot (default "
+        f"{DEFAULT_RANGE}, at most {MAX_RANGE})",
+    )
     _timeout_option(r)
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--csv", metavar="FILE", help="also write a CSV file")
@@ -220,8 +283,10 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser(
         "verify-liabilities",
         help="check a custodian's liability (Merkle sum tree) proof; exit 0 only when verified",
+        description="Check a custodian's liability proof (your leaf up to the root of its "
+        "Merkle sum tree). Exit 0 only when verified.",
     )
-    v.add_argument("file", metavar="FILE")
+    v.add_argument("file", metavar="FILE", help="the liability proof file the custodian gave")
     v.add_argument(
         "--format",
         metavar="NAME",
@@ -269,6 +334,18 @@ def _bounds(args: argparse.Namespace, sources: Sequence[ChainSource]) -> tuple[i
             "--gap applies to sources that know history (electrum, esplora, bitcoind with block "
             "filters); a snapshot knows unspent coins only and scans --range indexes instead"
         )
+    if args.gap is not None:
+        for s in sources:
+            if not s.has_history:
+                _warn(
+                    f"--gap is not used for {s.describe()}: it knows unspent coins only and "
+                    "scans --range indexes per chain"
+                )
+    if args.range_ is not None and sources and all(s.has_history for s in sources):
+        _warn(
+            "--range is not used: it applies to sources that know unspent coins only (a "
+            "snapshot); these know history and stop at --gap unused indexes"
+        )
     return (
         DEFAULT_GAP if args.gap is None else args.gap,
         DEFAULT_RANGE if args.range_ is None else args.range_,
@@ -315,9 +392,9 @@ def _proof_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "verify-message",
         help="check a BIP-322 / BIP-137 signed message; exit 0 only when valid",
     )
-    m.add_argument("address", metavar="ADDRESS")
-    m.add_argument("message", metavar="MESSAGE")
-    m.add_argument("signature", metavar="SIGNATURE")
+    m.add_argument("address", metavar="ADDRESS", help="the address said to have signed")
+    m.add_argument("message", metavar="MESSAGE", help="the message, exactly as signed")
+    m.add_argument("signature", metavar="SIGNATURE", help="the signature (base64)")
     m.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
     m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     m.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -325,7 +402,7 @@ def _proof_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "verify-reserves",
         help="check every row of a reserve file with signatures (OKX, HTX, ours)",
     )
-    r.add_argument("file", metavar="FILE")
+    r.add_argument("file", metavar="FILE", help="the reserve file (one signed address a row)")
     r.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
     _source_options(r, "chain source: the coins at each address at one block")
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -358,6 +435,12 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
     cache.add_argument(
         "--no-cache", action="store_true", help="keep no block headers on disk between runs"
     )
+    p.add_argument(
+        "--proxy",
+        metavar="socks5h://HOST:PORT",
+        help="connect to electrum(s):// and esplora+ sources through this SOCKS5 proxy (Tor: "
+        "socks5h://127.0.0.1:9050); user:password@ allowed for Esplora, never shown",
+    )
 
 
 def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
@@ -366,6 +449,13 @@ def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
         raise InputError("--snapshot-hash applies to a snapshot source: give --snapshot PATH")
     if args.checkpoint is not None and not any(s.startswith(_VERIFYING) for s in specs):
         raise InputError("--checkpoint applies to electrum(s):// and esplora+ sources")
+    if args.proxy is not None:
+        parse_proxy(args.proxy)  # refused as written, before anything connects
+        if not any(s.startswith(_VERIFYING) for s in specs):
+            raise InputError("--proxy applies to electrum(s):// and esplora+ sources")
+        for spec in specs:
+            if spec.startswith("bitcoind://"):
+                _warn(f"--proxy is not used for {redact(spec)}: it connects directly")
 
 
 def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
@@ -382,6 +472,15 @@ def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainS
 
 
 def _open_source(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
+    if spec.startswith("snapshot:"):
+        path = spec[len("snapshot:") :]
+        path = path[2:] if path.startswith("//") else path
+        if path and not os.path.exists(path):  # the user's typo: bad input, not a failed source
+            raise SourceSpecError(
+                f"snapshot file {path} does not exist: give the path of a `bitcoin-cli "
+                "dumptxoutset` file"
+            )
+    proxy = getattr(args, "proxy", None)
     return open_source(
         spec,
         network,
@@ -390,7 +489,13 @@ def _open_source(spec: str, network: Network | str, args: argparse.Namespace) ->
         if args.checkpoint is not None and spec.startswith(_VERIFYING)
         else None,
         cache_dir=False if getattr(args, "no_cache", False) else getattr(args, "cache_dir", None),
+        proxy=proxy if spec.startswith(_VERIFYING) else None,
     )
+
+
+def _warn(text: str) -> None:
+    """An option that does not apply, or applies only in part: said on stderr, never silent."""
+    print(f"utxo-truth: warning: {text}", file=sys.stderr)
 
 
 def _chosen_sources(args: argparse.Namespace) -> list[str]:
@@ -404,8 +509,11 @@ def _chosen_source(args: argparse.Namespace) -> str | None:
     return sources[0] if sources else None
 
 
-def _read_targets(args: argparse.Namespace) -> list[str]:
-    targets = list(args.targets)
+def _read_targets(args: argparse.Namespace) -> list[str | Target]:
+    """The command line's targets, then each --file's, parsed so that a bad line is named."""
+    targets: list[str | Target] = list(args.targets)
+    kind = args.script_type or "any"
+    network = parse_network(args.network) if args.file else args.network
     for name in args.file:
         try:
             with open(name, "rb") as f:
@@ -421,7 +529,15 @@ def _read_targets(args: argparse.Namespace) -> list[str]:
             raise InputError(
                 f"targets file {name} is not UTF-8 text (one target per line)"
             ) from None
-        targets += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+        for number, line in enumerate(lines, start=1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            try:
+                targets.append(parse_target(text, network, script_type=kind))
+            except InputError as exc:  # the same error, with where it is (its type is kept)
+                exc.args = (f"targets file {name} line {number}: {exc}", *exc.args[1:])
+                raise
     return targets
 
 
@@ -432,7 +548,7 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             "no chain source: pass --snapshot PATH (a Bitcoin Core dumptxoutset file, offline) "
             "or --source SPEC. utxo_truth never picks a server for you."
         )
-    targets: list[str | Target] = [*_read_targets(args)]
+    targets: list[str | Target] = _read_targets(args)
     for name in args.wallet_file:
         targets += load_wallet_file(name, network=args.network).targets
     labels = load_labels(args.labels) if args.labels else None
@@ -441,6 +557,15 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
     gap, range_ = _bounds(args, opened)
+    if args.policy is not None and len(opened) == 1:
+        _warn("--policy is not used: it applies to several --source compared; one was given")
+    if args.script_type is not None and not any(
+        t.strip()[:4] in ("xpub", "tpub") and "(" not in t
+        if isinstance(t, str)
+        else t.kind == "xpub"
+        for t in targets
+    ):
+        _warn("--script-type is not used: it applies to plain xpub/tpub targets only")
     bar = None if args.json else _progress_bar()  # on a terminal only
     progress = bar.update if bar else None
     try:
@@ -453,6 +578,7 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
                     gap=gap,
                     range=range_,
                     progress=progress,
+                    script_type=args.script_type,
                 ),
                 args.timeout,
                 opened,
@@ -463,10 +589,11 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
                     targets,
                     network=args.network,
                     sources=opened,
-                    policy=args.policy,
+                    policy=args.policy or "all",
                     gap=gap,
                     range=range_,
                     progress=progress,
+                    script_type=args.script_type,
                 ),
                 args.timeout,
                 opened,

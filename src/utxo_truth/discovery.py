@@ -359,6 +359,7 @@ def _holdings(
             ChainScan(
                 chain=c.branch,
                 name=t.branches[c.branch],
+                script_type=t.branch_types[c.branch] if t.branch_types else None,
                 scanned=c.next_index,
                 used_indexes=tuple(sorted(c.used)),
                 last_used_index=max(c.used) if c.used else None,
@@ -366,11 +367,18 @@ def _holdings(
             for c in chains
             if c.target == i
         )
+        held = {
+            t.branch_types[u.origin.chain]
+            for u in confirmed[i] + unconfirmed[i]
+            if t.branch_types and u.origin is not None and u.origin.chain is not None
+        }
         results.append(
             TargetHoldings(
                 target=t.text,
                 kind=t.kind,
                 script_type=t.script_type,
+                scanned_as=t.scanned_as,
+                coins_under=tuple(k for k in t.scanned_as if k in held),
                 method="single" if not t.ranged else "gap" if method == "gap" else "range",
                 bound=0 if not t.ranged else gap if method == "gap" else range_,
                 chains=scans,

@@ -4,7 +4,9 @@ Accepted, always for one explicit network:
 
 * extended public keys of every SLIP-132 flavour: ``xpub/tpub`` (P2PKH, BIP44), ``ypub/upub``
   (P2SH-P2WPKH, BIP49), ``zpub/vpub`` (P2WPKH, BIP84); they are watched on their receive (``/0/*``)
-  and change (``/1/*``) chains. ``Ypub/Zpub/Upub/Vpub`` are one cosigner of a multisig and are
+  and change (``/1/*``) chains. A plain ``xpub/tpub`` says no script type: with
+  ``script_type="any"`` (what :func:`utxo_truth.scan` asks) it is watched as each of ``pkh``,
+  ``sh(wpkh)``, ``wpkh`` and ``tr``. ``Ypub/Zpub/Upub/Vpub`` are one cosigner of a multisig and are
   refused with :class:`MultisigNeedsDescriptorError`: pass the wallet's descriptor;
 * output descriptors (BIP380-386): ``pk pkh wpkh sh(wpkh) tr wsh sh(wsh) sh multi sortedmulti
   addr raw``, key origins, ranged ``/*`` and multipath ``/<0;1>/*``. A ``#checksum`` is verified
@@ -50,6 +52,7 @@ from ._network import Network, parse_network
 from ._script import address_of, script_type_of
 
 __all__ = [
+    "SINGLE_KEY_TYPES",
     "Target",
     "address_of",
     "descriptor_checksum",
@@ -272,17 +275,20 @@ def _address_script(text: str, network: Network) -> bytes:
     lowered = text.lower()
     hrp = lowered.rsplit("1", 1)[0] if "1" in lowered else ""
     if hrp in _HRP_NETWORKS and text in (lowered, text.upper()):
+        # valid first, then of which network: a typo in a mainnet address is a typo, not a
+        # "mainnet address" (BIP173/BIP350 checksum before the human-readable part is trusted)
+        hrp_, _data, _spec = bech32.bech32_decode(lowered)
+        if hrp_ is None:
+            raise ChecksumError(
+                f"{_describe(text)} is not a valid address: its bech32/bech32m checksum does not "
+                "match (a typo?)"
+            )
         if hrp != p.hrp:
             raise NetworkMismatchError(
                 f"address {_describe(text)} is a {_HRP_NETWORKS[hrp]} address, but the network "
                 f"is {network.label}: pass --network matching the address",
                 expected=network.label,
                 found=_HRP_NETWORKS[hrp],
-            )
-        hrp_, _data, _spec = bech32.bech32_decode(lowered)
-        if hrp_ is None:
-            raise ChecksumError(
-                f"address {_describe(text)} has a bad bech32/bech32m checksum: check it for a typo"
             )
         version, program = bech32.decode(p.hrp, lowered)
         if version is None:
@@ -297,9 +303,10 @@ def _address_script(text: str, network: Network) -> bytes:
             f"{_describe(text)} is not an address, extended public key, descriptor or script hex "
             "that utxo_truth can read"
         )
-    if not ok:
+    if not ok:  # checked before the version byte says which network it is for
         raise ChecksumError(
-            f"address {_describe(text)} has a bad base58 checksum: check for a typo"
+            f"{_describe(text)} is not a valid address: its base58 checksum does not match "
+            "(a typo?)"
         )
     version = payload[0]
     if version == p.p2pkh:
@@ -343,10 +350,23 @@ class Target:
     _single: bytes | None = field(default=None, repr=False)
     _derive: tuple[ScriptsFn, ...] = field(default=(), repr=False)
     descriptor: str = ""
-    """The target as a descriptor without checksum (``addr()``/``raw()`` for single scripts)."""
+    """The target as a descriptor without checksum (``addr()``/``raw()`` for single scripts);
+    empty for a plain xpub scanned under several script types (see ``scanned_as``)."""
+    scanned_as: tuple[str, ...] = ()
+    """A plain xpub/tpub, which does not say its script type: the single-key types it is
+    scanned under (``pkh``, ``sh-wpkh``, ``wpkh``, ``tr``), one receive and one change branch
+    each, in that order. Empty when the input says its type."""
+    branch_types: tuple[str, ...] = ()
+    """With ``scanned_as``: the script type of each branch."""
+    _branch_descriptors: tuple[str, ...] = field(default=(), repr=False)
 
     def scan_descriptor(self, branch: int | None = None) -> str:
         """The descriptor of one branch, with its checksum: what a node is asked to scan."""
+        if self._branch_descriptors:
+            if branch is None:
+                raise TypeError(f"{self.text[:6]}... is scanned per branch: give the branch")
+            body = self._branch_descriptors[branch]
+            return f"{body}#{descriptor_checksum(body)}"
         body = self.descriptor
         if branch is not None and "<" in body:
             body = re.sub(r"<([0-9;]+)>", lambda m: m.group(1).split(";")[branch], body)
@@ -370,13 +390,38 @@ class Target:
         return self._derive[branch](start, stop)
 
 
-def parse_targets(texts: Sequence[str], network: Network | str) -> list[Target]:
+SINGLE_KEY_TYPES = ("pkh", "sh-wpkh", "wpkh", "tr")
+"""The script types a single extended key can stand for (BIP44, BIP49, BIP84, BIP86)."""
+
+_TYPE_DESCRIPTORS = {
+    "pkh": "pkh({})",
+    "sh-wpkh": "sh(wpkh({}))",
+    "wpkh": "wpkh({})",
+    "tr": "tr({})",
+}
+
+
+def parse_targets(
+    texts: Sequence[str], network: Network | str, *, script_type: str | None = None
+) -> list[Target]:
     """Parse several targets for one network (see :func:`parse_target`)."""
-    return [parse_target(t, network) for t in texts]
+    return [parse_target(t, network, script_type=script_type) for t in texts]
 
 
-def parse_target(text: str, network: Network | str) -> Target:
+def parse_target(text: str, network: Network | str, *, script_type: str | None = None) -> Target:
     """Turn an xpub, descriptor, address or script hex into a :class:`Target`.
+
+    ``script_type`` says what a plain ``xpub``/``tpub`` (which carries no SLIP-132 hint) stands
+    for: ``None`` reads it as SLIP-132 does (BIP44 P2PKH), one of :data:`SINGLE_KEY_TYPES`
+    names its type, ``"any"`` scans it under all four (``Target.scanned_as``; what
+    :func:`utxo_truth.scan` does by default, as wallets such as Ledger export a BIP84 account
+    as a plain xpub). A ``ypub``/``zpub`` says its own type: a different ``script_type`` is
+    refused. Descriptors, addresses and scripts say theirs, and ignore it.
+
+    Example:
+        >>> t = parse_target("tpubDD8aVRaGadAXsoaYJz6A2YL7UFhC1TCtMgQJJY8rWs3Po6NWuQ6pWrpJWEfca8DWqSGVqCnQSCi8Q13caSQdV13pSsbGRheCFqxnXEZ8ri7", "regtest", script_type="any")
+        >>> t.scanned_as, t.branches[4:6]
+        (('pkh', 'sh-wpkh', 'wpkh', 'tr'), ('wpkh receive', 'wpkh change'))
 
     Raises:
         PrivateKeyError: the input holds private key material.
@@ -387,6 +432,11 @@ def parse_target(text: str, network: Network | str) -> Target:
         TargetError: anything else we cannot read.
     """
     net = parse_network(network)
+    if script_type is not None and script_type not in (*SINGLE_KEY_TYPES, "any"):
+        raise TargetError(
+            f"unknown script type {str(script_type)[:12]!r}: use one of "
+            f"{', '.join(SINGLE_KEY_TYPES)}, or 'any'"
+        )
     if not isinstance(text, str):
         raise TargetError(f"a target must be a string, not {type(text).__name__}")
     _refuse_private(text)
@@ -398,7 +448,7 @@ def parse_target(text: str, network: Network | str) -> Target:
     if "(" in t or "#" in t:
         return _parse_descriptor(t, net)
     if t[:4] in {v[0] for v in _PUBLIC_VERSIONS.values()}:
-        return _parse_xpub(t, net)
+        return _parse_xpub(t, net, script_type)
     if set(t) <= _HEX and len(t) % 2 == 0 and len(t) >= 2:
         script = bytes.fromhex(t)
         kind = script_type_of(script)
@@ -426,7 +476,7 @@ def parse_target(text: str, network: Network | str) -> Target:
     )
 
 
-def _parse_xpub(text: str, net: Network) -> Target:
+def _parse_xpub(text: str, net: Network, script_type: str | None = None) -> Target:
     payload, ok = _b58check(text)
     if payload is None or len(payload) != 78:
         raise TargetError(
@@ -452,10 +502,20 @@ def _parse_xpub(text: str, net: Network) -> Target:
     _check_xpub_payload(payload, text)
     from embit import base58
 
+    plain = prefix in ("xpub", "tpub")  # standard BIP32 versions: no script type said
+    if script_type not in (None, "any"):
+        if not plain and script_type != kind:
+            raise TargetError(
+                f"{prefix} keys are {kind} (SLIP-132), but the script type asked is "
+                f"{script_type}: give the key as a plain {'xpub' if family == 'main' else 'tpub'}, "
+                "or a descriptor, to scan it as another type"
+            )
+        kind = script_type
     standard = base58.encode_check(_STANDARD_PUB[family] + payload[4:])
     inner = f"{standard}/<0;1>/*"
-    desc = {"pkh": f"pkh({inner})", "sh-wpkh": f"sh(wpkh({inner}))", "wpkh": f"wpkh({inner})"}[kind]
-    target = _parse_descriptor(desc, net)
+    if plain and script_type == "any":
+        return _any_type_xpub(text, inner, net)
+    target = _parse_descriptor(_TYPE_DESCRIPTORS[kind].format(inner), net)
     return Target(
         text=text,
         kind="xpub",
@@ -464,6 +524,33 @@ def _parse_xpub(text: str, net: Network) -> Target:
         branches=target.branches,
         _derive=target._derive,
         descriptor=target.descriptor,
+    )
+
+
+def _any_type_xpub(text: str, inner: str, net: Network) -> Target:
+    """A plain xpub as every single-key type: a receive and a change branch per type."""
+    names: list[str] = []
+    derive: list[ScriptsFn] = []
+    types: list[str] = []
+    bodies: list[str] = []
+    for kind in SINGLE_KEY_TYPES:
+        one = _parse_descriptor(_TYPE_DESCRIPTORS[kind].format(inner), net)
+        for b, name in enumerate(one.branches):
+            names.append(f"{kind} {name}")
+            derive.append(one._derive[b])
+            types.append(kind)
+            bodies.append(one.scan_descriptor(b).partition("#")[0])
+    shared = _shared_key_derivers(inner)
+    return Target(
+        text=text,
+        kind="xpub",
+        script_type="any",
+        network=net,
+        branches=tuple(names),
+        _derive=shared if shared is not None else tuple(derive),
+        scanned_as=SINGLE_KEY_TYPES,
+        branch_types=tuple(types),
+        _branch_descriptors=tuple(bodies),
     )
 
 
@@ -512,6 +599,127 @@ def _split_checksum(text: str) -> str:
     return body
 
 
+_FUNCTIONS = ("pk", "pkh", "wpkh", "sh", "wsh", "tr", "multi", "sortedmulti", "addr", "raw")
+"""The descriptor functions read here (BIP381-386), as listed back in a message."""
+_REFUSED_FUNCTIONS = ("combo", "rawtr", "musig")  # known, refused with their own message
+# miniscript fragments, inside wsh() or tr() (embit reads them)
+_MINISCRIPT = frozenset(
+    [
+        "pk_k",
+        "pk_h",
+        "older",
+        "after",
+        "sha256",
+        "hash256",
+        "ripemd160",
+        "hash160",
+        "andor",
+        "and_v",
+        "and_b",
+        "and_n",
+        "or_b",
+        "or_c",
+        "or_d",
+        "or_i",
+        "thresh",
+        "multi_a",
+        "sortedmulti_a",
+    ]
+)
+# a function name: at the start or after ( , { ; with a miniscript wrapper prefix such as v:
+_FUNCTION_AT = re.compile(r"(?:^|(?<=[(,{]))(?:[a-z]+:)?([A-Za-z0-9_]+)\(")
+_PATH_AFTER_KEY = re.compile(r"(?:/[^/,(){}\[\]#]*)*")
+_STEP = re.compile(r"(?:[0-9]+|\*)[h'H]?")
+_MULTIPATH = re.compile(r"<[0-9]+[h'H]?(?:;[0-9]+[h'H]?)+>")
+
+
+# an extended key where a key expression starts: after "(", "," or a key origin's "]"
+_KEY_AT = re.compile(rf"(?:^|(?<=[(,\]]))(?:{'|'.join(_PUBLIC_PREFIXES)})[{_B58}]*")
+
+
+def _quote_step(step: str) -> str:
+    """A path step as shown in a message: whole when short, else only its length."""
+    if len(step) <= 6 or (step.isdigit() and len(step) <= 12):
+        return f"`{step}`"
+    return f"a step of {len(step)} characters"
+
+
+def _check_steps(steps: list[str], where: str) -> None:
+    """Each step of a key's path (BIP32 indexes; BIP380 ``*``; BIP389 ``<a;b>``)."""
+    for step in steps:
+        if not step:
+            raise DescriptorError(f"an empty step (`//` or a trailing `/`) in {where}")
+        if _STEP.fullmatch(step) or _MULTIPATH.fullmatch(step):
+            numbers = re.findall(r"[0-9]+", step)
+            big = next((n for n in numbers if int(n) >= 0x80000000), None)
+            if big is not None:
+                raise DescriptorError(
+                    f"{_quote_step(big)} in {where} is out of range: an index is 0..2147483647 "
+                    "(add h for a hardened one, BIP32)"
+                )
+            continue
+        raise DescriptorError(
+            f"{_quote_step(step)} is not an index ({where}): a step is a number such as 0 or "
+            "84h, * as the last step, or <0;1> for receive and change"
+        )
+
+
+def _check_descriptor_text(body: str) -> None:
+    """What embit's parser would refuse in its own words, said in the user's terms first.
+
+    Unknown function names, key expressions (BIP380): a base58 key with a bad checksum or of
+    the wrong length, a path step that is not an index, a key origin without its fingerprint.
+    Only short pieces of the input are quoted (a key never past its 4-letter prefix).
+    """
+    for m in _FUNCTION_AT.finditer(body):
+        name = m.group(1)
+        if name in _FUNCTIONS or name in _REFUSED_FUNCTIONS or name in _MINISCRIPT:
+            continue
+        known = ", ".join(_FUNCTIONS)
+        if name.lower() in _FUNCTIONS:
+            raise DescriptorError(
+                f"unknown function `{name}`: descriptor functions are written in lowercase, "
+                f"`{name.lower()}`"
+            )
+        shown = (
+            f"`{name}`"
+            if len(name) <= 12 and re.fullmatch(r"[a-z_]+", name)
+            else (f"of {len(name)} characters")
+        )
+        raise DescriptorError(
+            f"unknown function {shown} at position {m.start(1) + 1} — known: {known} (and "
+            "miniscript inside wsh() and tr())"
+        )
+    for m in re.finditer(r"\[([^\]]*)\]", body):
+        fingerprint, *steps = m.group(1).split("/")
+        where = f"the key origin at position {m.start() + 1}"
+        if not re.fullmatch(r"[0-9a-fA-F]{8}", fingerprint):
+            raise DescriptorError(
+                f"{where} must start with the master key's fingerprint, 8 hex digits, as in "
+                "[d34db33f/84h/0h/0h]"
+            )
+        _check_steps(steps, where)
+    if body.startswith(("addr(", "raw(")):
+        return  # an address or a script, not key expressions: their own checks follow
+    for m in _KEY_AT.finditer(body):
+        key = m.group(0)
+        at = m.start() + 1
+        payload, ok = _b58check(key)
+        if payload is None or len(payload) != 78:
+            raise DescriptorError(
+                f"the key at position {at} ({key[:4]}..., {len(key)} characters) is not a whole "
+                "extended key (111 characters): a character missing or extra?"
+            )
+        if not ok:
+            raise ChecksumError(
+                f"bad base58 checksum in the key at position {at} ({key[:4]}..., {len(key)} "
+                "characters): a character of it was changed or mistyped; copy the key again"
+            )
+        path = _PATH_AFTER_KEY.match(body, m.end())
+        steps = path.group(0).split("/")[1:] if path else []
+        _check_steps(steps, f"the path of the key at position {at}")
+
+
 def _outer(body: str) -> tuple[str, str]:
     m = re.fullmatch(r"([a-z]+)\((.*)\)", body, re.S)
     if not m:
@@ -523,6 +731,7 @@ def _outer(body: str) -> tuple[str, str]:
 
 def _parse_descriptor(text: str, net: Network) -> Target:
     body = _split_checksum(text)
+    _check_descriptor_text(body)
     shown = f"{body}#{descriptor_checksum(body)}"
     name, inner = _outer(body)
     if name == "addr":
@@ -701,21 +910,64 @@ def _key_fn(key: Any, branch: int | None) -> KeyFn | None:
     return lambda i: child_pubkey(psec, ppub, chain_code, i)
 
 
+_SINGLE_KEY_SCRIPT: dict[str, Callable[[bytes], bytes]] = {
+    # scriptPubKey of one compressed public key, per single-key type
+    "pkh": lambda k: b"\x76\xa9\x14" + hash160(k) + b"\x88\xac",  # BIP44 P2PKH
+    "sh-wpkh": lambda k: b"\xa9\x14" + hash160(b"\x00\x14" + hash160(k)) + b"\x87",  # BIP49
+    "wpkh": lambda k: b"\x00\x14" + hash160(k),  # BIP84 P2WPKH
+    "tr": lambda k: b"\x51\x20" + taproot_output_key(k),  # BIP86: key path only, no tree
+}
+
+
+def _shared_key_derivers(inner: str) -> tuple[ScriptsFn, ...] | None:
+    """For a plain xpub as every single-key type: each child key derived once, not four times.
+
+    One (cached) child-key function per chain, receive and change, and the four script types
+    built from it, in the order of :data:`SINGLE_KEY_TYPES`. None without the fast path.
+    """
+    if not FAST:
+        return None
+    from embit.descriptor import Descriptor
+
+    key = Descriptor.from_string(f"wpkh({inner})").key
+    chains: list[KeyFn] = []
+    for b in (0, 1):
+        maybe = _key_fn(key, b)
+        if maybe is None:
+            return None
+        chains.append(_cached(maybe))
+    return tuple(
+        _scripts_from(chains[b], _SINGLE_KEY_SCRIPT[kind])
+        for kind in SINGLE_KEY_TYPES
+        for b in (0, 1)
+    )
+
+
+def _cached(fn: KeyFn) -> KeyFn:
+    cache: dict[int, bytes] = {}
+
+    def child(i: int) -> bytes:
+        k = cache.get(i)
+        if k is None:
+            k = cache[i] = fn(i)
+        return k
+
+    return child
+
+
+def _scripts_from(key: KeyFn, script_of: Callable[[bytes], bytes]) -> ScriptsFn:
+    return lambda a, b: [script_of(key(i)) for i in range(a, b)]
+
+
 def _fast_deriver(desc: Any, branch: int | None, bare: bool) -> ScriptsFn | None:
     if desc.taproot or desc.miniscript is None:
         maybe = None if desc.taptree else _key_fn(desc.key, branch)
         if maybe is None:
             return None
         kf: KeyFn = maybe
-        if desc.taproot:
-            return lambda a, b: [b"\x51\x20" + taproot_output_key(kf(i)) for i in range(a, b)]
-        if desc.sh:
-            return lambda a, b: [
-                b"\xa9\x14" + hash160(b"\x00\x14" + hash160(kf(i))) + b"\x87" for i in range(a, b)
-            ]
-        if desc.wpkh:
-            return lambda a, b: [b"\x00\x14" + hash160(kf(i)) for i in range(a, b)]
-        return lambda a, b: [b"\x76\xa9\x14" + hash160(kf(i)) + b"\x88\xac" for i in range(a, b)]
+        kind = "tr" if desc.taproot else "sh-wpkh" if desc.sh else "wpkh" if desc.wpkh else "pkh"
+        script_of = _SINGLE_KEY_SCRIPT[kind]
+        return lambda a, b: [script_of(kf(i)) for i in range(a, b)]
     ms = desc.miniscript
     kind = type(ms).__name__
     if kind == "Pk" and bare:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
 from ._base import ChainSource, Coin, DescriptorSource, Lookup
+from ._proxy import parse_proxy
 from ._spv import CacheDir
 from .bitcoind import BitcoindSource
 from .electrum import ElectrumSource
@@ -108,18 +109,23 @@ def open_source(
     snapshot_hash: str | None = None,
     checkpoint: tuple[int, str] | None = None,
     cache_dir: CacheDir = None,
+    proxy: str | None = None,
 ) -> ChainSource:
     """Make a chain source from a spec string such as ``snapshot:utxo.dat``.
 
     ``checkpoint`` anchors an Electrum or Esplora source's header chain at a block you trust
     instead of genesis (see :func:`parse_checkpoint`). ``cache_dir`` is where those two keep
-    verified headers (None: the user's cache directory; False: nowhere).
+    verified headers (None: the user's cache directory; False: nowhere). ``proxy``
+    (``socks5h://HOST:PORT``) is the SOCKS5 proxy (Tor) Electrum and Esplora sources connect
+    through; a snapshot has no
+    use for one, and a ``bitcoind://`` source cannot use one (refused, not ignored).
 
     Example:
         >>> open_source("snapshot:examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
         <utxo_truth.sources.snapshot.SnapshotSource object at ...>
     """
     net = parse_network(network)
+    socks = parse_proxy(proxy) if proxy is not None else None
     if spec.startswith("snapshot:"):
         path = spec[len("snapshot:") :]
         if path.startswith("//"):
@@ -136,11 +142,32 @@ def open_source(
     if spec.startswith(("electrum://", "electrums://", "esplora+", "bitcoind://")):
         _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
-        return ElectrumSource.from_url(spec, net, checkpoint=checkpoint, cache_dir=cache_dir)
+        if socks is None:
+            return ElectrumSource.from_url(spec, net, checkpoint=checkpoint, cache_dir=cache_dir)
+        if "proxy=" in spec:
+            raise SourceSpecError("the proxy is given twice (in the spec and as proxy=): once")
+        if socks.username is not None:
+            raise SourceSpecError(
+                "the Electrum source's SOCKS5 client connects without authentication: give "
+                "the proxy without user:password (the credentials were not used or shown)"
+            )
+        return ElectrumSource.from_url(
+            spec,
+            net,
+            checkpoint=checkpoint,
+            cache_dir=cache_dir,
+            proxy=(socks.host, socks.port),
+        )
     if spec.startswith("esplora+"):
-        return EsploraSource.from_url(spec, net, checkpoint=checkpoint, cache_dir=cache_dir)
+        return EsploraSource.from_url(
+            spec, net, checkpoint=checkpoint, cache_dir=cache_dir, proxy=proxy
+        )
     if checkpoint is not None:
         raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
+    if socks is not None and spec.startswith("bitcoind://"):
+        raise SourceSpecError(
+            "a bitcoind:// source connects directly (your own node): it cannot use the proxy"
+        )
     if spec.startswith("bitcoind://"):
         return BitcoindSource.from_url(spec, net)
     kind = spec.split(":", 1)[0] if ":" in spec else ""

@@ -185,7 +185,7 @@ class ElectrumSource(Closing):
             )
         query = parse_qs(parts.query)
         fingerprint = query.get("fingerprint", [None])[0]
-        proxy = None
+        proxy = kwargs.pop("proxy", None)  # open_source(proxy=...) passes it here
         if "proxy" in query:
             p = urlsplit(query["proxy"][0])
             if p.scheme != "socks5" or not p.hostname or not p.port:

@@ -87,6 +87,7 @@ from ._esplora_api import scripthash as _scripthash
 from ._esplora_headers import EsploraHeaders
 from ._history import Derived, HistoryTx, Outspend, coins_from_history, compare_total
 from ._http import HttpTransport, redact_path, secret_path_segments
+from ._proxy import Proxy, parse_proxy
 from ._retry import RetryPolicy
 from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
 
@@ -110,6 +111,24 @@ class _ScriptAnswer:
     """Read for a long history only (a short one is whole in its first page)."""
     notes: list[str] = field(default_factory=list)
     """What could not be had for this script (said in the look-up's problems)."""
+
+
+def _socks_proxy(proxy: str | None, session: requests.Session | None) -> Proxy | None:
+    """The ``proxy=`` of an Esplora source, checked before anything is sent."""
+    if proxy is None:
+        return None
+    socks = parse_proxy(proxy)
+    if session is not None:
+        raise SourceSpecError(
+            "give proxy= or a session of your own (with its proxies set), not both"
+        )
+    import importlib.util
+
+    if importlib.util.find_spec("socks") is None:  # requests' SOCKS support is PySocks
+        raise SourceSpecError(
+            "a SOCKS proxy for Esplora needs PySocks: pip install 'requests[socks]'"
+        )
+    return socks
 
 
 class EsploraSource(Closing):
@@ -146,6 +165,9 @@ class EsploraSource(Closing):
             the Electrum source): None for the user's cache directory (``platformdirs``), a
             path, or False for none. What is read from it is verified again; a second scan asks
             the server for no header the store holds.
+        proxy: ``socks5h://[user:password@]HOST:PORT`` (Tor: ``socks5h://127.0.0.1:9050``):
+            every request goes through this SOCKS5 proxy (not with a ``session`` of the
+            caller's: set its ``proxies`` instead). Its credentials are never shown.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -174,8 +196,10 @@ class EsploraSource(Closing):
         page_size: int = PAGE,
         progress: Progress | None = None,
         cache_dir: CacheDir = None,
+        proxy: str | None = None,
     ) -> None:
         self._network = parse_network(network)
+        socks = _socks_proxy(proxy, session)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SourceSpecError(
@@ -225,9 +249,11 @@ class EsploraSource(Closing):
             params=self._params,
             auth=auth,
             headers=headers_sent,
-            secrets=(api_key, *path_secrets),
+            secrets=(api_key, *path_secrets, *(socks.secrets if socks else ())),
             progress=progress,
         )
+        if socks is not None:
+            self._http.session.proxies = {"http": socks.url, "https": socks.url}
         self._lock = threading.Lock()
         self.rebuilt = 0
         """Scripts whose coins were rebuilt from history because the server refused to list them."""
