@@ -7,14 +7,22 @@ can tell) and which coins they hold. Sources never import discovery, reconcile o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from .._models import BlockRef
 from .._network import Network
 
-__all__ = ["BatchingSource", "ChainSource", "Coin", "DescriptorSource", "Lookup", "Verification"]
+__all__ = [
+    "BatchingSource",
+    "ChainSource",
+    "Coin",
+    "DescriptorSource",
+    "FileSource",
+    "Lookup",
+    "Verification",
+]
 
 Verification = Literal["spv", "node", "unverified"]
 """How a coin is known: ``spv`` (its transaction hashes to its txid and is proven by a merkle
@@ -111,3 +119,15 @@ class DescriptorSource(ChainSource, Protocol):
     def used_scripts(self, descriptor: str, start: int, end: int) -> tuple[frozenset[bytes], int]:
         """Scripts at indexes start..end with history, and the height that is true at."""
         ...
+
+
+@runtime_checkable
+class FileSource(ChainSource, Protocol):
+    """A source whose look-up is a pass over a file (a UTXO snapshot): its progress is in bytes.
+
+    ``progress``, when set, is called as ``(bytes read, bytes to read)`` during each look-up; the
+    total is known before the first byte is read and stays fixed for the look-up.
+    """
+
+    progress_unit: Literal["bytes"]
+    progress: Callable[[int, int], None] | None
