@@ -4,13 +4,14 @@ Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
                     [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
-                    [--gap N] [--range N] [--json] [--debug]
+                    [--gap N] [--range N] [--json] [--utxos] [--csv FILE] [--strict] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]
 
 Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
-failed); ``--debug`` adds the traceback.
+failed); ``--debug`` adds the traceback. ``scan --strict`` exits 1 when the answer is incomplete
+(a coin unverified, a problem reported, sources that disagreed), after printing it.
 """
 
 from __future__ import annotations
