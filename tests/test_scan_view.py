@@ -231,6 +231,11 @@ def test_utxos_lists_every_outpoint(
         str(SNAPSHOT),
     )  # fmt: skip
     assert not re.search(r"^[0-9a-f]{64}:\d+ ", out, re.M)  # without --utxos: no coin list
+    code, out, err = run(
+        capsys, "scan", *descriptors(oracle, "alice"), "--network", "regtest", "--snapshot",
+        str(SNAPSHOT), "--utxos", "--json",
+    )  # fmt: skip
+    assert code == 2 and out == "" and "--json lists every coin already" in err
 
 
 # ---- a real terminal: 80 and 160 columns, hostile names -------------------------------------------

@@ -38,7 +38,9 @@ def scan(
         policy: with ``sources``: ``all`` must agree (default) or a ``quorum`` (majority).
         gap: stop gap on sources that know history (0 is treated as 1).
         range: indexes 0..range-1 per chain on sources that know only unspent coins.
-        progress: optional callback ``(done, needed)``.
+        progress: optional callback ``(done, total)``, the total known before the work it
+            counts: bytes of the file over a snapshot, else scripts looked up (see
+            :data:`utxo_truth.discovery.Progress`).
 
     Returns:
         :class:`Holdings`: every UTXO with its origin, totals in satoshis, and the block

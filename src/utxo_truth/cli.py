@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -394,6 +395,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         targets += load_wallet_file(name, network=args.network).targets
     labels = load_labels(args.labels) if args.labels else None
     _check_options(specs, args)
+    if args.utxos and args.json:
+        raise InputError("--utxos lists coins in the table; --json lists every coin already")
     if args.checkpoint is not None:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
@@ -451,7 +454,15 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     else:
         from .report import render_holdings
 
-        render_holdings(holdings, out, utxos=args.utxos)
+        tty = out.isatty()
+        out.write(
+            render_holdings(
+                holdings,
+                utxos=args.utxos,
+                width=shutil.get_terminal_size().columns if tty else None,
+                color=tty,
+            )
+        )
         if labels:
             out.write(labels_text(labels, holdings))
     for problem in holdings.problems:  # e.g. a source that failed under --policy quorum

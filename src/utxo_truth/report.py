@@ -10,7 +10,7 @@ import html
 import io
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._models import Holdings, Utxo
@@ -359,8 +359,8 @@ def _safe(text: object) -> str:
     ``[`` cannot open a style tag (:func:`rich.markup.escape`).
 
     Example:
-        >>> print(_safe("spot [main] \x1b[31m"))
-        spot \[main] \x1b[31m
+        >>> _safe("spot [main] \x1b[31m") == "spot \\[main] \\x1b[31m"
+        True
     """
     from rich.markup import escape
 
@@ -565,25 +565,27 @@ def _extra(header: list[tuple[str, str, bool]]) -> int:
     return len(header) - 1 - 2
 
 
-def render_holdings(h: Holdings, out: TextIO, *, utxos: bool = False) -> None:
-    """Write the ``scan`` table of ``h`` to ``out``.
+def render_holdings(
+    h: Holdings, *, utxos: bool = False, width: int | None = None, color: bool = False
+) -> str:
+    """The ``scan`` table of ``h`` as text.
 
     Per target, the totals by verification and state, the one-line warning when the answer is
     incomplete, the total, the block, the sources' consensus, the problems, and with ``utxos``
     every coin.
 
-    A terminal gets colour and its own width; piped output the same facts without colour, each
-    row on one line. Amounts are never cut or wrapped; every outside string is escaped.
+    ``width``: a terminal's columns (long txids and xpubs fold to fit); None for piped text, one
+    row a line. ``color``: ANSI styles, for a terminal. Either way the same facts; amounts are
+    never cut or wrapped, and every outside string is escaped.
 
     Example:
-        >>> import sys
-        >>> render_holdings(h, sys.stdout, utxos=True)  # doctest: +SKIP
+        >>> text = render_holdings(h, utxos=True, width=80)  # doctest: +SKIP
+        >>> "total (each coin once)" in text  # doctest: +SKIP
+        True
     """
     from rich.console import Console
 
-    tty = out.isatty()
-    probe = Console(file=out) if tty else None
-    screen = probe.width if probe is not None else 10_000
+    screen = 10_000 if width is None else width
 
     target_header = [
         ("#", "right", False),
@@ -695,31 +697,31 @@ def render_holdings(h: Holdings, out: TextIO, *, utxos: bool = False) -> None:
         _needed_width(coin_header, coin_rows) if utxos else 0,
     )
     width = max(screen, needed)  # narrower than this, the terminal wraps lines; nothing is cut
-    piped = io.StringIO()
-    console = (
-        Console(file=out, width=width)
-        if tty
-        else Console(
-            file=piped, width=width, color_system=None, force_terminal=False, highlight=False
-        )
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        highlight=False,
+        legacy_windows=False,
     )
-    console.print(_table(None, target_header, target_rows, width))
-    console.print(_table(None, sum_header, sum_rows, width))
+    show = console.print  # into the buffer: the CLI alone writes to the user's streams
+    show(_table(None, target_header, target_rows, width))
+    show(_table(None, sum_header, sum_rows, width))
     status_line = holdings_status(h)
     if status_line is not None:
-        console.print(f"[bold red]{_safe(status_line)}[/]", soft_wrap=True, highlight=False)
+        show(f"[bold red]{_safe(status_line)}[/]", soft_wrap=True, highlight=False)
     total = _table(None, sum_header, total_rows, width)
     total.show_header = False
-    console.print(total)
-    console.print(f"network {_safe(h.network)}, true at block {h.block.height}", highlight=False)
-    console.print(f"block hash {h.block.hash}", highlight=False)
-    console.print(f"source {_safe(h.source)}", highlight=False)
+    show(total)
+    show(f"network {_safe(h.network)}, true at block {h.block.height}", highlight=False)
+    show(f"block hash {h.block.hash}", highlight=False)
+    show(f"source {_safe(h.source)}", highlight=False)
     if h.consensus is not None:
         c = h.consensus
         verdict = "[green]agreed[/]" if c.agreed else "[bold red]did NOT agree[/]"
-        console.print(
-            f"consensus (policy {_safe(c.policy)}): the sources {verdict}", highlight=False
-        )
+        show(f"consensus (policy {_safe(c.policy)}): the sources {verdict}", highlight=False)
         answer_rows = [
             [
                 a.source,
@@ -729,7 +731,7 @@ def render_holdings(h: Holdings, out: TextIO, *, utxos: bool = False) -> None:
             ]
             for a in c.sources
         ]
-        console.print(
+        show(
             _table(
                 None,
                 [
@@ -743,10 +745,12 @@ def render_holdings(h: Holdings, out: TextIO, *, utxos: bool = False) -> None:
             )
         )
     if h.problems:
-        console.print(f"problems ({len(h.problems)}):", highlight=False)
+        show(f"problems ({len(h.problems)}):", highlight=False)
         for p in h.problems:
-            console.print(f"  - {_safe(p)}", highlight=False)
+            show(f"  - {_safe(p)}", highlight=False)
     if utxos:
-        console.print(_table(f"coins ({len(coin_rows)})", coin_header, coin_rows, width))
-    if not tty:  # the same text, without the padding of rows to the widest one
-        out.write("".join(line.rstrip() + "\n" for line in piped.getvalue().splitlines()))
+        show(_table(f"coins ({len(coin_rows)})", coin_header, coin_rows, width))
+    text = buffer.getvalue()
+    if color:
+        return text
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())  # no padding to the right
