@@ -659,6 +659,9 @@ def _unit(sources: Sequence[ChainSource | None]) -> str:
     return "bytes" if isinstance(only, SnapshotSource) and only.progress is None else "scripts"
 
 
+_CONTROLS = {c: "?" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
 class _progress_bar:
     """A rich progress bar on stderr for long scans (silent when stderr is not a terminal).
 
@@ -701,7 +704,10 @@ class _progress_bar:
                 return
             total = max(total, done)
             if "id" not in state:
-                state["id"] = self._bar.add_task(description, total=total, unit=unit)
+                from rich.markup import escape
+
+                label = escape(description.translate(_CONTROLS))  # a path may hold "[/]"
+                state["id"] = self._bar.add_task(label, total=total, unit=unit)
             elif done < state["done"]:  # a new pass (another source, or the next file read)
                 self._bar.reset(state["id"], total=total)
             self._bar.update(state["id"], completed=done, total=total)
