@@ -65,7 +65,9 @@ def scan(
         policy: with ``sources``: ``all`` must agree (default) or a ``quorum`` (majority).
         gap: stop gap on sources that know history (0 is treated as 1).
         range: indexes 0..range-1 per chain on sources that know only unspent coins.
-        progress: optional callback ``(done, needed)``.
+        progress: optional callback ``(done, total)``, the total known before the work it
+            counts: bytes of the file over a snapshot, else scripts looked up (see
+            :data:`utxo_truth.discovery.Progress`).
         script_type: what a plain xpub/tpub (no SLIP-132 hint) given as a string stands for:
             by default it is scanned under every single-key type (``pkh``, ``sh-wpkh``,
             ``wpkh``, ``tr``) and ``TargetHoldings.coins_under`` says which hold coins; one

@@ -4,13 +4,15 @@ Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
                     [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
-                    [--gap N] [--range N] [--script-type TYPE] [--proxy URL] [--json] [--debug]
+                    [--gap N] [--range N] [--script-type TYPE] [--proxy URL] [--json]
+                    [--utxos] [--csv FILE] [--strict] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]
 
 Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
-failed); ``--debug`` adds the traceback.
+failed); ``--debug`` adds the traceback. ``scan --strict`` exits 1 when the answer is incomplete
+(a coin unverified, a problem reported, sources that disagreed), after printing it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -31,7 +34,7 @@ from ._exceptions import (
     SourceTimeoutError,
     UtxoTruthError,
 )
-from ._models import Holdings, TargetHoldings
+from ._models import Holdings
 from ._network import Network, parse_network
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE
 from .labels import (
@@ -55,6 +58,8 @@ _VERIFYING = ("electrum://", "electrums://", "esplora+")
 
 __all__ = ["format_btc", "main"]
 
+EXIT_INCOMPLETE = 1
+"""scan --strict: the answer is not complete (as verify-* exit 1 when not verified)."""
 EXIT_INPUT = 2
 EXIT_SOURCE = 3
 MAX_RANGE = 100_000
@@ -65,97 +70,6 @@ DEFAULT_TIMEOUT = 30.0
 """--timeout default: the whole wait for network sources, in seconds."""
 _abandoned = False  # a scan thread was left behind at --timeout (see run())
 _MAX_TARGETS_FILE = 16 << 20  # a --file of targets is read whole, up to this size
-
-
-def _ranges(indexes: Sequence[int]) -> str:
-    """[0,1,2,5,19] -> '0-2,5,19'."""
-    idx = list(indexes)
-    out: list[str] = []
-    i = 0
-    while i < len(idx):
-        j = i
-        while j + 1 < len(idx) and idx[j + 1] == idx[j] + 1:
-            j += 1
-        out.append(str(idx[i]) if i == j else f"{idx[i]}-{idx[j]}")
-        i = j + 1
-    return ",".join(out) or "-"
-
-
-def _short(text: str, width: int = 46) -> str:
-    return text if len(text) <= width else text[: width - 14] + "..." + text[-11:]
-
-
-def render_table(h: Holdings, out: TextIO) -> None:
-    """Write a readable table of ``h``."""
-    rows = [("target", "type", "method", "used indexes", "utxos", "BTC", "sats")]
-    for t in h.targets:
-        used = (
-            "; ".join(
-                f"{c.name} {_ranges(c.used_indexes)}"
-                for c in t.chains
-                if c.used_indexes or not t.scanned_as  # a plain xpub: its used types only
-            )
-            or "-"
-        )
-        method = t.method if t.method == "single" else f"{t.method} {t.bound}"
-        rows.append(
-            (
-                _short(t.target),
-                t.script_type,
-                method,
-                used,
-                str(len(t.utxos)),
-                format_btc(t.total_sats),
-                str(t.total_sats),
-            )
-        )
-    rows.append(
-        (
-            "total (each coin once)",
-            "",
-            "",
-            "",
-            str(len(h.utxos)),
-            format_btc(h.total_sats),
-            str(h.total_sats),
-        )
-    )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {4, 5, 6}
-    for n, r in enumerate(rows):
-        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
-        out.write("  ".join(cells).rstrip() + "\n")
-        if n == 0 or n == len(rows) - 2:
-            out.write("  ".join("-" * w for w in widths) + "\n")
-    if h.immature_sats:
-        out.write(
-            f"of which immature coinbase (not spendable yet): {format_btc(h.immature_sats)} BTC\n"
-        )
-    for t in h.targets:
-        if t.scanned_as:
-            out.write(scanned_as_line(t) + "\n")
-    out.write(f"network {h.network}, true at block {h.block.height} {h.block.hash}\n")
-    out.write(f"source {h.source}\n")
-
-
-def _type_name(script_type: str) -> str:
-    return "sh(wpkh)" if script_type == "sh-wpkh" else script_type
-
-
-def scanned_as_line(t: TargetHoldings) -> str:
-    """The line saying which script types a plain xpub was scanned as and which hold coins.
-
-    Example:
-        >>> from utxo_truth import TargetHoldings
-        >>> t = TargetHoldings(target="tpubDD8aVRa", kind="xpub", script_type="any",
-        ...     method="gap", bound=20, chains=(), utxos=(), scanned_as=("pkh", "wpkh"))
-        >>> scanned_as_line(t)
-        'tpubDD... scanned as pkh, wpkh; no coins under any of them'
-    """
-    tried = ", ".join(_type_name(k) for k in t.scanned_as)
-    found = ", ".join(_type_name(k) for k in t.coins_under)
-    said = f"coins under {found}" if found else "no coins under any of them"
-    return f"{t.target[:6]}... scanned as {tried}; {said}"
 
 
 def to_json(h: Holdings) -> dict[str, object]:
@@ -243,6 +157,21 @@ def _parser() -> argparse.ArgumentParser:
         help="with several --source: all must agree (default), or a majority",
     )
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    s.add_argument(
+        "--utxos", action="store_true", help="list every coin in the table (outpoint, value, ...)"
+    )
+    s.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="also write one CSV row per coin: txid, vout, value (sats), height, address, path, "
+        "verification, target, status, block",
+    )
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {EXIT_INCOMPLETE} when any coin is unverified, a source reported a problem or "
+        "the sources disagreed (the answer is then printed all the same)",
+    )
     s.add_argument("--debug", action="store_true", help="show tracebacks")
     r = sub.add_parser(
         "reconcile",
@@ -553,6 +482,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         targets += load_wallet_file(name, network=args.network).targets
     labels = load_labels(args.labels) if args.labels else None
     _check_options(specs, args)
+    if args.utxos and args.json:
+        raise InputError("--utxos lists coins in the table; --json lists every coin already")
     if args.checkpoint is not None:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
@@ -566,8 +497,13 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         for t in targets
     ):
         _warn("--script-type is not used: it applies to plain xpub/tpub targets only")
-    bar = None if args.json else _progress_bar()  # on a terminal only
-    progress = bar.update if bar else None
+    bar = None if args.json else _progress_bar(_unit(opened))  # on a terminal only
+    progress: Callable[[int, int], None] | None = bar.update if bar and bar.active else None
+    if bar is not None and bar.active and len(opened) > 1:  # each snapshot read gets its own line
+        for src in opened:
+            if isinstance(src, SnapshotSource) and src.progress is None:
+                src.progress = bar.task(f"reading {src.describe()}", "bytes")
+        progress = bar.task("looking up scripts", "scripts")
     try:
         if len(opened) == 1:
             holdings = _with_deadline(
@@ -603,6 +539,10 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             bar.close()
     if args.labels_out:
         write_labels(labels_for_holdings(holdings, labels=labels), args.labels_out)
+    if args.csv:
+        from .report import holdings_csv
+
+        _write_file(args.csv, holdings_csv(holdings))
     if args.json:
         data = to_json(holdings)
         if labels:
@@ -610,12 +550,35 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(data, out, indent=2)
         out.write("\n")
     else:
-        render_table(holdings, out)
+        from .report import render_holdings
+
+        tty = out.isatty()
+        out.write(
+            render_holdings(
+                holdings,
+                utxos=args.utxos,
+                width=shutil.get_terminal_size().columns if tty else None,
+                color=tty,
+            )
+        )
         if labels:
             out.write(labels_text(labels, holdings))
     for problem in holdings.problems:  # e.g. a source that failed under --policy quorum
         print(f"utxo-truth: warning: {problem}", file=sys.stderr)
+    if args.strict and not holdings.complete:
+        from .report import holdings_status
+
+        print(f"utxo-truth: --strict: {holdings_status(holdings)}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return 0
+
+
+def _write_file(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _run_verify_liabilities(args: argparse.Namespace, out: TextIO) -> int:
@@ -722,7 +685,7 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     source = _open(spec, portfolio.network, args) if spec is not None else None
     gap, range_ = _bounds(args, [source] if source is not None else [])
     labels = load_labels(args.labels) if args.labels else None
-    progress = None if args.json else _progress_bar()
+    progress = None if args.json else _progress_bar(_unit([source]))
     holdings = None
     try:
         if labels is not None or args.labels_out:  # labels need the coins: scan here, once
@@ -794,27 +757,103 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-class _progress_bar:
-    """A rich progress bar on stderr for long scans (silent when stderr is not a terminal)."""
+def _unit(sources: Sequence[ChainSource | None]) -> str:
+    """What a scan's progress counts: bytes for one snapshot (a pass over the file), else scripts."""
+    only = sources[0] if len(sources) == 1 else None
+    return "bytes" if isinstance(only, SnapshotSource) and only.progress is None else "scripts"
 
-    def __init__(self) -> None:
-        self._bar = None
-        self._task = None
+
+_CONTROLS = {c: "?" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+class _progress_bar:
+    """A rich progress bar on stderr for long scans (silent when stderr is not a terminal).
+
+    Each line shows what is done of a known total, the rate and the time left: bytes of a
+    snapshot file, or scripts looked up (a history source's total grows a round at a time).
+    """
+
+    def __init__(self, unit: str = "scripts") -> None:
+        self._bar: Any = None
+        self._unit = unit
+        self._main: Callable[[int, int], None] | None = None
         if sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import Progress
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
 
-            self._bar = Progress(console=Console(stderr=True), transient=True)
+            amount, rate = _rich_columns()
+            self._bar = Progress(
+                "{task.description}",
+                BarColumn(),
+                TaskProgressColumn(),
+                amount(),
+                rate(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self._bar.start()
-            self._task = self._bar.add_task("scanning", total=None)
 
-    def update(self, done: int, needed: int) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=done, total=max(needed, done))
+    @property
+    def active(self) -> bool:
+        """True when there is a terminal to draw on."""
+        return self._bar is not None
+
+    def task(self, description: str, unit: str) -> Callable[[int, int], None]:
+        """A ``(done, total)`` callback drawing one line (added at its first call)."""
+        state: dict[str, Any] = {}
+
+        def update(done: int, total: int) -> None:
+            if self._bar is None:
+                return
+            total = max(total, done)
+            if "id" not in state:
+                from rich.markup import escape
+
+                label = escape(description.translate(_CONTROLS))  # a path may hold "[/]"
+                state["id"] = self._bar.add_task(label, total=total, unit=unit)
+            elif done < state["done"]:  # a new pass (another source, or the next file read)
+                self._bar.reset(state["id"], total=total)
+            self._bar.update(state["id"], completed=done, total=total)
+            state["done"] = done
+
+        return update
+
+    def update(self, done: int, total: int) -> None:
+        """The scan's own callback (``progress=``)."""
+        if self._main is None:
+            label = "reading snapshot" if self._unit == "bytes" else "looking up scripts"
+            self._main = self.task(label, self._unit)
+        self._main(done, total)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _rich_columns() -> tuple[type[Any], type[Any]]:
+    """Progress columns for what is done of the total, and the rate, in bytes or scripts."""
+    from rich.filesize import decimal
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class Amount(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            done, total = int(task.completed), int(task.total or 0)
+            if task.fields.get("unit") == "bytes":
+                return Text(f"{decimal(done)}/{decimal(total)}")
+            return Text(f"{done}/{total} scripts")
+
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text("")
+            if task.fields.get("unit") == "bytes":
+                return Text(f"{decimal(int(speed))}/s")
+            return Text(f"{speed:.0f}/s")
+
+    return Amount, Rate
 
 
 def main(argv: Sequence[str] | None = None) -> int:

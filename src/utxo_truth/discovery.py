@@ -37,7 +37,14 @@ from ._models import (
     Utxo,
     unique_coins,
 )
-from .sources._base import BatchingSource, ChainSource, Coin, DescriptorSource, Lookup
+from .sources._base import (
+    BatchingSource,
+    ChainSource,
+    Coin,
+    DescriptorSource,
+    FileSource,
+    Lookup,
+)
 from .targets import Target, address_of
 
 __all__ = ["DEFAULT_GAP", "DEFAULT_RANGE", "MAX_INDEX", "Progress", "discover"]
@@ -50,7 +57,13 @@ MAX_INDEX = 1 << 31
 """Non-hardened indexes end here."""
 
 Progress = Callable[[int, int], None]
-"""Called with (scripts looked up so far, scripts known to be needed so far)."""
+"""Called with ``(done, total)``: ``total`` is known before the work it counts starts.
+
+Over a :class:`~utxo_truth.sources._base.FileSource` (a UTXO snapshot) it counts bytes of the
+file read, of a total fixed for the scan (the file's size, twice when its UTXO set hash is
+checked first). Otherwise it counts scripts looked up: over a source without history every
+script is known at once (a fixed total); a gap search learns from each answer whether to go on,
+so its total grows a round at a time, each round's scripts counted before they are asked."""
 
 
 @dataclass
@@ -100,7 +113,7 @@ def discover(
         batch: smallest number of indexes asked per chain per round (history sources); by
             default the source's ``lookup_batch`` (1 for a source that pays a request per
             script, which then asks for no more than the stop rule needs), else 100.
-        progress: optional callback ``(done, needed)``.
+        progress: optional callback ``(done, total)``, see :data:`Progress`.
 
     Example:
         >>> from utxo_truth import ElectrumSource, parse_targets
@@ -120,6 +133,12 @@ def _discover(
     progress: Progress | None,
 ) -> Holdings:
     """:func:`discover`, with ``range`` as ``range_`` (the body uses the builtin ``range``)."""
+    if progress is not None and isinstance(source, FileSource) and source.progress is None:
+        source.progress = progress  # a snapshot's pass is the slow part: count its bytes
+        try:
+            return _discover(targets, source, gap=gap, range_=range_, batch=batch, progress=None)
+        finally:
+            source.progress = None
     if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
         raise InputError(f"gap must be a whole number >= 0, not {gap!r}")
     if isinstance(range_, bool) or not isinstance(range_, int) or not 1 <= range_ <= MAX_INDEX:
@@ -152,6 +171,8 @@ def _discover(
 
     def ask(scripts: list[bytes]) -> Lookup:
         nonlocal block, done
+        if progress:  # this round's scripts are counted before they are asked
+            progress(done, done + len(scripts))
         answer = source.lookup(scripts)
         if block is None:
             block = answer.block

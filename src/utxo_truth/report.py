@@ -30,15 +30,22 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.text import Text
 
-    from ._models import Holdings
+    from ._models import Holdings, TargetHoldings, Utxo
 
 __all__ = [
+    "coin_path",
+    "coin_status",
     "format_btc",
+    "holdings_csv",
+    "holdings_csv_rows",
     "holdings_dataframe",
     "holdings_html",
     "holdings_rows",
+    "holdings_status",
+    "render_holdings",
     "render_text",
     "renderables",
+    "scanned_as_line",
     "to_csv",
     "to_dataframe",
     "to_dict",
@@ -869,3 +876,463 @@ def render_text(report: Report, *, width: int = TEXT_WIDTH) -> str:
         for line in console.render_lines(item, console.options, pad=False, new_lines=False):
             lines.append("".join(seg.text for seg in line if not seg.control).rstrip())
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Holdings (the `scan` view): one renderer for the terminal and for piped text, and the CSV.
+
+_HOLDINGS_CSV_FIELDS = (
+    "txid",
+    "vout",
+    "value",
+    "height",
+    "address",
+    "path",
+    "verification",
+    "target",
+    "status",
+    "block_height",
+    "block_hash",
+)
+
+_UNSAFE = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+    **{c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+}
+"""C0/C1 control characters (ANSI escapes start with one) and bidi overrides, shown as escapes."""
+
+
+def _safe(text: object) -> str:
+    r"""A string from outside (a target, a server's message) made inert for a rich console.
+
+    Control characters are shown as ``\xNN`` (an ANSI escape cannot restyle the terminal) and
+    ``[`` cannot open a style tag (:func:`rich.markup.escape`).
+
+    Example:
+        >>> _safe("spot [main] \x1b[31m") == "spot \\[main] \\x1b[31m"
+        True
+    """
+    from rich.markup import escape
+
+    return escape(str(text).translate(_UNSAFE))
+
+
+def _ranges(indexes: Sequence[int]) -> str:
+    """[0,1,2,5,19] -> '0-2,5,19'."""
+    idx = list(indexes)
+    out: list[str] = []
+    i = 0
+    while i < len(idx):
+        j = i
+        while j + 1 < len(idx) and idx[j + 1] == idx[j] + 1:
+            j += 1
+        out.append(str(idx[i]) if i == j else f"{idx[i]}-{idx[j]}")
+        i = j + 1
+    return ",".join(out) or "-"
+
+
+def coin_path(h: Holdings, u: Utxo) -> str:
+    """Where a coin's script sits in its target: ``receive/5``, ``change/0``, or ``-`` (single).
+
+    Example:
+        >>> coin_path(h, h.utxos[0])  # doctest: +SKIP
+        'receive/1'
+    """
+    o = u.origin
+    if o is None or o.chain is None or o.index is None or o.target >= len(h.targets):
+        return "-"
+    chains = {c.chain: c.name for c in h.targets[o.target].chains}
+    return f"{chains.get(o.chain, f'branch {o.chain}')}/{o.index}"
+
+
+def coin_status(u: Utxo) -> str:
+    """``confirmed``, ``immature``, ``spent-in-mempool`` or ``pending`` (unconfirmed receipt).
+
+    Example:
+        >>> coin_status(h.utxos[0])  # doctest: +SKIP
+        'confirmed'
+    """
+    if u.height is None:
+        return "pending"
+    if u.spent_by is not None:
+        return "spent-in-mempool"
+    return "immature" if u.immature else "confirmed"
+
+
+def holdings_csv_rows(h: Holdings) -> list[dict[str, Any]]:
+    """The scan CSV's rows: one per coin (confirmed, then pending), each outpoint once; sats.
+
+    (:func:`holdings_rows` is the fuller, typed row set behind ``Holdings.to_dataframe()``.)
+
+    Example:
+        >>> holdings_csv_rows(h)[0]["verification"]  # doctest: +SKIP
+        'spv'
+    """
+    rows = []
+    for u in (*h.utxos, *h.pending):
+        target = ""
+        if u.origin is not None and u.origin.target < len(h.targets):
+            target = h.targets[u.origin.target].target
+        rows.append(
+            {
+                "txid": u.txid,
+                "vout": u.vout,
+                "value": u.value,
+                "height": "" if u.height is None else u.height,
+                "address": u.address or "",
+                "path": coin_path(h, u),
+                "verification": u.verification,
+                "target": target,
+                "status": coin_status(u),
+                "block_height": h.block.height,
+                "block_hash": h.block.hash,
+            }
+        )
+    return rows
+
+
+def holdings_csv(h: Holdings) -> str:
+    """CSV of :func:`holdings_csv_rows`, one row per coin, amounts in satoshis.
+
+    Columns: ``txid, vout, value, height`` (blank: pending), ``address, path, verification,
+    target, status`` and the block it is true at.
+
+    Example:
+        >>> holdings_csv(h).splitlines()[0]  # doctest: +SKIP
+        'txid,vout,value,height,address,path,verification,target,status,block_height,block_hash'
+    """
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(_HOLDINGS_CSV_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(holdings_csv_rows(h))
+    return out.getvalue()
+
+
+def holdings_status(h: Holdings) -> str | None:
+    """The one line that says the answer is not complete (None when it is).
+
+    Incomplete: a coin is unverified (a server's word only), a source reported a problem, or
+    the sources asked did not agree.
+
+    Example:
+        >>> holdings_status(h)  # doctest: +SKIP
+        'INCOMPLETE: 3 of 3 coins unverified; 1 problem below'
+    """
+    if h.complete:
+        return None
+    parts = []
+    unverified = sum(1 for u in h.utxos if u.verification == "unverified")
+    if unverified:
+        parts.append(f"{unverified} of {len(h.utxos)} coins unverified")
+    if h.problems:
+        n = len(h.problems)
+        parts.append(f"{n} problem{'s' if n > 1 else ''} below")
+    if h.consensus is not None and not h.consensus.agreed:
+        parts.append("sources did not agree")
+    return "INCOMPLETE: " + "; ".join(parts or ["see above"])
+
+
+_FOLD_MIN = 6
+"""The narrowest a folding column (a txid, an xpub) is made on a narrow terminal."""
+
+
+def _fit_widths(
+    natural: list[int], flexible: list[bool], width: int, extra: int
+) -> list[int | None]:
+    """Max widths for the flexible (folding) columns so the table fits ``width``.
+
+    ``natural`` is each column's widest cell; the other columns (amounts, heights) keep theirs,
+    so they are never cut. The room left is shared out narrowest first: a short column keeps its
+    width, the long ones (txids, xpubs) fold into the rest. None: as wide as it needs.
+
+    Example:
+        >>> _fit_widths([66, 10, 12], [True, False, True], 40, 2)
+        [11, None, 11]
+    """
+    fixed = sum(n + 2 for n, f in zip(natural, flexible, strict=True) if not f)
+    room = width - extra - fixed - 2 * sum(flexible)
+    if sum(n for n, f in zip(natural, flexible, strict=True) if f) <= room:
+        return [None] * len(natural)
+    limits: list[int | None] = [None] * len(natural)
+    order = sorted((i for i, f in enumerate(flexible) if f), key=lambda i: natural[i])
+    for k, i in enumerate(order):
+        limits[i] = w = min(natural[i], max(_FOLD_MIN, room // (len(order) - k)))
+        room -= w
+    return limits
+
+
+def _table(
+    title: str | None,
+    header: list[tuple[str, str, bool]],
+    rows: list[list[str]],
+    width: int,
+) -> Any:
+    """A rich table: ``header`` is (name, justify, flexible); cells are plain text (escaped here).
+
+    Flexible columns fold (a long txid or xpub breaks across lines, whole); the others never
+    wrap, and the table is measured so that they are never truncated either.
+    """
+    from rich import box
+    from rich.table import Table
+
+    natural = [
+        max([len(name), *(len(r[i]) for r in rows)]) for i, (name, _j, _f) in enumerate(header)
+    ]
+    flexible = [f for _n, _j, f in header]
+    extra = _extra(header)
+    limits = _fit_widths(natural, flexible, width, extra)
+    t = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        expand=False,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for (name, justify, flex), limit, n in zip(header, limits, natural, strict=True):
+        t.add_column(
+            _safe(name),
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=not flex,
+            overflow="fold",
+            max_width=limit,
+            min_width=None if flex else n,
+        )
+    for r in rows:
+        t.add_row(*(_safe(c) for c in r))
+    return t
+
+
+def _needed_width(header: list[tuple[str, str, bool]], rows: list[list[str]]) -> int:
+    """The narrowest console that shows every non-folding column whole (folding ones narrow)."""
+    natural = [
+        max([len(name), *(len(r[i]) for r in rows)]) for i, (name, _j, _f) in enumerate(header)
+    ]
+    cells = sum((_FOLD_MIN if f else n) + 2 for n, (_n, _j, f) in zip(natural, header, strict=True))
+    return cells + _extra(header)
+
+
+def _extra(header: list[tuple[str, str, bool]]) -> int:
+    """Width beyond the padded cells: a divider between columns, less the edges' padding."""
+    return len(header) - 1 - 2
+
+
+def _type_name(script_type: str) -> str:
+    return "sh(wpkh)" if script_type == "sh-wpkh" else script_type
+
+
+def scanned_as_line(t: TargetHoldings) -> str:
+    """The line saying which script types a plain xpub was scanned as and which hold coins.
+
+    Example:
+        >>> from utxo_truth import TargetHoldings
+        >>> t = TargetHoldings(target="tpubDD8aVRa", kind="xpub", script_type="any",
+        ...     method="gap", bound=20, chains=(), utxos=(), scanned_as=("pkh", "wpkh"))
+        >>> scanned_as_line(t)
+        'tpubDD... scanned as pkh, wpkh; no coins under any of them'
+    """
+    tried = ", ".join(_type_name(k) for k in t.scanned_as)
+    found = ", ".join(_type_name(k) for k in t.coins_under)
+    said = f"coins under {found}" if found else "no coins under any of them"
+    return f"{t.target[:6]}... scanned as {tried}; {said}"
+
+
+def render_holdings(
+    h: Holdings, *, utxos: bool = False, width: int | None = None, color: bool = False
+) -> str:
+    """The ``scan`` table of ``h`` as text.
+
+    Per target, the totals by verification and state, the one-line warning when the answer is
+    incomplete, the total, the block, the sources' consensus, the problems, and with ``utxos``
+    every coin.
+
+    ``width``: a terminal's columns (long txids and xpubs fold to fit); None for piped text, one
+    row a line. ``color``: ANSI styles, for a terminal. Either way the same facts; amounts are
+    never cut or wrapped, and every outside string is escaped.
+
+    Example:
+        >>> text = render_holdings(h, utxos=True, width=80)  # doctest: +SKIP
+        >>> "total (each coin once)" in text  # doctest: +SKIP
+        True
+    """
+    from rich.console import Console
+
+    screen = 10_000 if width is None else width
+
+    target_header = [
+        ("#", "right", False),
+        ("target", "left", True),
+        ("type", "left", True),
+        ("method", "left", True),
+        ("used indexes", "left", True),
+        ("coins", "right", False),
+        ("BTC", "right", False),
+        ("sats", "right", False),
+    ]
+    target_rows = []
+    for i, t in enumerate(h.targets, 1):
+        used = (
+            "; ".join(
+                f"{c.name} {_ranges(c.used_indexes)}"
+                for c in t.chains
+                if c.used_indexes or not t.scanned_as  # a plain xpub: its used types only
+            )
+            or "-"
+        )
+        method = t.method if t.method == "single" else f"{t.method} {t.bound}"
+        target_rows.append(
+            [
+                str(i),
+                t.target,
+                t.script_type,
+                method,
+                used,
+                str(len(t.utxos)),
+                format_btc(t.total_sats),
+                str(t.total_sats),
+            ]
+        )
+
+    def count(pred: Any, coins: tuple[Utxo, ...]) -> tuple[str, int]:
+        chosen = [u for u in coins if pred(u)]
+        return str(len(chosen)), sum(u.value for u in chosen)
+
+    lines = [
+        (
+            "verified (proven, or your own node)",
+            count(lambda u: u.verification != "unverified", h.utxos),
+        ),
+        (
+            "unverified (a server's word only)",
+            count(lambda u: u.verification == "unverified", h.utxos),
+        ),
+        ("pending (unconfirmed, not counted)", count(lambda u: True, h.pending)),
+        ("spent in mempool (leaving)", count(lambda u: u.spent_by is not None, h.utxos)),
+        ("immature coinbase", count(lambda u: u.immature, h.utxos)),
+        (
+            "spendable",
+            count(
+                lambda u: u.verification != "unverified" and not u.immature and u.spent_by is None,
+                h.utxos,
+            ),
+        ),
+    ]
+    sum_header = [
+        ("", "left", False),
+        ("coins", "right", False),
+        ("BTC", "right", False),
+        ("sats", "right", False),
+    ]
+    sum_rows = [[label, n, format_btc(v), str(v)] for label, (n, v) in lines]
+    total_rows = [
+        ["total (each coin once)", str(len(h.utxos)), format_btc(h.total_sats), str(h.total_sats)]
+    ]
+    # the breakdown and the total are two tables (the warning sits between them) of equal widths
+    widths = [max(len(r[i]) for r in sum_rows + total_rows) for i in range(4)]
+    sum_rows = [
+        [
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        for r in sum_rows
+    ]
+    total_rows = [
+        [
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        for r in total_rows
+    ]
+
+    coin_header = [
+        ("outpoint", "left", True),
+        ("BTC", "right", False),
+        ("height", "right", False),
+        ("address", "left", True),
+        ("path", "left", True),
+        ("status", "left", True),
+    ]
+    coin_rows = []
+    for u in (*h.utxos, *h.pending):
+        where = coin_path(h, u)
+        if u.origin is not None and len(h.targets) > 1:
+            where = f"#{u.origin.target + 1} {where}"
+        state = coin_status(u)
+        status = u.verification if state == "confirmed" else f"{u.verification} {state}"
+        coin_rows.append(
+            [
+                u.outpoint,
+                format_btc(u.value),
+                "mempool" if u.height is None else str(u.height),
+                u.address or "-",
+                where,
+                status,
+            ]
+        )
+
+    needed = max(
+        _needed_width(target_header, target_rows),
+        _needed_width(sum_header, sum_rows),
+        _needed_width(coin_header, coin_rows) if utxos else 0,
+    )
+    width = max(screen, needed)  # narrower than this, the terminal wraps lines; nothing is cut
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        highlight=False,
+        legacy_windows=False,
+    )
+    show = console.print  # into the buffer: the CLI alone writes to the user's streams
+    show(_table(None, target_header, target_rows, width))
+    show(_table(None, sum_header, sum_rows, width))
+    status_line = holdings_status(h)
+    if status_line is not None:
+        show(f"[bold red]{_safe(status_line)}[/]", soft_wrap=True, highlight=False)
+    total = _table(None, sum_header, total_rows, width)
+    total.show_header = False
+    show(total)
+    for t in h.targets:
+        if t.scanned_as:
+            show(_safe(scanned_as_line(t)), highlight=False)
+    show(f"network {_safe(h.network)}, true at block {h.block.height}", highlight=False)
+    show(f"block hash {h.block.hash}", highlight=False)
+    show(f"source {_safe(h.source)}", highlight=False)
+    if h.consensus is not None:
+        c = h.consensus
+        verdict = "[green]agreed[/]" if c.agreed else "[bold red]did NOT agree[/]"
+        show(f"consensus (policy {_safe(c.policy)}): the sources {verdict}", highlight=False)
+        answer_rows = [
+            [
+                a.source,
+                "-" if a.block is None else str(a.block.height),
+                "-" if a.total_sats is None else format_btc(a.total_sats),
+                a.error or "",
+            ]
+            for a in c.sources
+        ]
+        show(
+            _table(
+                None,
+                [
+                    ("source", "left", True),
+                    ("block", "right", False),
+                    ("BTC", "right", False),
+                    ("error", "left", True),
+                ],
+                answer_rows,
+                width,
+            )
+        )
+    if h.problems:
+        show(f"problems ({len(h.problems)}):", highlight=False)
+        for p in h.problems:
+            show(f"  - {_safe(p)}", highlight=False)
+    if utxos:
+        show(_table(f"coins ({len(coin_rows)})", coin_header, coin_rows, width))
+    text = buffer.getvalue()
+    if color:
+        return text
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())  # no padding to the right

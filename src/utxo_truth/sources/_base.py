@@ -7,7 +7,7 @@ can tell) and which coins they hold. Sources never import discovery, reconcile o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, Self, runtime_checkable
 
@@ -20,6 +20,7 @@ __all__ = [
     "Closing",
     "Coin",
     "DescriptorSource",
+    "FileSource",
     "Lookup",
     "Verification",
 ]
@@ -146,3 +147,15 @@ class Closing:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@runtime_checkable
+class FileSource(ChainSource, Protocol):
+    """A source whose look-up is a pass over a file (a UTXO snapshot): its progress is in bytes.
+
+    ``progress``, when set, is called as ``(bytes read, bytes to read)`` during each look-up; the
+    total is known before the first byte is read and stays fixed for the look-up.
+    """
+
+    progress_unit: Literal["bytes"]
+    progress: Callable[[int, int], None] | None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +41,7 @@ from .._network import Network, network_by_magic, parse_network
 from .._script import compact_size
 from . import _snapfast
 from ._base import Closing, Coin, Lookup
+from ._readprogress import FileProgress
 
 __all__ = [
     "KNOWN_SNAPSHOTS",
@@ -229,6 +230,7 @@ class SnapshotSource(Closing):
     """
 
     has_history = False
+    progress_unit = "bytes"  # a look-up is a pass over the file (FileSource)
 
     def __init__(
         self,
@@ -294,6 +296,8 @@ class SnapshotSource(Closing):
             self.block_bound_by = self.block_bound_by or "Bitcoin Core's assumeutxo table"
         self.expected_hash = expected_hash
         self.hash_verified = False
+        self.progress: Callable[[int, int], None] | None = None
+        """Called as ``(bytes read, bytes to read)`` during each look-up (see FileProgress)."""
 
     @property
     def _where(self) -> str:
@@ -357,8 +361,14 @@ class SnapshotSource(Closing):
         With an expected UTXO set hash (given, or Bitcoin Core's for a known snapshot), the
         whole file is checked against it first, once.
         """
+        passes = 2 if self.expected_hash is not None and not self.hash_verified else 1
+        with FileProgress(self._path, passes, self.progress) as reads:
+            return self._lookup(scripts, reads)
+
+    def _lookup(self, scripts: Collection[bytes], reads: FileProgress) -> Lookup:
         if self.expected_hash is not None and not self.hash_verified:
             self.verify_hash()
+            reads.next_pass()
         wanted: dict[bytes, bytes] = {}
         for s in scripts:
             wanted[compress_script(s)] = s
