@@ -97,8 +97,15 @@ from .wallets import WalletFile, load_wallet_file
 
 __version__ = "0.1.0"
 
-from ._exceptions import ChainMismatchError, ContractCallError, InexactAmountError
+from ._exceptions import (
+    ChainMismatchError,
+    ContractCallError,
+    InexactAmountError,
+    MissingExtraError,
+    ParquetFormatError,
+)
 from .evm import EvmBlock, EvmRpc, TokenSupply
+from .sources.parquet import ParquetSource, export_parquet
 from .wrapped import ReserveList, TokenSpec, WrappedReport, measure, read_reserves
 
 __all__ = [
@@ -137,11 +144,14 @@ __all__ = [
     "LiabilityValueError",
     "Lookup",
     "MessageProof",
+    "MissingExtraError",
     "MultisigNeedsDescriptorError",
     "MultisigProof",
     "Network",
     "NetworkMismatchError",
     "Origin",
+    "ParquetFormatError",
+    "ParquetSource",
     "PolicyFailedError",
     "PorProof",
     "Portfolio",
@@ -181,6 +191,7 @@ __all__ = [
     "check_por_coins",
     "descriptor_checksum",
     "discover",
+    "export_parquet",
     "freshness",
     "load_labels",
     "load_liability_proof",

@@ -31,12 +31,14 @@ handlers keep working::
         │   └── AccessDeniedError (PermissionError)  HTTP 401/403: credentials or key refused
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
+        │   └── ParquetFormatError              exported Parquet coin files: metadata missing/inconsistent
         ├── InconsistentTipError                answers of one scan are true at different blocks
         ├── ChainMismatchError                  an EVM node serves another chain than the one named
         ├── ContractCallError                   an EVM contract call reverted or returned no word
         ├── InexactAmountError (ValueError)     a token amount is not a whole number of satoshis
         └── PolicyFailedError                   several sources: the policy (``all``) is not met
             └── AllSourcesFailedError           every source of a comparison failed
+    MissingExtraError (ImportError)             an optional extra (pip install 'utxo-truth[NAME]')
 
 No error message ever contains private key material: inputs that look private are described by
 their kind and length only. Every :class:`SourceError` raised by a source's public method
@@ -64,8 +66,10 @@ __all__ = [
     "LabelFileError",
     "LiabilityProofError",
     "LiabilityValueError",
+    "MissingExtraError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
+    "ParquetFormatError",
     "PolicyFailedError",
     "PortfolioError",
     "PrivateKeyError",
@@ -223,6 +227,14 @@ class VerificationError(SourceError):
 
 class SnapshotFormatError(SourceError, ValueError):
     """A UTXO snapshot file is truncated, corrupt or not a snapshot at all."""
+
+
+class ParquetFormatError(SnapshotFormatError):
+    """Parquet coin files (``snapshot export --parquet``) whose metadata is missing or disagrees."""
+
+
+class MissingExtraError(UtxoTruthError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names it."""
 
 
 class InconsistentTipError(SourceError):
