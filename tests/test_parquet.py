@@ -341,3 +341,34 @@ def test_duckdb_reads_the_files_by_itself(exported: Path) -> None:
         "SELECT count(*), sum(value) FROM read_parquet(?)", [str(exported / "*.parquet")]
     ).fetchone()  # type: ignore[misc]
     assert (n, total) == (1142, 1_110_000_000_000)
+
+
+def test_dask_join_equals_the_snapshot(oracle: dict[str, Any], exported: Path) -> None:
+    """docs/scale.md's Dask function, read from the doc and run: the snapshot source's coins."""
+    import re
+
+    doc = (Path(__file__).parent.parent / "docs" / "scale.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "def dask_lookup" in b)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    scripts = sorted(
+        {
+            bytes.fromhex(u["script_pubkey"])
+            for w in WALLETS
+            for u in oracle["wallets"][w]["scantxoutset"]["unspents"]
+        }
+    )
+    hits = namespace["dask_lookup"](str(exported), scripts)
+    snap = SnapshotSource(SNAPSHOT, "regtest").lookup(scripts)
+    expected = sorted(
+        (c.txid, c.vout, c.height, c.coinbase, c.value, c.script)
+        for coins in snap.coins.values()
+        for c in coins
+    )
+    got = sorted(
+        (r.txid, int(r.vout), int(r.height), bool(r.coinbase), int(r.value), bytes(r.script))
+        for r in hits.itertuples()
+    )
+    assert got == expected and len(got) == sum(
+        len(oracle["wallets"][w]["scantxoutset"]["unspents"]) for w in WALLETS
+    )
