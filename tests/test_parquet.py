@@ -209,6 +209,10 @@ def test_every_script_kind_round_trips(tmp_path: Path, monkeypatch: pytest.Monke
         snap, tmp_path / "pq", "regtest", height=900_000, file_rows=300, row_group_rows=64
     )
     assert r.coins == count and len(r.files) == -(-count // 300)
+    for f in r.files:  # row groups of 64 coins, whatever the decoder's batches were
+        md = pq.read_metadata(f)
+        sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+        assert all(n == 64 for n in sizes[:-1]) and 0 < sizes[-1] <= 64 and sum(sizes) <= 300
     rows = _rows(tmp_path / "pq")
     assert _core_hash(rows) == hash_serialized_3(groups) == r.hash_serialized_3
     for row in rows:

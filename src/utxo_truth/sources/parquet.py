@@ -61,11 +61,12 @@ FORMAT = "utxo-truth-coins/1"
 ROW_GROUP_ROWS = 1_000_000
 """Coins per row group. A row group is the unit of parallel work for DuckDB (one thread takes
 whole row groups), Spark (a 128 MB input split reads the row groups that start inside it) and
-Dask (``split_row_groups``); 1 M coins is about 40 MB compressed, so a mainnet set (~185 M coins)
-gives ~185 units, enough for a large machine or a small cluster, while the per-group cost (its
-footer entry, a task) stays small against reading 40 MB. Memory while writing: one row group."""
+Dask (``split_row_groups``); 1 M coins is about 70 MB compressed, so a mainnet set (~185 M
+coins) gives ~185 units, enough for a large machine or a small cluster, while the per-group
+cost (its footer entry, a task) stays small against reading 70 MB. Memory while writing: one
+row group (peak RSS ~0.5 GB)."""
 FILE_ROWS = 16 * ROW_GROUP_ROWS
-"""Coins per file: mainnet is a dozen files of ~0.6 GB, each a handful of Spark splits."""
+"""Coins per file: mainnet is a dozen files of ~1.1 GB, each a handful of Spark splits."""
 _BATCH = 65_536  # coins decoded per batch before they become Arrow columns
 _CHUNK = 1 << 22
 _MARGIN = 32 + 9 + 9 + 10 + 10 + 5 + 10_000 + 16  # a whole group header + largest coin
