@@ -376,3 +376,27 @@ def test_dask_join_equals_the_snapshot(oracle: dict[str, Any], exported: Path) -
     assert got == expected and len(got) == sum(
         len(oracle["wallets"][w]["scantxoutset"]["unspents"]) for w in WALLETS
     )
+
+
+def test_hash_alone_verifies_coins_but_says_the_block_is_unbound(
+    tmp_path: Path, oracle: dict[str, Any]
+) -> None:
+    r = export_parquet(SNAPSHOT, tmp_path, "regtest", snapshot_hash=TRUSTED.rsplit(":", 1)[1])
+    assert r.hash_status == "verified"
+    src = ParquetSource(tmp_path, "regtest")
+    assert src.metadata["block_bound_by"] == ""
+    answer = src.lookup([b"\x51"])
+    assert len(answer.problems) == 1 and "does not cover the base block" in answer.problems[0]
+
+
+def test_export_without_the_compiled_scanner(
+    tmp_path: Path, oracle: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pure-Python reader (the fallback without a C compiler) feeds the same export."""
+    from utxo_truth.sources import _snapfast
+
+    monkeypatch.setenv(_snapfast.ENV_PURE, "1")
+    r = export_parquet(SNAPSHOT, tmp_path, "regtest")
+    assert r.hash_serialized_3 == oracle["utxo_set"]["hash_serialized_3"]
+    assert r.block.height == oracle["tip"]["height"]
+    assert _core_hash(_rows(tmp_path)) == r.hash_serialized_3
