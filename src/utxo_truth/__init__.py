@@ -99,8 +99,14 @@ from .wallets import WalletFile, load_wallet_file
 
 __version__ = "0.1.0"
 
-from ._exceptions import ChainMismatchError, ContractCallError, InexactAmountError
+from ._exceptions import (
+    ChainMismatchError,
+    ContractCallError,
+    InexactAmountError,
+    ParquetFormatError,
+)
 from .evm import EvmBlock, EvmRpc, TokenSupply
+from .sources.parquet import ParquetSource, export_parquet
 from .wrapped import ReserveList, TokenSpec, WrappedReport, read_reserves
 
 __all__ = [
@@ -145,6 +151,8 @@ __all__ = [
     "Network",
     "NetworkMismatchError",
     "Origin",
+    "ParquetFormatError",
+    "ParquetSource",
     "PolicyFailedError",
     "PorProof",
     "Portfolio",
@@ -184,6 +192,7 @@ __all__ = [
     "check_por_coins",
     "descriptor_checksum",
     "discover",
+    "export_parquet",
     "freshness",
     "load_labels",
     "load_liability_proof",

@@ -32,6 +32,7 @@ handlers keep working::
         │   └── AccessDeniedError (PermissionError)  HTTP 401/403: credentials or key refused
         ├── VerificationError                   fails a consensus check (PoW, merkle, tx hash)
         ├── SnapshotFormatError (ValueError)    a UTXO snapshot file that is truncated or corrupt
+        │   └── ParquetFormatError              Parquet coin files: metadata missing or disagreeing
         ├── InconsistentTipError                answers of one scan are true at different blocks
         ├── ChainMismatchError                  an EVM node serves another chain than the one named
         ├── ContractCallError                   an EVM contract call reverted or returned no word
@@ -68,6 +69,7 @@ __all__ = [
     "MissingExtraError",
     "MultisigNeedsDescriptorError",
     "NetworkMismatchError",
+    "ParquetFormatError",
     "PolicyFailedError",
     "PortfolioError",
     "PrivateKeyError",
@@ -238,6 +240,10 @@ class VerificationError(SourceError):
 
 class SnapshotFormatError(SourceError, ValueError):
     """A UTXO snapshot file is truncated, corrupt or not a snapshot at all."""
+
+
+class ParquetFormatError(SnapshotFormatError):
+    """Parquet coin files (``snapshot export --parquet``) whose metadata is missing or disagrees."""
 
 
 class InconsistentTipError(SourceError):

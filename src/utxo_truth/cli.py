@@ -9,6 +9,7 @@ Usage::
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
                     [--json] [--csv FILE] [--html FILE] [--gap N] [--range N] [--debug]
     utxo-truth verify-liabilities FILE [--format NAME] [--root HEX] [--json]
+    utxo-truth snapshot export SNAPSHOT --parquet DIR --network NET [--snapshot-hash H] [--json]
 
 Errors are one line on stderr and a non-zero exit code (2 for bad input, 3 for a source that
 failed); ``--debug`` adds the traceback. ``scan --strict`` exits 1 when the answer is incomplete
@@ -130,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _source_options(
         s,
-        "chain source: snapshot:PATH, electrums://HOST:PORT, esplora+https://HOST/PATH or "
+        "chain source: snapshot:PATH, parquet:DIR, electrums://HOST:PORT, esplora+https://HOST/PATH or "
         "bitcoind://HOST:PORT (repeat to compare several)",
     )
     s.add_argument(
@@ -234,7 +235,56 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_wrapped(sub)
     _proof_parsers(sub)
+    _snapshot_parser(sub)
     return p
+
+
+def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``snapshot export SNAPSHOT --parquet DIR`` (issue 19: the coin set past one machine)."""
+    sp = sub.add_parser("snapshot", help="work with a Bitcoin Core UTXO snapshot file")
+    verbs = sp.add_subparsers(dest="snapshot_command", required=True)
+    e = verbs.add_parser(
+        "export",
+        help="write every coin as Parquet files for DuckDB, Spark or Dask (the parquet extra)",
+        description="Write every coin of a dumptxoutset file as Parquet (one row a coin), with "
+        "the base block and UTXO set hash in each file's metadata; scan them with "
+        "--source parquet:DIR.",
+    )
+    e.add_argument("snapshot", metavar="SNAPSHOT")
+    e.add_argument("--parquet", metavar="DIR", required=True, help="an empty or new directory")
+    e.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
+    e.add_argument(
+        "--snapshot-hash",
+        metavar="[HEIGHT:]BLOCKHASH:HASH",
+        help="verify the snapshot against this (gettxoutsetinfo of a node you trust) first",
+    )
+    e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    e.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _run_snapshot(args: argparse.Namespace, out: TextIO) -> int:
+    from .sources.parquet import export_parquet
+
+    r = export_parquet(args.snapshot, args.parquet, args.network, snapshot_hash=args.snapshot_hash)
+    facts = {
+        "files": [str(f) for f in r.files],
+        "coins": r.coins,
+        "total_sats": r.total_sats,
+        "bytes": r.bytes,
+        "block": {"height": r.block.height, "hash": r.block.hash},
+        "hash_serialized_3": r.hash_serialized_3,
+        "hash_status": r.hash_status,
+    }
+    if args.json:
+        out.write(json.dumps(facts, indent=2) + "\n")
+        return 0
+    out.write(
+        f"wrote {r.coins:,} coins ({r.total_sats:,} sats) in {len(r.files)} Parquet file(s), "
+        f"{r.bytes / 1e6:.1f} MB, to {args.parquet}\n"
+        f"true at block {r.block.height} {r.block.hash}; UTXO set hash {r.hash_serialized_3} "
+        f"({r.hash_status})\n"
+    )
+    return 0
 
 
 def _timeout_option(p: argparse.ArgumentParser) -> None:
@@ -283,7 +333,9 @@ def _bounds(args: argparse.Namespace, sources: Sequence[ChainSource]) -> tuple[i
 
 def _with_deadline(fn: Callable[[], T], seconds: float, sources: Sequence[ChainSource]) -> T:
     """Run ``fn`` (a scan) within ``seconds`` when a network source is involved, saying so."""
-    network = [s.describe() for s in sources if not isinstance(s, SnapshotSource)]
+    from .sources.parquet import ParquetSource  # pyarrow is not imported by this
+
+    network = [s.describe() for s in sources if not isinstance(s, SnapshotSource | ParquetSource)]
     if not network or not seconds:
         return fn()
     print(
@@ -872,6 +924,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_verify_message(args, sys.stdout)
         if args.command == "verify-reserves":
             return _run_verify_reserves(args, sys.stdout)
+        if args.command == "snapshot":
+            return _run_snapshot(args, sys.stdout)
         return _run_scan(args, sys.stdout)
     except UtxoTruthError as exc:
         if args.debug:

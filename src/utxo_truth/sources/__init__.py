@@ -4,6 +4,8 @@ Spec strings (a URL-like form; there is no silent default server, nothing is eve
 third party the user did not name):
 
 * ``snapshot:PATH`` — a Bitcoin Core ``dumptxoutset`` file, offline (the embedded default);
+* ``parquet:DIR`` — the coin files ``utxo-truth snapshot export SNAPSHOT --parquet DIR`` wrote,
+  answered through DuckDB (the optional extra ``parquet``; :mod:`.parquet`);
 * ``electrum://host:port`` (plain TCP) and ``electrums://host:port[?fingerprint=HEX]`` (TLS,
   certificate checked, or pinned by its SHA-256 fingerprint) — an Electrum server, verified;
 * ``bitcoind://user:pass@host:port`` or ``bitcoind://host:port?cookie=PATH`` — your own Bitcoin
@@ -135,6 +137,18 @@ def open_source(
         if checkpoint is not None:
             raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
         return SnapshotSource(path, net, expected_hash=snapshot_hash)
+    if spec.startswith("parquet:"):
+        directory = spec[len("parquet:") :].removeprefix("//")
+        if not directory:
+            raise SourceSpecError("parquet: needs a directory, as in parquet:/data/coins")
+        if snapshot_hash is not None or checkpoint is not None:
+            raise SourceSpecError(
+                "--snapshot-hash and --checkpoint do not apply to a parquet: source (the export "
+                "checked the snapshot's hash; its metadata says how)"
+            )
+        from .parquet import ParquetSource  # pyarrow and DuckDB: loaded only for this source
+
+        return ParquetSource(directory, net)
     if snapshot_hash is not None:
         raise SourceSpecError("--snapshot-hash applies to a snapshot: source only")
     if not isinstance(spec, str) or len(spec) > 4096:
@@ -175,5 +189,5 @@ def open_source(
     named = f"kind {kind!r}" if kind.isalpha() and len(kind) <= 12 else f"of {len(spec)} characters"
     raise SourceSpecError(
         f"unknown source ({named}): use snapshot:PATH (a Bitcoin Core dumptxoutset file), "
-        "electrum(s)://HOST:PORT, esplora+https://HOST/PATH or bitcoind://HOST:PORT"
+        "parquet:DIR (its Parquet export), electrum(s)://HOST:PORT, esplora+https://HOST/PATH or bitcoind://HOST:PORT"
     )
