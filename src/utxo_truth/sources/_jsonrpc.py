@@ -73,6 +73,8 @@ class Connection:
         self.server_version = ""
         self.round_trips = 0
         self.requests = 0
+        self.connects = 0
+        """Sessions opened so far (a server that closed one is reconnected: a new session)."""
         self.notified_tip: dict[str, Any] | None = None
 
     @property
@@ -127,6 +129,7 @@ class Connection:
     def connect(self) -> None:
         self.close()
         self.sock = self._open_socket()
+        self.connects += 1
         low, high = self.protocol_range
         reply = self._exchange([("server.version", [self.name, [low, high]])])[0]
         if reply.error is not None:
