@@ -58,6 +58,8 @@ from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
+from ._pacing import Pacer, paced_call
+from ._signet_check import electrum_coinbases, parse_challenge, signet_checked
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["ElectrumSource", "scripthash"]
@@ -119,6 +121,13 @@ class ElectrumSource:
             like :class:`~utxo_truth.sources._jsonrpc.Connection`: ``call``, ``close``,
             ``where``, ``round_trips``); then ``tls``, ``fingerprint``, ``ca_file``,
             ``timeout``, ``proxy`` and ``client_name`` are unused.
+        max_wait: seconds a server may go on refusing requests ("server busy", "excessive
+            resource usage") before the look-up ends in ``ServerBusyError``; requests are paced
+            by the server's cost model (:mod:`~utxo_truth.sources._pacing`) so that a public
+            ElectrumX with its default limits does not refuse them, and a refused request is
+            asked again, alone, where it stopped.
+        signet_challenge: on signet, the challenge script (bytes or hex) each block a coin is
+            proven into, and the tip, must satisfy (BIP-325); the default signet's by default.
 
     Example:
         >>> src = ElectrumSource("127.0.0.1", 50001, network="regtest", tls=False)  # doctest: +SKIP
@@ -142,10 +151,16 @@ class ElectrumSource:
         verify: bool = True,
         client_name: str = "utxo_truth",
         connection: Connection | None = None,
+        max_wait: float = 120.0,  # seconds
+        signet_challenge: bytes | str | None = None,
     ) -> None:
         self._network = parse_network(network)
         if not 1 <= batch_size <= 10_000:
             raise SourceSpecError("batch_size must be between 1 and 10,000")
+        if max_wait < 0:
+            raise SourceSpecError("max_wait must be >= 0 seconds")
+        self._pacer = Pacer(max_wait=max_wait, first_window=batch_size)
+        self.signet_challenge = parse_challenge(self._network, signet_challenge)
         self.batch_size = batch_size
         self.verify = verify
         self.checkpoint = checkpoint or (0, GENESIS[self._network])
@@ -207,6 +222,16 @@ class ElectrumSource:
         """Close the connection (a later look-up reconnects)."""
         self.conn.close()
 
+    def _call(self, calls: list[tuple[str, list[Any]]]) -> list[Reply]:
+        """Every request goes out here: paced by the server's cost model, refusals asked again."""
+        return paced_call(
+            self.conn,
+            calls,
+            self.batch_size,
+            self._pacer,
+            lambda: int(getattr(self.conn, "connects", 0)),
+        )
+
     # -------------------------------------------------------------------------------------------
     @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
@@ -236,7 +261,7 @@ class ElectrumSource:
         # round 1: tip and histories
         calls: list[tuple[str, list[Any]]] = [("blockchain.headers.subscribe", [])]
         calls += [("blockchain.scripthash.get_history", [h]) for h in hashes]
-        replies = self.conn.call(calls, self.batch_size)
+        replies = self._call(calls)
         tip_height, tip_header = self._tip(replies[0])
         block = BlockRef(height=tip_height, hash=header_hash(tip_header))
         histories: dict[bytes, list[tuple[str, int]]] = {}
@@ -258,7 +283,7 @@ class ElectrumSource:
         # the tip again: enough when no proof is needed, and it spares ElectrumX's wait on a
         # small reply in a round of its own
         calls.append(("blockchain.headers.subscribe", []))
-        replies = self.conn.call(calls, self.batch_size)
+        replies = self._call(calls)
         _height_after, after_header = self._tip(replies.pop())
         listings = replies[: 2 * len(used) : 2]
         balances = replies[1 : 2 * len(used) : 2]
@@ -291,7 +316,7 @@ class ElectrumSource:
         if proof_keys:
             calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
             calls.append(("blockchain.headers.subscribe", []))
-            replies = self.conn.call(calls, self.batch_size)
+            replies = self._call(calls)
             _height_after, after_header = self._tip(replies.pop())
         tip_after = header_hash(after_header)
         for (txid, height), reply in zip(proof_keys, replies, strict=True):
@@ -304,6 +329,19 @@ class ElectrumSource:
                     problem=problem,
                     assurance="chain" if problem is None else None,  # issue 13 hook
                 )
+        if self.verify:  # issue 13: on signet, the blocks proven into (and the tip) are signed
+            signed = signet_checked(
+                self._network,
+                self.signet_challenge,
+                coins,
+                tip_height,
+                lambda h: (
+                    chain.header(h) if chain and chain.start <= h <= chain.tip_height else None
+                ),
+                electrum_coinbases(self._call),
+                problems,
+            )
+            coins = {s: list(cs) for s, cs in signed.items()}
         for cs in coins.values():
             for c in cs:
                 if c.problem:
@@ -325,9 +363,8 @@ class ElectrumSource:
         Returns ``"tip"``; ``"behind"`` (still on the best chain, which has grown); or
         ``"stale"`` (no longer on the best chain: reorganised away — scan again).
         """
-        replies = self.conn.call(
-            [("blockchain.headers.subscribe", []), ("blockchain.block.header", [block.height])],
-            self.batch_size,
+        replies = self._call(
+            [("blockchain.headers.subscribe", []), ("blockchain.block.header", [block.height])]
         )
         height, header = self._tip(replies[0])
         if header_hash(header) == block.hash:

@@ -81,6 +81,7 @@ from ._esplora_api import outs_from_object as _outs_from_object
 from ._esplora_api import scripthash as _scripthash
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._retry import RetryPolicy
+from ._signet_check import esplora_coinbases, parse_challenge, signet_checked
 from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 
 __all__ = ["EsploraSource"]
@@ -153,6 +154,8 @@ class EsploraSource:
             be configured otherwise; a page found cut short lowers it).
         progress: called as ``(done, to_do)`` look-ups (HTTP requests, or pages of one
             script's history) as they end, counted over the source's life.
+        signet_challenge: on signet, the challenge script (bytes or hex) each block a coin is
+            proven into, and the tip, must satisfy (BIP-325); the default signet's by default.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -180,8 +183,10 @@ class EsploraSource:
         prefer_history: bool = True,
         page_size: int = PAGE,
         progress: Progress | None = None,
+        signet_challenge: bytes | str | None = None,
     ) -> None:
         self._network = parse_network(network)
+        self.signet_challenge = parse_challenge(self._network, signet_challenge)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SourceSpecError(
@@ -427,6 +432,22 @@ class EsploraSource:
             coins[s] = tuple(sorted(checked, key=lambda c: (c.txid, c.vout)))
             pend = [self._check_coin(s, c, txouts, None, None, None) for c in a.pending]
             pending[s] = tuple(sorted(pend, key=lambda c: (c.txid, c.vout)))
+        if self.verify:  # issue 13: on signet, the blocks proven into (and the tip) are signed
+            coins = signet_checked(
+                self._network,
+                self.signet_challenge,
+                coins,
+                block.height,
+                lambda h: (
+                    chain.header(h)
+                    if chain and chain.start <= h <= chain.tip_height
+                    else self._header_at(h)
+                ),
+                esplora_coinbases(
+                    lambda p: self._get(p, json_reply=p.endswith("proof")), self._many
+                ),
+                problems,
+            )
         for group in (*coins.values(), *pending.values()):
             for coin in group:
                 if coin.problem:
