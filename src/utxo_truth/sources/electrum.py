@@ -56,11 +56,20 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
+from ._electrum_api import (
+    parse_balance,
+    parse_header,
+    parse_headers_chunk,
+    parse_history,
+    parse_listunspent,
+    parse_merkle_proof,
+    parse_tip,
+)
 from ._errors import reports_as_source
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
 from ._pacing import Pacer, paced_call
 from ._signet_check import electrum_coinbases, parse_challenge, signet_checked
-from ._spv import Restart, hex32, is_int, merkle_problem, pinned
+from ._spv import Restart, merkle_problem, pinned
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -242,18 +251,8 @@ class ElectrumSource:
     def _tip(self, reply: Reply) -> tuple[int, bytes]:
         if reply.error is not None:
             raise _refusal(reply.error, f"{self.describe()} headers.subscribe")
-        r = reply.result
-        if not (isinstance(r, dict) and is_int(r.get("height")) and isinstance(r.get("hex"), str)):
-            raise SourceProtocolError(f"{self.describe()} sent a malformed tip: {str(r)[:80]}")
-        try:
-            header = bytes.fromhex(r["hex"])
-        except ValueError:
-            raise SourceProtocolError(
-                f"{self.describe()} sent a tip header that is not hex"
-            ) from None
-        if len(header) != 80 or r["height"] < 0:
-            raise SourceProtocolError(f"{self.describe()} sent a malformed tip header")
-        return r["height"], header
+        tip = parse_tip(reply.result, f"{self.describe()} sent a malformed tip")
+        return tip.height, tip.header
 
     def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, str]:
         where = self.describe()
@@ -374,27 +373,18 @@ class ElectrumSource:
             if height < block.height:
                 return "stale"  # the chain is now shorter than the block's height
             raise _refusal(r.error, f"{self.describe()} block.header {block.height}")
-        if not isinstance(r.result, str):
-            raise SourceProtocolError(f"{self.describe()} sent a malformed header")
-        return "behind" if header_hash(bytes.fromhex(r.result)) == block.hash else "stale"
+        header = parse_header(r.result, f"{self.describe()} sent a malformed header")
+        return "behind" if header_hash(header) == block.hash else "stale"
 
     # --- parsing and checking --------------------------------------------------------------
     def _name(self, script: bytes) -> str:
         return address_of(script, self._network) or f"script {script.hex()[:24]}..."
 
     def _parse_history(self, result: Any, script: bytes) -> list[tuple[str, int]]:
-        if not isinstance(result, list):
-            raise SourceProtocolError(
-                f"{self.describe()} sent a malformed history for {self._name(script)}"
-            )
-        out = []
-        for item in result:
-            if not (isinstance(item, dict) and is_int(item.get("height")) and item["height"] >= -1):
-                raise SourceProtocolError(
-                    f"{self.describe()} sent a malformed history item: {str(item)[:80]}"
-                )
-            out.append((hex32(item.get("tx_hash"), "tx_hash"), item["height"]))
-        return out
+        items = parse_history(
+            result, f"{self.describe()} sent a malformed history for {self._name(script)}"
+        )
+        return [(item.tx_hash, item.height) for item in items]
 
     def _parse_txs(
         self, txids: list[str], replies: list[Reply], problems: list[str]
@@ -447,19 +437,8 @@ class ElectrumSource:
         for (_m, (start, count)), r in zip(calls, replies, strict=True):
             if r.error is not None:
                 raise _refusal(r.error, f"{self.describe()} block.headers")
-            res = r.result
-            if not isinstance(res, dict):
-                raise SourceProtocolError(f"{self.describe()} sent malformed headers")
-            if isinstance(res.get("headers"), list):
-                raw = [bytes.fromhex(h) for h in res["headers"] if isinstance(h, str)]
-            elif isinstance(res.get("hex"), str):
-                blob = bytes.fromhex(res["hex"])
-                raw = [blob[i : i + 80] for i in range(0, len(blob), 80)]
-            else:
-                raise SourceProtocolError(
-                    f"{self.describe()} sent headers without 'hex' or 'headers'"
-                )
-            if len(raw) != count or any(len(h) != 80 for h in raw):
+            raw = parse_headers_chunk(r.result, f"{self.describe()} sent malformed headers").headers
+            if len(raw) != count:
                 raise SourceProtocolError(
                     f"{self.describe()} sent {len(raw)} headers where {count} were asked"
                 )
@@ -495,10 +474,12 @@ class ElectrumSource:
             return "not verified (verification is off)"
         if reply.error is not None:
             return f"no merkle proof: {error_text(reply.error)}"
-        r = reply.result
-        if not isinstance(r, dict):
+        proof = parse_merkle_proof(reply.result)
+        if proof is None:
             return "malformed merkle proof"
-        return merkle_problem(txid, height, r.get("merkle"), r.get("pos"), chain)
+        if proof.block_height not in (-1, height):
+            return f"the merkle proof is for height {proof.block_height}, not {height}"
+        return merkle_problem(txid, height, list(proof.merkle), proof.pos, chain)
 
     def _coins_of_script(
         self,
@@ -608,10 +589,11 @@ class ElectrumSource:
             problems.append(
                 f"{name}: {len(missing)} transaction(s) of its history could not be checked"
             )
-        if balance.error is None and isinstance(balance.result, dict):
-            confirmed = balance.result.get("confirmed")
+        told = parse_balance(balance.result) if balance.error is None else None
+        if told is not None:
+            confirmed = told.confirmed
             expected = sum(c.value for c in mine_conf if c.problem is None)
-            if is_int(confirmed) and confirmed != expected and not missing:
+            if confirmed != expected and not missing:
                 problems.append(
                     f"{name}: get_balance says {confirmed} sats confirmed, "
                     f"the history implies {expected}"
@@ -620,25 +602,7 @@ class ElectrumSource:
         pending[script] = mine_pend
 
     def _parse_listing(self, result: Any, name: str) -> dict[tuple[str, int], tuple[int, int]]:
-        if not isinstance(result, list):
-            raise SourceProtocolError(f"{self.describe()} sent a malformed listunspent for {name}")
-        out = {}
-        for item in result:
-            ok = (
-                isinstance(item, dict)
-                and is_int(item.get("tx_pos"))
-                and item["tx_pos"] >= 0
-                and is_int(item.get("value"))
-                and item["value"] >= 0
-                and is_int(item.get("height"))
-                and item["height"] >= -1
-            )
-            if not ok:
-                raise SourceProtocolError(
-                    f"{self.describe()} sent a malformed unspent output: {str(item)[:80]}"
-                )
-            out[(hex32(item.get("tx_hash"), "tx_hash"), item["tx_pos"])] = (
-                item["value"],
-                item["height"],
-            )
-        return out
+        items = parse_listunspent(
+            result, f"{self.describe()} sent a malformed listunspent for {name}"
+        )
+        return {(u.tx_hash, u.tx_pos): (u.value, u.height) for u in items}
