@@ -205,19 +205,45 @@ def test_every_signet_block_fails_under_the_2_of_2_challenge(signet: RealServer)
     assert heights == ", ".join(str(h) for h in range(1, 11))  # every one of the ten blocks
 
 
-def test_signet_over_esplora_checks_the_same_signatures() -> None:
+@pytest.fixture(scope="module")
+def signet_esplora() -> Iterator[Any]:
     server = EsploraServer(RealChain(signet_blocks())).serve()
-    try:
-        blocks = server.chain.blocks
-        scripts = _signet_scripts(blocks)
-        answer = EsploraSource(server.url, network="signet").lookup(scripts)
-        want = {k: v for k, v in utxo_set(blocks).items() if v[1] in scripts}
-        assert _coins(answer) == want
-        assert all(c.verification == "spv" for cs in answer.coins.values() for c in cs)
-        assert any(p.startswith("/block/") and "/txid/0" in p for p in server.paths)
-        two_of_two = str(signet_data()["must_fail_under_challenge"])
-        src = EsploraSource(server.url, network="signet", signet_challenge=two_of_two)
-        with pytest.raises(VerificationError, match="bad-signet-blksig"):
-            src.lookup(scripts)
-    finally:
-        server.stop()
+    yield server
+    server.stop()
+
+
+def test_signet_over_esplora_checks_the_same_signatures(signet_esplora: Any) -> None:
+    blocks = signet_esplora.chain.blocks
+    scripts = _signet_scripts(blocks)
+    answer = EsploraSource(signet_esplora.url, network="signet").lookup(scripts)
+    want = {k: v for k, v in utxo_set(blocks).items() if v[1] in scripts}
+    assert _coins(answer) == want
+    assert all(c.verification == "spv" for cs in answer.coins.values() for c in cs)
+    assert any(p.startswith("/block/") and "/txid/0" in p for p in signet_esplora.paths)
+    two_of_two = str(signet_data()["must_fail_under_challenge"])
+    src = EsploraSource(signet_esplora.url, network="signet", signet_challenge=two_of_two)
+    with pytest.raises(VerificationError, match="bad-signet-blksig"):
+        src.lookup(scripts)
+
+
+def test_the_cli_takes_a_signet_challenge(
+    signet_esplora: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from utxo_truth.cli import main
+
+    blocks = signet_esplora.chain.blocks
+    address = next(
+        a for s in sorted(_signet_scripts(blocks)) if (a := address_of(s, "signet")) is not None
+    )
+    base = ["scan", address, "--network", "signet", "--source", f"esplora+{signet_esplora.url}"]
+    assert main([*base, "--json"]) == 0
+    capsys.readouterr()
+    two_of_two = str(signet_data()["must_fail_under_challenge"])
+    assert main([*base, "--signet-challenge", two_of_two]) == 3
+    err = capsys.readouterr().err
+    assert "VerificationError" in err and "bad-signet-blksig" in err and "Traceback" not in err
+    assert main([*base, "--signet-challenge", "zz"]) == 2
+    assert "challenge script in hex" in capsys.readouterr().err
+    regtest = ["scan", address, "--network", "regtest", "--source", "esplora+http://127.0.0.1:1"]
+    assert main([*regtest, "--signet-challenge", "51"]) == 2
+    assert "network signet only" in capsys.readouterr().err

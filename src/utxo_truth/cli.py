@@ -359,6 +359,12 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
         help="anchor Electrum and Esplora header verification at this block (one you trust) "
         "instead of genesis: on mainnet an Esplora server sends 10 headers a request",
     )
+    p.add_argument(
+        "--signet-challenge",
+        metavar="HEX",
+        help="on signet, the challenge script block signatures are checked against (BIP-325) "
+        "by Electrum and Esplora sources; the default signet's when not given",
+    )
 
 
 def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
@@ -367,6 +373,8 @@ def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
         raise InputError("--snapshot-hash applies to a snapshot source: give --snapshot PATH")
     if args.checkpoint is not None and not any(s.startswith(_VERIFYING) for s in specs):
         raise InputError("--checkpoint applies to electrum(s):// and esplora+ sources")
+    if args.signet_challenge is not None and not any(s.startswith(_VERIFYING) for s in specs):
+        raise InputError("--signet-challenge applies to electrum(s):// and esplora+ sources")
 
 
 def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
@@ -390,6 +398,7 @@ def _open_source(spec: str, network: Network | str, args: argparse.Namespace) ->
         checkpoint=parse_checkpoint(args.checkpoint)
         if args.checkpoint is not None and spec.startswith(_VERIFYING)
         else None,
+        signet_challenge=args.signet_challenge if spec.startswith(_VERIFYING) else None,
     )
 
 

@@ -106,11 +106,14 @@ def open_source(
     *,
     snapshot_hash: str | None = None,
     checkpoint: tuple[int, str] | None = None,
+    signet_challenge: str | None = None,
 ) -> ChainSource:
     """Make a chain source from a spec string such as ``snapshot:utxo.dat``.
 
     ``checkpoint`` anchors an Electrum or Esplora source's header chain at a block you trust
-    instead of genesis (see :func:`parse_checkpoint`).
+    instead of genesis (see :func:`parse_checkpoint`). ``signet_challenge`` (hex) is the
+    challenge an Electrum or Esplora source checks signet block signatures against (BIP-325;
+    the default signet's when not given).
 
     Example:
         >>> open_source("snapshot:examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
@@ -133,9 +136,15 @@ def open_source(
     if spec.startswith(("electrum://", "electrums://", "esplora+", "bitcoind://")):
         _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
-        return ElectrumSource.from_url(spec, net, checkpoint=checkpoint)
+        return ElectrumSource.from_url(
+            spec, net, checkpoint=checkpoint, signet_challenge=signet_challenge
+        )
     if spec.startswith("esplora+"):
-        return EsploraSource.from_url(spec, net, checkpoint=checkpoint)
+        return EsploraSource.from_url(
+            spec, net, checkpoint=checkpoint, signet_challenge=signet_challenge
+        )
+    if signet_challenge is not None:
+        raise SourceSpecError("a signet challenge applies to electrum(s):// and esplora+ sources")
     if checkpoint is not None:
         raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
     if spec.startswith("bitcoind://"):
