@@ -27,7 +27,7 @@ from harness.electrumx import find_electrumx
 from harness.esplora import EsploraServer
 from harness.realchains import RealChain, RealServer, signet_blocks, signet_data
 
-from utxo_truth import VerificationError
+from utxo_truth import SourceSpecError, VerificationError
 from utxo_truth._script import address_of
 from utxo_truth.sources.electrum import ElectrumSource
 from utxo_truth.sources.esplora import EsploraSource
@@ -125,6 +125,14 @@ def test_the_genesis_output_is_in_no_utxo_set(mainnet: RealServer) -> None:
     assert (genesis_cb.txid, 0) not in utxo_set(blocks)
     answer = _source(mainnet, "main").lookup({script})
     assert not answer.coins.get(script) and script not in answer.used
+
+
+def test_a_server_of_another_network_is_refused_by_its_features(mainnet: RealServer) -> None:
+    src = _source(mainnet, "testnet4")
+    with pytest.raises(
+        SourceSpecError, match=r"serves main \(genesis 000000000019d668\.\.\.\), not testnet4"
+    ):
+        src.lookup({bytes.fromhex("0014" + "11" * 20)})
 
 
 # --- testnet4 0..2015, ElectrumX's default cost limits ------------------------------------------

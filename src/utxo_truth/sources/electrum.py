@@ -58,6 +58,7 @@ from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._electrum_api import (
     parse_balance,
+    parse_features,
     parse_header,
     parse_headers_chunk,
     parse_history,
@@ -257,11 +258,13 @@ class ElectrumSource:
     def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, str]:
         where = self.describe()
         hashes = [scripthash(s) for s in scripts]
-        # round 1: tip and histories
+        # round 1: tip, the server's network, and histories
         calls: list[tuple[str, list[Any]]] = [("blockchain.headers.subscribe", [])]
+        calls.append(("server.features", []))
         calls += [("blockchain.scripthash.get_history", [h]) for h in hashes]
         replies = self._call(calls)
         tip_height, tip_header = self._tip(replies[0])
+        self._check_network(replies.pop(1))
         block = BlockRef(height=tip_height, hash=header_hash(tip_header))
         histories: dict[bytes, list[tuple[str, int]]] = {}
         for s, r in zip(scripts, replies[1:], strict=True):
@@ -377,6 +380,26 @@ class ElectrumSource:
         return "behind" if header_hash(header) == block.hash else "stale"
 
     # --- parsing and checking --------------------------------------------------------------
+    def _check_network(self, reply: Reply) -> None:
+        """A server whose ``server.features`` names another genesis block is the wrong server.
+
+        (A server that does not answer it, or not in shape, is checked by its headers alone.)
+        """
+        if reply.error is not None:
+            return
+        try:
+            features = parse_features(reply.result, f"{self.describe()} sent malformed features")
+        except SourceProtocolError:
+            return  # advisory: the header chain from genesis or a checkpoint is the check
+        if features.genesis_hash == GENESIS[self._network]:
+            return
+        other = next((n.value for n, g in GENESIS.items() if g == features.genesis_hash), None)
+        raise SourceSpecError(
+            f"{self.describe()} serves {other or 'another network'} (genesis "
+            f"{features.genesis_hash[:16]}...), not {self._network.value}: point at a "
+            f"{self._network.value} server or give the network it serves"
+        )
+
     def _name(self, script: bytes) -> str:
         return address_of(script, self._network) or f"script {script.hex()[:24]}..."
 
