@@ -51,40 +51,54 @@ def test_the_soft_range_slows_and_narrows_the_session() -> None:
     assert CostModel(cost=10_000.0, clock=Clock()).concurrency() == 0  # closed at the hard limit
 
 
-def test_a_slow_window_shrinks_the_next_and_a_fast_one_grows_it_by_half() -> None:
+def test_the_window_holds_what_the_measured_rate_answers_within_the_target() -> None:
     clock = Clock()
     p = Pacer(model=CostModel(clock=clock), target=8.0, first_window=100, clock=clock)
-    assert p.window() == 100
-    p.answered(100, 1.0)
-    assert p.window() == 150  # grown by half, not to the 800 the rate would allow
-    p.answered(150, 24.0)  # three times the target: the soft limit shows
-    assert p.window() == 50
+    assert p.window([1.0] * 1_000) == 100  # nothing measured: the first window
+    p.answered(100.0, 100, 1.0)  # one size of window: all of it taken for work, 0.01 s a unit
+    assert p.window([1.0] * 1_000) == 800
+    p.answered(200.0, 200, 48.0)  # much slower than the line: believed at once
+    assert p.window([1.0] * 1_000) == 33  # 8 s / 0.24 s
+    # cheaper requests (get_history is charged 0.2, transaction.get 1): more of them fit
+    assert p.window([0.2] * 1_000) == 166
 
 
-def test_the_models_slowdown_caps_the_window_before_it_is_measured() -> None:
+def test_a_server_that_holds_small_replies_does_not_shrink_the_window() -> None:
+    """ElectrumX holds a small reply up to a second for more: that second is not work."""
     clock = Clock()
-    p = Pacer(model=CostModel(cost=5_500.0, clock=clock), first_window=500, clock=clock)
-    # 0.25 s a request predicted: 8 s hold 32 requests
-    assert p.window() == 32
+    p = Pacer(model=CostModel(clock=clock), first_window=50, clock=clock)
+    p.answered(10.0, 40, 1.0)  # small windows: the cap doubles
+    assert p.window([0.1] * 5_000) == 100
+    p.answered(25.0, 100, 1.0)  # a full window in the same second: no work to speak of
+    assert p.window([0.1] * 5_000) == 5_000
+
+
+def test_the_models_slowdown_narrows_the_window_before_it_is_measured() -> None:
+    frozen = Clock()
+    p = Pacer(model=CostModel(cost=5_500.0, clock=frozen), first_window=500, clock=frozen)
+    p.answered(0.1, 1, 0.26)  # as the model says: its delay, and 0.01 s of work
+    # about 0.25 s a request at half the soft range (1.25 s sleep, 5 at once), 0.01 s of work:
+    # 8 s hold about 30
+    assert 27 <= p.window([0.1] * 500) <= 31
 
 
 def test_the_cost_is_kept_under_the_ceiling_by_waiting_for_its_decay() -> None:
     clock = Clock()
     model = CostModel(cost=8_100.0, clock=clock)
     p = Pacer(model=model, ceiling=0.8, max_wait=200.0, clock=clock, sleep=clock.sleep)
-    p.window()
+    p.window([1.0])
     assert clock.t == pytest.approx(100.0) and p.waited == pytest.approx(100.0)
     assert model.now() == pytest.approx(8_000.0)
     far = Pacer(model=CostModel(cost=9_500.0, clock=clock), max_wait=60.0, clock=clock)
     with pytest.raises(ServerBusyError, match=r"needs 1500 s to decay.*max_wait=60 s"):
-        far.window()
+        far.window([1.0])
 
 
 def test_refusals_halve_the_window_and_end_in_a_typed_error_after_max_wait() -> None:
     clock = Clock()
     p = Pacer(first_window=64, max_wait=20.0, clock=clock, sleep=clock.sleep)
     p.refused(10, 54, 64)
-    assert p.window() == 32 and clock.t == 2.0
+    assert p.window([1.0] * 100) == 32 and clock.t == 2.0
     p.refused(5, 59, 64)
     p.refused(5, 59, 64)
     assert clock.t == 2 + 4 + 8
@@ -165,7 +179,9 @@ def test_a_window_too_big_is_resumed_where_it_was_refused() -> None:
     clock = Clock()
     server = Queue(clock)
     server.model.cost = 1_500.0
-    pacer = Pacer(first_window=1_000, clock=clock, sleep=clock.sleep)
+    # the client's model is wrong about this server (it takes the soft limit to be 8,000)
+    wrong = CostModel(soft_limit=8_000.0, clock=clock)
+    pacer = Pacer(model=wrong, first_window=1_000, clock=clock, sleep=clock.sleep)
     # the first window goes out whole, and its tail is refused
     replies = paced_call(server, _calls(1_900), 200, pacer, lambda: server.sessions)
     assert [r.result for r in replies] == list(range(1_900))  # in order, all answered

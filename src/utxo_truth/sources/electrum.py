@@ -169,7 +169,7 @@ class ElectrumSource:
             raise SourceSpecError("batch_size must be between 1 and 10,000")
         if max_wait < 0:
             raise SourceSpecError("max_wait must be >= 0 seconds")
-        self._pacer = Pacer(max_wait=max_wait, first_window=batch_size)
+        self._pacer = Pacer(max_wait=max_wait, first_window=max(batch_size, 1_000))
         self.signet_challenge = parse_challenge(self._network, signet_challenge)
         self.batch_size = batch_size
         self.verify = verify
