@@ -3,14 +3,19 @@
 Fetching and verifying are kept apart: this module fetches, :mod:`utxo_truth.verify` checks.
 A look-up is a handful of round trips whatever the number of scripts, because requests are sent
 as JSON-RPC batches, all batches of a round written before any answer is read (pipelining), over
-one connection:
+one connection — a round is split into windows only as far as the server's cost limits call
+for (:mod:`~utxo_truth.sources._pacing`; a public ElectrumX refuses a queue it cannot answer in
+30 s):
 
-1. the tip (``blockchain.headers.subscribe``) and every script's history (``get_history``);
+1. the tip (``blockchain.headers.subscribe``), the server's network (``server.features``) and
+   every script's history (``get_history``);
 2. for scripts with history: ``listunspent`` and ``get_balance``; every transaction of those
    histories (``transaction.get``); the headers missing from the verified chain
    (``block.headers``, 2016 a request);
 3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, and the tip again
-   (the tip is also re-read at the end of round 2, so a look-up with nothing to prove stops there).
+   (the tip is also re-read at the end of round 2, so a look-up with nothing to prove stops there);
+4. on signet only: the coinbase and its branch of each block a coin is proven into, and of the
+   tip, for the block signature (BIP-325, :mod:`~utxo_truth.sources._signet_check`).
 
 Then, without trusting the server's listings:
 
@@ -123,7 +128,8 @@ class ElectrumSource:
         tls: TLS (default) with the certificate checked against the system's CAs, or pinned by
             ``fingerprint`` (SHA-256 of the DER certificate, hex) for a self-signed one.
         timeout: seconds any single answer may take.
-        batch_size: requests per JSON-RPC batch (all batches of a round are pipelined).
+        batch_size: requests per JSON-RPC batch (the batches of a window are pipelined; the
+            windows are sized by :mod:`~utxo_truth.sources._pacing`).
         proxy: ``(host, port)`` of a SOCKS5 proxy (Tor: ``("127.0.0.1", 9050)``).
         checkpoint: ``(height, hash)`` the header chain is anchored to; genesis by default.
         verify: False skips merkle proofs and header checks (coins are then ``unverified``).
