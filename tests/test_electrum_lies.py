@@ -4,6 +4,7 @@ verified total; every fault ends in a typed error or a successful retry, bounded
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -200,8 +201,45 @@ def test_excessive_resource_usage_is_server_busy(
             }
         return reply
 
-    with pytest.raises(ServerBusyError):
-        scan(carol["descriptors"], network="regtest", source=through(electrumx, proxies, lie))
+    # a server that goes on refusing is asked again, paced, until max_wait: then a typed error
+    started = time.monotonic()
+    with pytest.raises(ServerBusyError, match=r"gave up after \d+ s \(max_wait=3 s\)"):
+        scan(
+            carol["descriptors"],
+            network="regtest",
+            source=through(electrumx, proxies, lie, max_wait=3.0),
+        )
+    assert time.monotonic() - started < 3.0 + 10.0  # the wait, and the look-up's own work
+
+
+def test_a_refused_request_is_asked_again_alone_and_the_scan_finishes(
+    electrumx: Any, proxies: list[LyingProxy], carol: dict[str, Any]
+) -> None:
+    asked: list[tuple[str, str]] = []
+    refused: set[str] = set()
+
+    def lie(method: str, params: list[Any], reply: dict[str, Any]) -> dict[str, Any]:
+        asked.append((method, json.dumps(params)))
+        if method == "blockchain.transaction.get_merkle" and params[0] not in refused:
+            refused.add(params[0])  # each proof refused once, as ElectrumX past its timeout
+            return {
+                "jsonrpc": "2.0",
+                "id": reply["id"],
+                "error": {"code": -102, "message": "server busy - request timed out"},
+            }
+        return reply
+
+    src = through(electrumx, proxies, lie)
+    h = scan(carol["descriptors"], network="regtest", source=src)
+    assert h.verified_sats == carol["scantxoutset"]["total_sats"]
+    assert all(u.verification == "spv" for u in h.utxos)
+    assert refused and src._pacer.resent == len(refused)
+    proofs = [p for m, p in asked if m == "blockchain.transaction.get_merkle"]
+    assert len(proofs) == 2 * len(set(proofs))  # each asked twice: refused, then answered
+    # nothing else was asked again: the look-up resumed where the refusal stopped
+    for method in ("blockchain.scripthash.get_history", "blockchain.transaction.get"):
+        mine = [p for m, p in asked if m == method]
+        assert len(mine) == len(set(mine)), method
 
 
 def test_dropped_connection_is_retried(

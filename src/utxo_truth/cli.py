@@ -422,6 +422,12 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
         help="connect to electrum(s):// and esplora+ sources through this SOCKS5 proxy (Tor: "
         "socks5h://127.0.0.1:9050); user:password@ allowed for Esplora, never shown",
     )
+    p.add_argument(
+        "--signet-challenge",
+        metavar="HEX",
+        help="on signet, the challenge script block signatures are checked against (BIP-325) "
+        "by Electrum and Esplora sources; the default signet's when not given",
+    )
 
 
 def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
@@ -437,6 +443,8 @@ def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
         for spec in specs:
             if spec.startswith("bitcoind://"):
                 _warn(f"--proxy is not used for {redact(spec)}: it connects directly")
+    if args.signet_challenge is not None and not any(s.startswith(_VERIFYING) for s in specs):
+        raise InputError("--signet-challenge applies to electrum(s):// and esplora+ sources")
 
 
 def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
@@ -471,6 +479,7 @@ def _open_source(spec: str, network: Network | str, args: argparse.Namespace) ->
         else None,
         cache_dir=False if getattr(args, "no_cache", False) else getattr(args, "cache_dir", None),
         proxy=proxy if spec.startswith(_VERIFYING) else None,
+        signet_challenge=args.signet_challenge if spec.startswith(_VERIFYING) else None,
     )
 
 

@@ -46,8 +46,12 @@ class RpcError(Exception):
 
 
 class BitcoindStandIn:
-    def __init__(self, chain: Chain) -> None:
+    """``chain_name`` is what ``getblockchaininfo`` reports (Core's names: main, testnet4, signet,
+    regtest)."""
+
+    def __init__(self, chain: Chain, chain_name: str = "regtest") -> None:
         self.chain = chain
+        self.chain_name = chain_name
         self.calls: dict[str, int] = {}
 
     # --- the RPC methods -------------------------------------------------------------------
@@ -158,7 +162,7 @@ class BitcoindStandIn:
 
     def getblockchaininfo(self) -> dict[str, Any]:
         return {
-            "chain": "regtest",
+            "chain": self.chain_name,
             "blocks": self.chain.height,
             "headers": self.chain.height,
             "bestblockhash": self.chain.tip.hash,

@@ -99,7 +99,19 @@ def raw_call(port: int, method: str, params: list[Any], timeout: float = 5.0) ->
 
 
 class ElectrumX:
-    def __init__(self, daemon_port: int, *, log_name: str = "electrumx") -> None:
+    """``net`` is ElectrumX's NET (regtest, mainnet, testnet4, signet, with COIN=Bitcoin);
+    ``default_limits`` leaves ElectrumX's own session cost limits (soft 1,000, hard 10,000,
+    10 concurrent requests, 2.5 s request sleep, 30 s request timeout) instead of turning them off.
+    """
+
+    def __init__(
+        self,
+        daemon_port: int,
+        *,
+        log_name: str = "electrumx",
+        net: str = "regtest",
+        default_limits: bool = False,
+    ) -> None:
         exe = find_electrumx()
         if exe is None:
             raise FileNotFoundError(
@@ -114,7 +126,7 @@ class ElectrumX:
             **os.environ,
             "ALLOW_ROOT": "1",
             "COIN": "Bitcoin",
-            "NET": "regtest",
+            "NET": net,
             "DAEMON_URL": f"http://user:pass@127.0.0.1:{daemon_port}/",
             "DB_DIRECTORY": str(self.dir / "db"),
             "DB_ENGINE": "leveldb",
@@ -127,11 +139,10 @@ class ElectrumX:
             "CACHE_MB": "100",
             "DAEMON_POLL_INTERVAL_BLOCKS": "200",
             "DAEMON_POLL_INTERVAL_MEMPOOL": "200",
-            # the same relaxed resource limits for every client measured against this server
-            "COST_SOFT_LIMIT": "0",
-            "COST_HARD_LIMIT": "0",
-            "INITIAL_CONCURRENT": "50",
         }
+        if not default_limits:
+            # the same relaxed resource limits for every client measured against this server
+            env.update(COST_SOFT_LIMIT="0", COST_HARD_LIMIT="0", INITIAL_CONCURRENT="50")
         self.log = (self.dir / f"{log_name}.log").open("wb")
         self.proc = subprocess.Popen([exe], env=env, stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -451,6 +451,12 @@ class EsploraServer:
             if p[1] not in c.by_hash:
                 return 404, "Block not found"
             return 200, c.by_hash[p[1]][1].header.hex()
+        if p[0] == "block" and len(p) == 4 and p[2] == "txid" and p[3].isdigit():
+            if p[1] not in c.by_hash:
+                return 404, "Block not found"
+            txs = c.by_hash[p[1]][1].txs
+            k = int(p[3])
+            return (200, txs[k].txid) if k < len(txs) else (404, "Transaction not found")
         if p[0] == "scripthash" and len(p) >= 2:
             return self._scripthash(ix, p[1], p[2:])
         if p[0] == "tx" and len(p) >= 2:

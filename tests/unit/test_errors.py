@@ -96,7 +96,8 @@ class _Scripted:
 
 def test_an_injected_connection_needs_no_socket_and_errors_name_their_source() -> None:
     conn = _Scripted({"code": -101, "message": "excessive resource usage"})
-    src = ElectrumSource("unused", 1, network="regtest", connection=conn)  # type: ignore[arg-type]
+    # max_wait=0: a refusal is not waited out (the pacer would ask again for 120 s)
+    src = ElectrumSource("unused", 1, network="regtest", connection=conn, max_wait=0.0)  # type: ignore[arg-type]
     with pytest.raises(ServerBusyError) as exc:
         src.lookup([bytes.fromhex("0014" + "11" * 20)])
     assert conn.calls[0] == "blockchain.headers.subscribe"

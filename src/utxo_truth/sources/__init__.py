@@ -112,6 +112,7 @@ def open_source(
     checkpoint: tuple[int, str] | None = None,
     cache_dir: CacheDir = None,
     proxy: str | None = None,
+    signet_challenge: str | None = None,
 ) -> ChainSource:
     """Make a chain source from a spec string such as ``snapshot:utxo.dat``.
 
@@ -119,8 +120,10 @@ def open_source(
     instead of genesis (see :func:`parse_checkpoint`). ``cache_dir`` is where those two keep
     verified headers (None: the user's cache directory; False: nowhere). ``proxy``
     (``socks5h://HOST:PORT``) is the SOCKS5 proxy (Tor) Electrum and Esplora sources connect
-    through; a snapshot has no
-    use for one, and a ``bitcoind://`` source cannot use one (refused, not ignored).
+    through; a snapshot has no use for one, and a ``bitcoind://`` source cannot use one
+    (refused, not ignored). ``signet_challenge`` (hex) is the challenge an Electrum or Esplora
+    source checks signet block signatures against (BIP-325; the default signet's when not
+    given).
 
     Example:
         >>> open_source("snapshot:examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
@@ -157,7 +160,13 @@ def open_source(
         _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
         if socks is None:
-            return ElectrumSource.from_url(spec, net, checkpoint=checkpoint, cache_dir=cache_dir)
+            return ElectrumSource.from_url(
+                spec,
+                net,
+                checkpoint=checkpoint,
+                cache_dir=cache_dir,
+                signet_challenge=signet_challenge,
+            )
         if "proxy=" in spec:
             raise SourceSpecError("the proxy is given twice (in the spec and as proxy=): once")
         if socks.username is not None:
@@ -171,11 +180,19 @@ def open_source(
             checkpoint=checkpoint,
             cache_dir=cache_dir,
             proxy=(socks.host, socks.port),
+            signet_challenge=signet_challenge,
         )
     if spec.startswith("esplora+"):
         return EsploraSource.from_url(
-            spec, net, checkpoint=checkpoint, cache_dir=cache_dir, proxy=proxy
+            spec,
+            net,
+            checkpoint=checkpoint,
+            cache_dir=cache_dir,
+            proxy=proxy,
+            signet_challenge=signet_challenge,
         )
+    if signet_challenge is not None:
+        raise SourceSpecError("a signet challenge applies to electrum(s):// and esplora+ sources")
     if checkpoint is not None:
         raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
     if socks is not None and spec.startswith("bitcoind://"):

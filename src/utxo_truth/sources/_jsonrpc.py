@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import SourceProtocolError, SourceTimeoutError, SourceUnavailableError
+from ._electrum_api import parse_version
 from ._retry import RetryPolicy
 
 __all__ = ["PROTOCOL_MAX", "PROTOCOL_MIN", "Connection", "Dropped", "Reply", "error_text"]
@@ -73,6 +74,8 @@ class Connection:
         self.server_version = ""
         self.round_trips = 0
         self.requests = 0
+        self.connects = 0
+        """Sessions opened so far (a server that closed one is reconnected: a new session)."""
         self.notified_tip: dict[str, Any] | None = None
 
     @property
@@ -127,6 +130,7 @@ class Connection:
     def connect(self) -> None:
         self.close()
         self.sock = self._open_socket()
+        self.connects += 1
         low, high = self.protocol_range
         reply = self._exchange([("server.version", [self.name, [low, high]])])[0]
         if reply.error is not None:
@@ -135,13 +139,17 @@ class Connection:
                 f"{self.where} does not speak Electrum protocol {low}-{high}: "
                 f"{error_text(reply.error)}"
             )
-        result = reply.result
-        if not (isinstance(result, list) and len(result) == 2 and str(result[1]) in _SUPPORTED):
+        try:
+            version = parse_version(reply.result, f"{self.where} sent a malformed server.version")
+        except SourceProtocolError:
+            self.close()
+            raise
+        if version.protocol not in _SUPPORTED:
             self.close()
             raise SourceProtocolError(
-                f"{self.where} negotiated an unsupported protocol: {str(result)[:80]}"
+                f"{self.where} negotiated an unsupported protocol: {version.protocol[:80]}"
             )
-        self.server_version, self.protocol = str(result[0]), str(result[1])
+        self.server_version, self.protocol = version.software, version.protocol
 
     def call(
         self, calls: Sequence[tuple[str, list[Any]]], batch_size: int, retries: int = 2

@@ -3,9 +3,12 @@
 Fetching and verifying are kept apart: this module fetches, :mod:`utxo_truth.verify` checks.
 A look-up is a handful of round trips whatever the number of scripts, because requests are sent
 as JSON-RPC batches, all batches of a round written before any answer is read (pipelining), over
-one connection:
+one connection — a round is split into windows only as far as the server's cost limits call
+for (:mod:`~utxo_truth.sources._pacing`; a public ElectrumX refuses a queue it cannot answer in
+30 s):
 
-1. the tip (``blockchain.headers.subscribe``) and every script's history (``get_history``);
+1. the tip (``blockchain.headers.subscribe``), the server's network (``server.features``) and
+   every script's history (``get_history``);
 2. for scripts with history: ``listunspent`` and ``get_balance``; every transaction of those
    histories (``transaction.get``); the headers of the chain to the tip not held in memory or
    in the header store (``block.headers``, 2016 a request; :class:`._spv.HeaderCache` says
@@ -13,7 +16,9 @@ one connection:
 3. merkle proofs (``transaction.get_merkle``) of the transactions holding coins, the 2016-header
    chunk of each epoch below the last embedded checkpoint that holds a coin and is not stored
    (chunk assurance), and the tip again (the tip is also re-read at the end of round 2, so a
-   look-up with nothing to prove stops there).
+   look-up with nothing to prove stops there);
+4. on signet only: the coinbase and its branch of each block a coin is proven into, and of the
+   tip, for the block signature (BIP-325, :mod:`~utxo_truth.sources._signet_check`).
 
 Then, without trusting the server's listings:
 
@@ -61,10 +66,21 @@ from .._network import Network, parse_network
 from .._script import address_of
 from ..verify import GENESIS, HeaderChain, TxOutputs, header_hash, tx_outputs
 from ._base import Closing, Coin, Lookup
+from ._electrum_api import (
+    parse_balance,
+    parse_features,
+    parse_header,
+    parse_headers_chunk,
+    parse_history,
+    parse_listunspent,
+    parse_tip,
+)
 from ._errors import reports_as_source
 from ._history import Derived, HistoryTx, Listed, coins_from_history, compare_listing, compare_total
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
-from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
+from ._pacing import Pacer, paced_call
+from ._signet_check import electrum_coinbases, parse_challenge, signet_checked
+from ._spv import CacheDir, HeaderCache, Restart, pinned, proof_problem
 
 __all__ = ["ElectrumSource", "scripthash"]
 
@@ -116,7 +132,8 @@ class ElectrumSource(Closing):
         tls: TLS (default) with the certificate checked against the system's CAs, or pinned by
             ``fingerprint`` (SHA-256 of the DER certificate, hex) for a self-signed one.
         timeout: seconds any single answer may take.
-        batch_size: requests per JSON-RPC batch (all batches of a round are pipelined).
+        batch_size: requests per JSON-RPC batch (the batches of a window are pipelined; the
+            windows are sized by :mod:`~utxo_truth.sources._pacing`).
         proxy: ``(host, port)`` of a SOCKS5 proxy (Tor: ``("127.0.0.1", 9050)``).
         checkpoint: ``(height, hash)`` the header chain is anchored to; genesis by default.
         verify: False skips merkle proofs and header checks (coins are then ``unverified``).
@@ -128,6 +145,13 @@ class ElectrumSource(Closing):
             the Esplora source): None for the user's cache directory (``platformdirs``), a
             path, or False for none. What is read from it is verified again; a second scan asks
             the server for no header the store holds.
+        max_wait: seconds a server may go on refusing requests ("server busy", "excessive
+            resource usage") before the look-up ends in ``ServerBusyError``; requests are paced
+            by the server's cost model (:mod:`~utxo_truth.sources._pacing`) so that a public
+            ElectrumX with its default limits does not refuse them, and a refused request is
+            asked again, alone, where it stopped.
+        signet_challenge: on signet, the challenge script (bytes or hex) each block a coin is
+            proven into, and the tip, must satisfy (BIP-325); the default signet's by default.
 
     Example:
         >>> src = ElectrumSource("127.0.0.1", 50001, network="regtest", tls=False)  # doctest: +SKIP
@@ -152,10 +176,16 @@ class ElectrumSource(Closing):
         client_name: str = "utxo_truth",
         connection: Connection | None = None,
         cache_dir: CacheDir = None,
+        max_wait: float = 120.0,  # seconds
+        signet_challenge: bytes | str | None = None,
     ) -> None:
         self._network = parse_network(network)
         if not 1 <= batch_size <= 10_000:
             raise SourceSpecError("batch_size must be between 1 and 10,000")
+        if max_wait < 0:
+            raise SourceSpecError("max_wait must be >= 0 seconds")
+        self._pacer = Pacer(max_wait=max_wait, first_window=max(batch_size, 1_000))
+        self.signet_challenge = parse_challenge(self._network, signet_challenge)
         self.batch_size = batch_size
         self.verify = verify
         self.checkpoint = checkpoint or (0, GENESIS[self._network])
@@ -219,6 +249,16 @@ class ElectrumSource(Closing):
         """Close the connection (a later look-up reconnects)."""
         self.conn.close()
 
+    def _call(self, calls: list[tuple[str, list[Any]]]) -> list[Reply]:
+        """Every request goes out here: paced by the server's cost model, refusals asked again."""
+        return paced_call(
+            self.conn,
+            calls,
+            self.batch_size,
+            self._pacer,
+            lambda: int(getattr(self.conn, "connects", 0)),
+        )
+
     # -------------------------------------------------------------------------------------------
     @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
@@ -229,27 +269,19 @@ class ElectrumSource(Closing):
     def _tip(self, reply: Reply) -> tuple[int, bytes]:
         if reply.error is not None:
             raise _refusal(reply.error, f"{self.describe()} headers.subscribe")
-        r = reply.result
-        if not (isinstance(r, dict) and is_int(r.get("height")) and isinstance(r.get("hex"), str)):
-            raise SourceProtocolError(f"{self.describe()} sent a malformed tip: {str(r)[:80]}")
-        try:
-            header = bytes.fromhex(r["hex"])
-        except ValueError:
-            raise SourceProtocolError(
-                f"{self.describe()} sent a tip header that is not hex"
-            ) from None
-        if len(header) != 80 or r["height"] < 0:
-            raise SourceProtocolError(f"{self.describe()} sent a malformed tip header")
-        return r["height"], header
+        tip = parse_tip(reply.result, f"{self.describe()} sent a malformed tip")
+        return tip.height, tip.header
 
     def _lookup_once(self, scripts: list[bytes]) -> tuple[Lookup, str]:
         where = self.describe()
         hashes = [scripthash(s) for s in scripts]
-        # round 1: tip and histories
+        # round 1: tip, the server's network, and histories
         calls: list[tuple[str, list[Any]]] = [("blockchain.headers.subscribe", [])]
+        calls.append(("server.features", []))
         calls += [("blockchain.scripthash.get_history", [h]) for h in hashes]
-        replies = self.conn.call(calls, self.batch_size)
+        replies = self._call(calls)
         tip_height, tip_header = self._tip(replies[0])
+        self._check_network(replies.pop(1))
         block = BlockRef(height=tip_height, hash=header_hash(tip_header))
         histories: dict[bytes, list[tuple[str, int]]] = {}
         for s, r in zip(scripts, replies[1:], strict=True):
@@ -274,7 +306,7 @@ class ElectrumSource(Closing):
         # the tip again: enough when no proof is needed, and it spares ElectrumX's wait on a
         # small reply in a round of its own
         calls.append(("blockchain.headers.subscribe", []))
-        replies = self.conn.call(calls, self.batch_size)
+        replies = self._call(calls)
         _height_after, after_header = self._tip(replies.pop())
         listings = replies[: 2 * len(used) : 2]
         balances = replies[1 : 2 * len(used) : 2]
@@ -313,7 +345,7 @@ class ElectrumSource(Closing):
             calls = [("blockchain.transaction.get_merkle", [t, h]) for t, h in proof_keys]
             calls += [("blockchain.block.headers", [e * CHUNK, CHUNK]) for e in epochs]
             calls.append(("blockchain.headers.subscribe", []))
-            replies = self.conn.call(calls, self.batch_size)
+            replies = self._call(calls)
             _height_after, after_header = self._tip(replies.pop())
             for e, r in zip(epochs, replies[len(proof_keys) :], strict=True):
                 cache.put_chunk(e, self._headers_of(r, e * CHUNK, CHUNK))
@@ -332,6 +364,17 @@ class ElectrumSource(Closing):
                     problem=problem,
                     assurance=assurance if problem is None else None,
                 )
+        if self.verify:  # issue 13: on signet, the blocks proven into (and the tip) are signed
+            signed = signet_checked(
+                self._network,
+                self.signet_challenge,
+                coins,
+                tip_height,
+                lambda h: _proven_header(h, chain, cache, tip_height),
+                electrum_coinbases(self._call),
+                problems,
+            )
+            coins = {s: list(cs) for s, cs in signed.items()}
         for cs in coins.values():
             for c in cs:
                 if c.problem:
@@ -356,9 +399,8 @@ class ElectrumSource(Closing):
         last embedded checkpoint (:func:`~utxo_truth._checkpoints.tip_problems`), so its word
         on ``block`` is that of a stale or eclipsed server: ask another.
         """
-        replies = self.conn.call(
-            [("blockchain.headers.subscribe", []), ("blockchain.block.header", [block.height])],
-            self.batch_size,
+        replies = self._call(
+            [("blockchain.headers.subscribe", []), ("blockchain.block.header", [block.height])]
         )
         height, header = self._tip(replies[0])
         stale_server = bool(tip_problems(self._network, height, header_time(header)))
@@ -369,29 +411,40 @@ class ElectrumSource(Closing):
             if height < block.height:
                 return "stale"  # the chain is now shorter than the block's height
             raise _refusal(r.error, f"{self.describe()} block.header {block.height}")
-        if not isinstance(r.result, str):
-            raise SourceProtocolError(f"{self.describe()} sent a malformed header")
-        if header_hash(bytes.fromhex(r.result)) != block.hash:
+        got = parse_header(r.result, f"{self.describe()} sent a malformed header")
+        if header_hash(got) != block.hash:
             return "stale"
         return "stale-server" if stale_server else "behind"
 
     # --- parsing and checking --------------------------------------------------------------
+    def _check_network(self, reply: Reply) -> None:
+        """A server whose ``server.features`` names another genesis block is the wrong server.
+
+        (A server that does not answer it, or not in shape, is checked by its headers alone.)
+        """
+        if reply.error is not None:
+            return
+        try:
+            features = parse_features(reply.result, f"{self.describe()} sent malformed features")
+        except SourceProtocolError:
+            return  # advisory: the header chain from genesis or a checkpoint is the check
+        if features.genesis_hash == GENESIS[self._network]:
+            return
+        other = next((n.value for n, g in GENESIS.items() if g == features.genesis_hash), None)
+        raise SourceSpecError(
+            f"{self.describe()} serves {other or 'another network'} (genesis "
+            f"{features.genesis_hash[:16]}...), not {self._network.value}: point at a "
+            f"{self._network.value} server or give the network it serves"
+        )
+
     def _name(self, script: bytes) -> str:
         return address_of(script, self._network) or f"script {script.hex()[:24]}..."
 
     def _parse_history(self, result: Any, script: bytes) -> list[tuple[str, int]]:
-        if not isinstance(result, list):
-            raise SourceProtocolError(
-                f"{self.describe()} sent a malformed history for {self._name(script)}"
-            )
-        out = []
-        for item in result:
-            if not (isinstance(item, dict) and is_int(item.get("height")) and item["height"] >= -1):
-                raise SourceProtocolError(
-                    f"{self.describe()} sent a malformed history item: {str(item)[:80]}"
-                )
-            out.append((hex32(item.get("tx_hash"), "tx_hash"), item["height"]))
-        return out
+        items = parse_history(
+            result, f"{self.describe()} sent a malformed history for {self._name(script)}"
+        )
+        return [(item.tx_hash, item.height) for item in items]
 
     def _parse_txs(
         self, txids: list[str], replies: list[Reply], problems: list[str]
@@ -439,21 +492,9 @@ class ElectrumSource(Closing):
         """The ``count`` 80-byte headers of a ``block.headers`` reply, or a typed error."""
         if r.error is not None:
             raise _refusal(r.error, f"{self.describe()} block.headers")
-        res = r.result
-        try:
-            if isinstance(res, dict) and isinstance(res.get("headers"), list):
-                raw = [bytes.fromhex(h) for h in res["headers"] if isinstance(h, str)]
-            elif isinstance(res, dict) and isinstance(res.get("hex"), str):
-                blob = bytes.fromhex(res["hex"])
-                raw = [blob[i : i + 80] for i in range(0, len(blob), 80)]
-            else:
-                raise SourceProtocolError(
-                    f"{self.describe()} sent headers without 'hex' or 'headers'"
-                )
-        except ValueError:
-            raise SourceProtocolError(f"{self.describe()} sent headers that are not hex") from None
-        if len(raw) != count or any(len(h) != 80 for h in raw):
-            if len(raw) < count and all(len(h) == 80 for h in raw):
+        raw = list(parse_headers_chunk(r.result, f"{self.describe()} sent headers").headers)
+        if len(raw) != count:
+            if len(raw) < count:
                 raise Restart  # fewer than asked: the chain got shorter under us
             raise SourceProtocolError(
                 f"{self.describe()} sent {len(raw)} headers where {count} were asked"
@@ -467,7 +508,7 @@ class ElectrumSource(Closing):
 
     def _hash_at(self, height: int) -> str | None:
         """The server's block hash at ``height`` (None above its tip): finds a fork point."""
-        (r,) = self.conn.call([("blockchain.block.header", [height])], self.batch_size)
+        (r,) = self._call([("blockchain.block.header", [height])])
         if r.error is not None or not isinstance(r.result, str):
             return None
         try:
@@ -524,12 +565,10 @@ class ElectrumSource(Closing):
             problems.append(
                 f"{name}: {len(missing)} transaction(s) of its history could not be checked"
             )
-        elif balance.error is None and isinstance(balance.result, dict):
-            confirmed = balance.result.get("confirmed")
-            if isinstance(confirmed, int) and not isinstance(confirmed, bool):
-                problems += compare_total(
-                    confirmed, sum(c.value for c in derived), name, "get_balance says"
-                )
+        elif (told := parse_balance(balance.result) if balance.error is None else None) is not None:
+            problems += compare_total(
+                told.confirmed, sum(c.value for c in derived), name, "get_balance says"
+            )
         mine_conf += [
             Coin(
                 u.txid,
@@ -546,33 +585,28 @@ class ElectrumSource(Closing):
         pending[script] = mine_pend
 
     def _parse_listing(self, result: Any, name: str) -> list[Listed]:
-        if not isinstance(result, list):
-            raise SourceProtocolError(f"{self.describe()} sent a malformed listunspent for {name}")
-        out = []
-        for item in result:
-            ok = (
-                isinstance(item, dict)
-                and is_int(item.get("tx_pos"))
-                and item["tx_pos"] >= 0
-                and is_int(item.get("value"))
-                and item["value"] >= 0
-                and is_int(item.get("height"))
-                and item["height"] >= -1
-            )
-            if not ok:
-                raise SourceProtocolError(
-                    f"{self.describe()} sent a malformed unspent output: {str(item)[:80]}"
-                )
-            height = item["height"]  # 0 and -1: in the mempool
-            out.append(
-                Listed(
-                    hex32(item.get("tx_hash"), "tx_hash"),
-                    item["tx_pos"],
-                    item["value"],
-                    height if height > 0 else None,
-                )
-            )
-        return out
+        items = parse_listunspent(
+            result, f"{self.describe()} sent a malformed listunspent for {name}"
+        )
+        # height 0 and -1: in the mempool
+        return [
+            Listed(u.tx_hash, u.tx_pos, u.value, u.height if u.height > 0 else None) for u in items
+        ]
+
+
+def _proven_header(
+    height: int, chain: HeaderChain | None, cache: HeaderCache, tip_height: int
+) -> bytes | None:
+    """The verified header at ``height``: from the chain to the tip, or from its epoch's chunk."""
+    for held in (chain, _chunk_at(height, cache, tip_height)):
+        if held is not None and held.start <= height <= held.tip_height:
+            return held.header(height)
+    return None
+
+
+def _chunk_at(height: int, cache: HeaderCache, tip_height: int) -> HeaderChain | None:
+    epoch = cache.chunk_epoch(height, tip_height)
+    return None if epoch is None else cache.chunk(epoch)
 
 
 def _coin(script: bytes, c: Derived) -> Coin:

@@ -89,6 +89,7 @@ from ._history import Derived, HistoryTx, Outspend, coins_from_history, compare_
 from ._http import HttpTransport, redact_path, secret_path_segments
 from ._proxy import Proxy, parse_proxy
 from ._retry import RetryPolicy
+from ._signet_check import esplora_coinbases, parse_challenge, signet_checked
 from ._spv import CacheDir, HeaderCache, Restart, hex32, is_int, pinned, proof_problem
 
 __all__ = ["EsploraSource"]
@@ -168,6 +169,8 @@ class EsploraSource(Closing):
         proxy: ``socks5h://[user:password@]HOST:PORT`` (Tor: ``socks5h://127.0.0.1:9050``):
             every request goes through this SOCKS5 proxy (not with a ``session`` of the
             caller's: set its ``proxies`` instead). Its credentials are never shown.
+        signet_challenge: on signet, the challenge script (bytes or hex) each block a coin is
+            proven into, and the tip, must satisfy (BIP-325); the default signet's by default.
 
     Example:
         >>> src = EsploraSource("http://127.0.0.1:3002", network="regtest")  # doctest: +SKIP
@@ -197,9 +200,11 @@ class EsploraSource(Closing):
         progress: Progress | None = None,
         cache_dir: CacheDir = None,
         proxy: str | None = None,
+        signet_challenge: bytes | str | None = None,
     ) -> None:
         self._network = parse_network(network)
         socks = _socks_proxy(proxy, session)
+        self.signet_challenge = parse_challenge(self._network, signet_challenge)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SourceSpecError(
@@ -480,6 +485,22 @@ class EsploraSource(Closing):
             coins[s] = tuple(sorted(checked, key=lambda c: (c.txid, c.vout)))
             pend = [self._check_coin(s, c, txouts, None, None, None) for c in a.pending]
             pending[s] = tuple(sorted(pend, key=lambda c: (c.txid, c.vout)))
+        if self.verify:  # issue 13: on signet, the blocks proven into (and the tip) are signed
+            coins = signet_checked(
+                self._network,
+                self.signet_challenge,
+                coins,
+                block.height,
+                lambda h: (
+                    chain.header(h)
+                    if chain and chain.start <= h <= chain.tip_height
+                    else (self.headers.assured_header(h) or self._fetcher.header_at(h))
+                ),
+                esplora_coinbases(
+                    lambda p: self._get(p, json_reply=p.endswith("proof")), self._many
+                ),
+                problems,
+            )
         if chain is not None:
             for group in coins.values():
                 for coin in group:
