@@ -250,7 +250,7 @@ def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "the base block and UTXO set hash in each file's metadata; scan them with "
         "--source parquet:DIR.",
     )
-    e.add_argument("snapshot", metavar="SNAPSHOT")
+    e.add_argument("snapshot", metavar="SNAPSHOT", help="a Bitcoin Core dumptxoutset file")
     e.add_argument("--parquet", metavar="DIR", required=True, help="an empty or new directory")
     e.add_argument("--network", required=True, help="main, testnet, testnet4, signet or regtest")
     e.add_argument(
