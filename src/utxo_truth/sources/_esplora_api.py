@@ -27,6 +27,7 @@ from typing import Any
 from .._exceptions import SourceProtocolError, VerificationError
 from .._script import compact_size
 from ..verify import TxOutputs, tx_outputs
+from ._history import Listed  # one shape for a server's listing, shared with Electrum
 from ._spv import hex32, is_int
 
 __all__ = [
@@ -182,18 +183,6 @@ def header_from_summary(b: Any) -> tuple[int, str, bytes] | None:
     if len(header) != 80 or not is_int(height):
         return None
     return height, block_id, header
-
-
-@dataclass(frozen=True, slots=True)
-class Listed:
-    """A coin as the server states it, before it is checked against its transaction."""
-
-    txid: str
-    vout: int
-    value: int
-    height: int | None
-    block_hash: str | None = None
-    spent_by: str | None = None
 
 
 def as_list(x: Any, what: str, where: str) -> list[Any]:

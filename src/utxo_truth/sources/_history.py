@@ -77,13 +77,17 @@ Outspend = tuple[bool, str | None, bool]
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """A coin as a server lists it (``listunspent``), before anything is checked."""
+    """A coin as a server lists it (Electrum's ``listunspent``, Esplora's ``/utxo``), unchecked."""
 
     txid: str
     vout: int
     value: int
     height: int | None
     """None (or Electrum's 0 / -1, normalised by the caller) for an unconfirmed one."""
+    block_hash: str | None = None
+    """The block the server says holds it (Esplora states it; Electrum does not)."""
+    spent_by: str | None = None
+    """The unconfirmed transaction the server says spends it, if any."""
 
 
 def coins_from_history(
