@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ._exceptions import InconsistentTipError, InputError
 from ._models import (
@@ -35,6 +36,9 @@ from ._models import (
     Origin,
     TargetHoldings,
     Utxo,
+    paused_gc,
+    totals_of,
+    trusted_utxo,
     unique_coins,
 )
 from .sources._base import BatchingSource, ChainSource, Coin, DescriptorSource, Lookup
@@ -149,10 +153,12 @@ def _discover(
     pending: dict[bytes, tuple[Coin, ...]] = {}
     problems: list[str] = []
     done = 0
+    checked = True  # every answer's coins proven in range by the source (Lookup.checked)
 
     def ask(scripts: list[bytes]) -> Lookup:
-        nonlocal block, done
+        nonlocal block, done, checked
         answer = source.lookup(scripts)
+        checked = checked and answer.checked
         if block is None:
             block = answer.block
         elif answer.block != block:
@@ -219,19 +225,21 @@ def _discover(
             ]
     if block is None:  # nothing to look up at all: still ask, so the answer names its block
         block = source.lookup([]).block
-    return _holdings(
-        targets,
-        source,
-        block,
-        chains,
-        origins,
-        coins,
-        pending,
-        tuple(problems),
-        method,
-        gap,
-        range_,
-    )
+    with paused_gc():
+        return _holdings(
+            targets,
+            source,
+            block,
+            chains,
+            origins,
+            coins,
+            pending,
+            tuple(problems),
+            method,
+            gap,
+            range_,
+            checked=checked,
+        )
 
 
 def _discover_descriptors(
@@ -306,6 +314,26 @@ def _discover_descriptors(
     )
 
 
+def _immature(c: Coin, block: BlockRef) -> bool:
+    # a coinbase output is spendable only COINBASE_MATURITY blocks on (consensus, tx_verify.cpp)
+    return c.coinbase and c.height is not None and block.height + 1 - c.height < COINBASE_MATURITY
+
+
+def _trusted_utxos(
+    found: tuple[Coin, ...], script_hex: str, address: str | None, o: Origin, block: BlockRef
+) -> list[Utxo]:
+    """The models of coins a source proved in range (``Lookup.checked``), without validation."""
+    return [
+        trusted_utxo({
+            "txid": c.txid, "vout": c.vout, "value": c.value, "script_pubkey": script_hex,
+            "address": address, "height": c.height, "coinbase": c.coinbase,
+            "immature": _immature(c, block), "origin": o, "verification": c.verification,
+            "problem": c.problem, "spent_by": c.spent_by,
+        })
+        for c in found
+    ]  # fmt: skip
+
+
 def _utxo(c: Coin, script: bytes, address: str | None, origin: Origin, block: BlockRef) -> Utxo:
     return Utxo(
         txid=c.txid,
@@ -315,9 +343,7 @@ def _utxo(c: Coin, script: bytes, address: str | None, origin: Origin, block: Bl
         address=address,
         height=c.height,
         coinbase=c.coinbase,
-        immature=c.coinbase
-        and c.height is not None
-        and block.height + 1 - c.height < COINBASE_MATURITY,
+        immature=_immature(c, block),
         origin=origin,
         verification=c.verification,
         problem=c.problem,
@@ -341,6 +367,8 @@ def _holdings(
     method: str,
     gap: int,
     range_: int,
+    *,
+    checked: bool = False,
 ) -> Holdings:
     network = source.network
     confirmed: list[list[Utxo]] = [[] for _ in targets]
@@ -352,7 +380,10 @@ def _holdings(
                 continue
             address = address_of(script, network)
             for o in where:
-                out[o.target].extend(_utxo(c, script, address, o, block) for c in found)
+                if checked:
+                    out[o.target] += _trusted_utxos(found, script.hex(), address, o, block)
+                else:
+                    out[o.target].extend(_utxo(c, script, address, o, block) for c in found)
     results = []
     for i, t in enumerate(targets):
         scans = tuple(
@@ -366,27 +397,46 @@ def _holdings(
             for c in chains
             if c.target == i
         )
-        results.append(
-            TargetHoldings(
-                target=t.text,
-                kind=t.kind,
-                script_type=t.script_type,
-                method="single" if not t.ranged else "gap" if method == "gap" else "range",
-                bound=0 if not t.ranged else gap if method == "gap" else range_,
-                chains=scans,
-                utxos=tuple(sorted(confirmed[i], key=_order)),
-                pending=tuple(sorted(unconfirmed[i], key=_order)),
-            )
-        )
-    all_utxos, all_pending = unique_coins(results)
-    return Holdings(
-        network=network.value,
-        block=block,
-        source=source.describe(),
-        gap=gap,
-        range=range_,
-        targets=tuple(results),
-        utxos=tuple(sorted(all_utxos, key=_order)),
-        pending=tuple(sorted(all_pending, key=_order)),
-        problems=problems,
+        fields = {
+            "target": t.text,
+            "kind": t.kind,
+            "script_type": t.script_type,
+            "method": "single" if not t.ranged else "gap" if method == "gap" else "range",
+            "bound": 0 if not t.ranged else gap if method == "gap" else range_,
+            "chains": scans,
+            "utxos": tuple(sorted(confirmed[i], key=_order)),
+            "pending": tuple(sorted(unconfirmed[i], key=_order)),
+        }
+        results.append(_build(TargetHoldings, fields, checked))
+    all_utxos, all_pending = unique_coins(results)  # each outpoint once
+    return _build(
+        Holdings,
+        {
+            "network": network.value,
+            "block": block,
+            "source": source.describe(),
+            "gap": gap,
+            "range": range_,
+            "targets": tuple(results),
+            "utxos": tuple(sorted(all_utxos, key=_order)),
+            "pending": tuple(sorted(all_pending, key=_order)),
+            "problems": problems,
+        },
+        checked,
     )
+
+
+M = TypeVar("M", TargetHoldings, Holdings)
+
+
+def _build(model: type[M], fields: dict[str, Any], checked: bool) -> M:
+    """``model(**fields)``, validated; for proven coins (``checked``) built directly instead.
+
+    What validation would check is true by construction here: each coin proven in range by
+    the source, totals summed in one pass over the very tuples stored, outpoints made unique by
+    ``unique_coins``, every confirmed coin with a height (a snapshot's coins all have one).
+    """
+    if not checked:
+        return model(**fields)
+    every: dict[str, Any] = {**fields, **totals_of(fields["utxos"], fields["pending"])}
+    return model.model_construct(**every)

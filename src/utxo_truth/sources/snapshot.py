@@ -36,7 +36,7 @@ from .._exceptions import (
     SourceUnavailableError,
     VerificationError,
 )
-from .._models import MAX_MONEY, BlockRef
+from .._models import MAX_MONEY, BlockRef, paused_gc
 from .._network import Network, network_by_magic, parse_network
 from .._script import compact_size
 from . import _snapfast
@@ -150,10 +150,10 @@ def compress_script(script: bytes) -> bytes:
 
 
 def _raw_form(script: bytes) -> bytes:
-    return _varint(len(script) + 6) + script
+    return _core_varint(len(script) + 6) + script
 
 
-def _varint(n: int) -> bytes:
+def _core_varint(n: int) -> bytes:
     """Bitcoin Core's VARINT encoding."""
     out = bytearray([n & 0x7F])
     while n > 0x7F:
@@ -359,6 +359,10 @@ class SnapshotSource:
         """
         if self.expected_hash is not None and not self.hash_verified:
             self.verify_hash()
+        with paused_gc():  # up to millions of matched coins built at once: see paused_gc
+            return self._lookup(scripts)
+
+    def _lookup(self, scripts: Collection[bytes]) -> Lookup:
         wanted: dict[bytes, bytes] = {}
         for s in scripts:
             wanted[compress_script(s)] = s
@@ -407,6 +411,7 @@ class SnapshotSource:
             coins={k: tuple(v) for k, v in coins.items()},
             used=None,
             problems=problems,
+            checked=True,  # each coin range-checked by _check_fields (or the compiled twin)
         )
 
 
