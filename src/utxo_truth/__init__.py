@@ -11,15 +11,23 @@ Example:
 
 from __future__ import annotations
 
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
+
 from ._api import scan
 from ._exceptions import (
     AccessDeniedError,
     AllSourcesFailedError,
+    ChainMismatchError,
     ChecksumError,
+    ContractCallError,
     DescriptorError,
     EncryptedWalletError,
     HistoryTooLargeError,
     InconsistentTipError,
+    InexactAmountError,
     InputError,
     LabelFileError,
     MultisigNeedsDescriptorError,
@@ -51,55 +59,155 @@ from ._models import (
     Utxo,
 )
 from ._network import Network
-from .claims import (
-    Book,
-    Custodian,
-    ExitStep,
-    Kind,
-    Portfolio,
-    PortfolioError,
-    Position,
-    Right,
-    Wallet,
-    load_portfolio,
-    parse_portfolio,
-)
-from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
-from .labels import LabelSet, load_labels
-from .liabilities import (
-    LiabilityGrade,
-    LiabilityProof,
-    LiabilityProofError,
-    LiabilityValueError,
-    build_tree,
-    load_liability_proof,
-    verify_liability_proof,
-)
-from .messages import (
-    MessageProof,
-    MultisigProof,
-    ProofStatus,
-    freshness,
-    verify_message,
-    verify_multisig_signatures,
-)
-from .por_psbt import PorProof, check_por_coins, verify_por_psbt
-from .reconcile import Report, reconcile, scan_targets
-from .reserve_proofs import (
-    ReserveFileError,
-    ReserveProofs,
-    load_reserve_proofs,
-    parse_reserve_proofs,
-)
-from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
-from .targets import Target, descriptor_checksum, parse_target, parse_targets
-from .wallets import WalletFile, load_wallet_file
 
 __version__ = "0.1.0"
 
-from ._exceptions import ChainMismatchError, ContractCallError, InexactAmountError
-from .evm import EvmBlock, EvmRpc, TokenSupply
-from .wrapped import ReserveList, TokenSpec, WrappedReport, measure, read_reserves
+if _typing.TYPE_CHECKING:
+    from .claims import (
+        Book,
+        Custodian,
+        ExitStep,
+        Kind,
+        Portfolio,
+        PortfolioError,
+        Position,
+        Right,
+        Wallet,
+        load_portfolio,
+        parse_portfolio,
+    )
+    from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+    from .evm import EvmBlock, EvmRpc, TokenSupply
+    from .labels import LabelSet, load_labels
+    from .liabilities import (
+        LiabilityGrade,
+        LiabilityProof,
+        LiabilityProofError,
+        LiabilityValueError,
+        build_tree,
+        load_liability_proof,
+        verify_liability_proof,
+    )
+    from .messages import (
+        MessageProof,
+        MultisigProof,
+        ProofStatus,
+        freshness,
+        verify_message,
+        verify_multisig_signatures,
+    )
+    from .por_psbt import PorProof, check_por_coins, verify_por_psbt
+    from .reconcile import Report, reconcile, scan_targets
+    from .reserve_proofs import (
+        ReserveFileError,
+        ReserveProofs,
+        load_reserve_proofs,
+        parse_reserve_proofs,
+    )
+    from .sources import (
+        ChainSource,
+        ElectrumSource,
+        EsploraSource,
+        Lookup,
+        SnapshotSource,
+        open_source,
+    )
+    from .targets import Target, descriptor_checksum, parse_target, parse_targets
+    from .wallets import WalletFile, load_wallet_file
+    from .wrapped import ReserveList, TokenSpec, WrappedReport, measure, read_reserves
+
+# Loaded when first used (PEP 562): `import utxo_truth` and the CLI's start stay light.
+_LAZY: dict[str, str] = {
+    "Book": "claims",
+    "Custodian": "claims",
+    "ExitStep": "claims",
+    "Kind": "claims",
+    "Portfolio": "claims",
+    "PortfolioError": "claims",
+    "Position": "claims",
+    "Right": "claims",
+    "Wallet": "claims",
+    "load_portfolio": "claims",
+    "parse_portfolio": "claims",
+    "DEFAULT_GAP": "discovery",
+    "DEFAULT_RANGE": "discovery",
+    "discover": "discovery",
+    "LabelSet": "labels",
+    "load_labels": "labels",
+    "LiabilityGrade": "liabilities",
+    "LiabilityProof": "liabilities",
+    "LiabilityProofError": "liabilities",
+    "LiabilityValueError": "liabilities",
+    "build_tree": "liabilities",
+    "load_liability_proof": "liabilities",
+    "verify_liability_proof": "liabilities",
+    "MessageProof": "messages",
+    "MultisigProof": "messages",
+    "ProofStatus": "messages",
+    "freshness": "messages",
+    "verify_message": "messages",
+    "verify_multisig_signatures": "messages",
+    "PorProof": "por_psbt",
+    "check_por_coins": "por_psbt",
+    "verify_por_psbt": "por_psbt",
+    "Report": "reconcile",
+    "reconcile": "reconcile",
+    "scan_targets": "reconcile",
+    "ReserveFileError": "reserve_proofs",
+    "ReserveProofs": "reserve_proofs",
+    "load_reserve_proofs": "reserve_proofs",
+    "parse_reserve_proofs": "reserve_proofs",
+    "ChainSource": "sources",
+    "ElectrumSource": "sources",
+    "EsploraSource": "sources",
+    "Lookup": "sources",
+    "SnapshotSource": "sources",
+    "open_source": "sources",
+    "Target": "targets",
+    "descriptor_checksum": "targets",
+    "parse_target": "targets",
+    "parse_targets": "targets",
+    "WalletFile": "wallets",
+    "load_wallet_file": "wallets",
+    "EvmBlock": "evm",
+    "EvmRpc": "evm",
+    "TokenSupply": "evm",
+    "ReserveList": "wrapped",
+    "TokenSpec": "wrapped",
+    "WrappedReport": "wrapped",
+    "measure": "wrapped",
+    "read_reserves": "wrapped",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    loaded = _importlib.import_module(f"{__name__}.{module}")
+    # every name of that module at once: importing `reconcile` (the module) set the package's
+    # attribute `reconcile` to the module, which the function of that name must replace
+    globals().update({n: getattr(loaded, n) for n, m in _LAZY.items() if m == module})
+    return globals()[name]
+
+
+class _Package(_types.ModuleType):
+    """The package module: public names kept when a submodule of the same name is imported."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # importing utxo_truth.reconcile (the module) sets the package's attribute `reconcile`
+        # to it: the public name stays the function of that name
+        if isinstance(value, _types.ModuleType) and _LAZY.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DEFAULT_GAP",

@@ -14,16 +14,38 @@ third party the user did not name):
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
 from ._base import ChainSource, Coin, DescriptorSource, Lookup
-from .bitcoind import BitcoindSource
-from .electrum import ElectrumSource
-from .esplora import EsploraSource
-from .snapshot import SnapshotSource
+
+if TYPE_CHECKING:
+    from .bitcoind import BitcoindSource
+    from .electrum import ElectrumSource
+    from .esplora import EsploraSource
+    from .snapshot import SnapshotSource
+
+# Loaded when first used (PEP 562), so that a snapshot scan never imports requests or TLS.
+_LAZY = {
+    "BitcoindSource": "bitcoind",
+    "ElectrumSource": "electrum",
+    "EsploraSource": "esplora",
+    "SnapshotSource": "snapshot",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BitcoindSource",
@@ -125,6 +147,8 @@ def open_source(
             raise SourceSpecError("snapshot: needs a path, as in snapshot:/data/utxo.dat")
         if checkpoint is not None:
             raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
+        from .snapshot import SnapshotSource
+
         return SnapshotSource(path, net, expected_hash=snapshot_hash)
     if snapshot_hash is not None:
         raise SourceSpecError("--snapshot-hash applies to a snapshot: source only")
@@ -133,12 +157,18 @@ def open_source(
     if spec.startswith(("electrum://", "electrums://", "esplora+", "bitcoind://")):
         _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
+        from .electrum import ElectrumSource
+
         return ElectrumSource.from_url(spec, net, checkpoint=checkpoint)
     if spec.startswith("esplora+"):
+        from .esplora import EsploraSource
+
         return EsploraSource.from_url(spec, net, checkpoint=checkpoint)
     if checkpoint is not None:
         raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
     if spec.startswith("bitcoind://"):
+        from .bitcoind import BitcoindSource
+
         return BitcoindSource.from_url(spec, net)
     kind = spec.split(":", 1)[0] if ":" in spec else ""
     # never quote the spec itself: a mistyped one may be a password or a key
