@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import SourceProtocolError
-from .._script import compact_size
+from .._script import NULL_TXID, compact_size
 from ._spv import hex32, is_int
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "txid_of_json",
 ]
 
-_NULL_TXID = b"\x00" * 32
 _STATS_FIELDS = ("funded_txo_sum", "spent_txo_sum", "tx_count")
 
 
@@ -157,7 +156,7 @@ def outs_from_hex(text: str | None, txid: str) -> TxOuts | None:
         return None
     if tx.txid().hex() != txid:
         return None
-    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
+    coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == NULL_TXID
     outs = tuple((bytes(o.script_pubkey.data), int(o.value)) for o in tx.vout)
     return TxOuts(outs, coinbase)
 

@@ -53,7 +53,7 @@ from .._exceptions import (
 )
 from .._models import BlockRef
 from .._network import Network, parse_network
-from .._script import address_of
+from .._script import NULL_TXID, address_of
 from ..verify import GENESIS, HeaderChain, check_header_chain, header_hash
 from ._base import Coin, Lookup
 from ._errors import reports_as_source
@@ -63,7 +63,6 @@ from ._spv import Restart, hex32, is_int, merkle_problem, pinned
 __all__ = ["ElectrumSource", "scripthash"]
 
 CHUNK = 2016
-_NULL_TXID = b"\x00" * 32
 
 
 def scripthash(script: bytes) -> str:
@@ -496,7 +495,7 @@ class ElectrumSource:
             tx = txs.get(txid)
             if tx is None:
                 continue
-            coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == _NULL_TXID
+            coinbase = len(tx.vin) == 1 and bytes(tx.vin[0].txid) == NULL_TXID
             for vout, out in enumerate(tx.vout):
                 if bytes(out.script_pubkey.data) == script:
                     outputs[(txid, vout)] = (int(out.value), height, coinbase)
