@@ -372,14 +372,15 @@ def _holdings(
     method: str,
     gap: int,
     range_: int,
-    *,
+    *,  # coins and pending are emptied
     checked: bool = False,
 ) -> Holdings:
     network = source.network
     confirmed: list[list[Utxo]] = [[] for _ in targets]
     unconfirmed: list[list[Utxo]] = [[] for _ in targets]
     for found_map, out in ((coins, confirmed), (pending, unconfirmed)):
-        for script, found in found_map.items():
+        while found_map:  # emptied as it goes: each script's coins freed once they are models
+            script, found = found_map.popitem()
             where = origins.get(script, ())
             if not where or not found:
                 continue
