@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from conftest import SNAPSHOT
 
-from utxo_truth import Holdings, scan
-from utxo_truth._scanjson import holdings_from_json, write_scan_json
+from utxo_truth import Holdings, holdings_from_json, scan
+from utxo_truth._scanjson import write_scan_json
 from utxo_truth.cli import main, to_json
 
 

@@ -63,6 +63,7 @@ from ._network import Network
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
+    from ._scanjson import holdings_from_json
     from .claims import (
         Book,
         Custodian,
@@ -145,6 +146,7 @@ _LAZY: dict[str, str] = {
     "MultisigProof": "messages",
     "ProofStatus": "messages",
     "freshness": "messages",
+    "holdings_from_json": "_scanjson",
     "verify_message": "messages",
     "verify_multisig_signatures": "messages",
     "PorProof": "por_psbt",
@@ -290,6 +292,7 @@ __all__ = [
     "descriptor_checksum",
     "discover",
     "freshness",
+    "holdings_from_json",
     "load_labels",
     "load_liability_proof",
     "load_portfolio",
