@@ -739,7 +739,7 @@ def test_cli_checkpoint(
     code = cli_main([*argv, "--json", *w["descriptors"]])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    utxos = [u for t in out["targets"] for u in t["utxos"]]
+    utxos = out["utxos"]  # schema 2: each coin once, at the top
     assert utxos and all((u["verification"] == "spv") == (u["height"] >= cut) for u in utxos)
     for argv, message in [
         (["--source", spec, "--checkpoint", "156"], "HEIGHT:HASH"),

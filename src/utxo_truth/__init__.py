@@ -11,20 +11,29 @@ Example:
 
 from __future__ import annotations
 
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
+
 from ._api import measure, reconcile, scan
 from ._exceptions import (
     AccessDeniedError,
     AllSourcesFailedError,
+    ChainMismatchError,
     ChecksumError,
+    ContractCallError,
     DescriptorError,
     EncryptedWalletError,
     HistoryTooLargeError,
     InconsistentTipError,
+    InexactAmountError,
     InputError,
     LabelFileError,
     MissingExtraError,
     MultisigNeedsDescriptorError,
     NetworkMismatchError,
+    ParquetFormatError,
     PolicyFailedError,
     PrivateKeyError,
     ServerBusyError,
@@ -52,62 +61,163 @@ from ._models import (
     Utxo,
 )
 from ._network import Network
-from ._report_models import Report
-from .claims import (
-    Book,
-    Custodian,
-    ExitStep,
-    Kind,
-    Portfolio,
-    PortfolioError,
-    Position,
-    Right,
-    Wallet,
-    load_portfolio,
-    parse_portfolio,
-)
-from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
-from .labels import LabelSet, load_labels
-from .liabilities import (
-    LiabilityGrade,
-    LiabilityProof,
-    LiabilityProofError,
-    LiabilityValueError,
-    build_tree,
-    load_liability_proof,
-    verify_liability_proof,
-)
-from .messages import (
-    MessageProof,
-    MultisigProof,
-    ProofStatus,
-    freshness,
-    verify_message,
-    verify_multisig_signatures,
-)
-from .por_psbt import PorProof, check_por_coins, verify_por_psbt
-from .reconcile import reconcile_holdings, scan_targets
-from .reserve_proofs import (
-    ReserveFileError,
-    ReserveProofs,
-    load_reserve_proofs,
-    parse_reserve_proofs,
-)
-from .sources import ChainSource, ElectrumSource, EsploraSource, Lookup, SnapshotSource, open_source
-from .targets import Target, descriptor_checksum, parse_target, parse_targets
-from .wallets import WalletFile, load_wallet_file
 
 __version__ = "0.1.0"
 
-from ._exceptions import (
-    ChainMismatchError,
-    ContractCallError,
-    InexactAmountError,
-    ParquetFormatError,
-)
-from .evm import EvmBlock, EvmRpc, TokenSupply
-from .sources.parquet import ParquetSource, export_parquet
-from .wrapped import ReserveList, TokenSpec, WrappedReport, read_reserves
+if _typing.TYPE_CHECKING:
+    from ._report_models import Report
+    from ._scanjson import holdings_from_json
+    from .claims import (
+        Book,
+        Custodian,
+        ExitStep,
+        Kind,
+        Portfolio,
+        PortfolioError,
+        Position,
+        Right,
+        Wallet,
+        load_portfolio,
+        parse_portfolio,
+    )
+    from .discovery import DEFAULT_GAP, DEFAULT_RANGE, discover
+    from .evm import EvmBlock, EvmRpc, TokenSupply
+    from .labels import LabelSet, load_labels
+    from .liabilities import (
+        LiabilityGrade,
+        LiabilityProof,
+        LiabilityProofError,
+        LiabilityValueError,
+        build_tree,
+        load_liability_proof,
+        verify_liability_proof,
+    )
+    from .messages import (
+        MessageProof,
+        MultisigProof,
+        ProofStatus,
+        freshness,
+        verify_message,
+        verify_multisig_signatures,
+    )
+    from .por_psbt import PorProof, check_por_coins, verify_por_psbt
+    from .reconcile import reconcile_holdings, scan_targets
+    from .reserve_proofs import (
+        ReserveFileError,
+        ReserveProofs,
+        load_reserve_proofs,
+        parse_reserve_proofs,
+    )
+    from .sources import (
+        ChainSource,
+        ElectrumSource,
+        EsploraSource,
+        Lookup,
+        SnapshotSource,
+        open_source,
+    )
+    from .sources.parquet import ParquetSource, export_parquet
+    from .targets import Target, descriptor_checksum, parse_target, parse_targets
+    from .wallets import WalletFile, load_wallet_file
+    from .wrapped import ReserveList, TokenSpec, WrappedReport, read_reserves
+
+# Loaded when first used (PEP 562): `import utxo_truth` and the CLI's start stay light.
+_LAZY: dict[str, str] = {
+    "Book": "claims",
+    "Custodian": "claims",
+    "ExitStep": "claims",
+    "Kind": "claims",
+    "Portfolio": "claims",
+    "PortfolioError": "claims",
+    "Position": "claims",
+    "Right": "claims",
+    "Wallet": "claims",
+    "load_portfolio": "claims",
+    "parse_portfolio": "claims",
+    "DEFAULT_GAP": "discovery",
+    "DEFAULT_RANGE": "discovery",
+    "discover": "discovery",
+    "LabelSet": "labels",
+    "load_labels": "labels",
+    "LiabilityGrade": "liabilities",
+    "LiabilityProof": "liabilities",
+    "LiabilityProofError": "liabilities",
+    "LiabilityValueError": "liabilities",
+    "build_tree": "liabilities",
+    "load_liability_proof": "liabilities",
+    "verify_liability_proof": "liabilities",
+    "MessageProof": "messages",
+    "MultisigProof": "messages",
+    "ProofStatus": "messages",
+    "freshness": "messages",
+    "holdings_from_json": "_scanjson",
+    "verify_message": "messages",
+    "verify_multisig_signatures": "messages",
+    "PorProof": "por_psbt",
+    "check_por_coins": "por_psbt",
+    "verify_por_psbt": "por_psbt",
+    "Report": "_report_models",
+    "reconcile_holdings": "reconcile",
+    "scan_targets": "reconcile",
+    "ReserveFileError": "reserve_proofs",
+    "ReserveProofs": "reserve_proofs",
+    "load_reserve_proofs": "reserve_proofs",
+    "parse_reserve_proofs": "reserve_proofs",
+    "ChainSource": "sources",
+    "ElectrumSource": "sources",
+    "EsploraSource": "sources",
+    "Lookup": "sources",
+    "SnapshotSource": "sources",
+    "open_source": "sources",
+    "ParquetSource": "sources.parquet",
+    "export_parquet": "sources.parquet",
+    "Target": "targets",
+    "descriptor_checksum": "targets",
+    "parse_target": "targets",
+    "parse_targets": "targets",
+    "WalletFile": "wallets",
+    "load_wallet_file": "wallets",
+    "EvmBlock": "evm",
+    "EvmRpc": "evm",
+    "TokenSupply": "evm",
+    "ReserveList": "wrapped",
+    "TokenSpec": "wrapped",
+    "WrappedReport": "wrapped",
+    "read_reserves": "wrapped",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    loaded = _importlib.import_module(f"{__name__}.{module}")
+    # every public name of that module at once
+    globals().update({n: getattr(loaded, n) for n, m in _LAZY.items() if m == module})
+    return globals()[name]
+
+
+# Public functions named like a submodule: `reconcile` (from _api) and utxo_truth.reconcile.
+_KEPT = frozenset({"reconcile"})
+
+
+class _Package(_types.ModuleType):
+    """The package module: public names kept when a submodule of the same name is imported."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # the first import of utxo_truth.reconcile (the module, loaded when first needed) sets
+        # the package's attribute `reconcile` to it: the public name stays the function
+        if isinstance(value, _types.ModuleType) and name in _KEPT and name in self.__dict__:
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DEFAULT_GAP",
@@ -194,6 +304,7 @@ __all__ = [
     "discover",
     "export_parquet",
     "freshness",
+    "holdings_from_json",
     "load_labels",
     "load_liability_proof",
     "load_portfolio",

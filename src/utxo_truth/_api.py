@@ -10,33 +10,21 @@ nodes) and hands it to a pure function of a lower layer: ``reconcile.reconcile_h
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._exceptions import InputError
 from ._models import Holdings
 from ._multi import compare
 from ._network import Network, parse_network
-from ._report_models import Report
-from .claims import Portfolio
 from .discovery import DEFAULT_GAP, DEFAULT_RANGE, Progress, discover
-from .reconcile import reconcile_holdings, scan_targets
-from .reserve_proofs import (
-    ReserveProofs,
-    ScannedReserves,
-    reserve_proof_addresses,
-    tally_reserve_proofs,
-)
 from .sources import ChainSource, open_source
 from .targets import Target, parse_target
-from .wrapped import (
-    DEFAULT_MAX_APART,
-    ReserveList,
-    TokenSpec,
-    WrappedReport,
-    read_supplies,
-    resolve_portfolio,
-)
-from .wrapped import compare as compare_wrapped
+
+if TYPE_CHECKING:  # the conveniences' modules are loaded when first called: a scan stays light
+    from ._report_models import Report
+    from .claims import Portfolio
+    from .reserve_proofs import ReserveProofs, ScannedReserves
+    from .wrapped import ReserveList, TokenSpec, WrappedReport
 
 __all__ = ["measure", "reconcile", "scan", "scan_reserve_proofs"]
 
@@ -146,6 +134,9 @@ def reconcile(
         >>> r = reconcile(load_portfolio("examples/portfolio.toml"))  # doctest: +SKIP
         >>> r.finality_sats, r.shadow_sats, r.block.height  # doctest: +SKIP
     """
+    from .reconcile import reconcile_holdings, scan_targets
+    from .wrapped import resolve_portfolio
+
     portfolio, supplies = resolve_portfolio(portfolio)  # wrapped BTC: liabilities = token supply
     if holdings is None:
         chosen = source if source is not None else portfolio.source
@@ -176,7 +167,7 @@ def measure(
     evm_rpc: str | Mapping[str, str] | Mapping[int, str],
     evm_block: int | str = "finalized",
     bitcoin_time: int | None = None,
-    max_apart: int = DEFAULT_MAX_APART,
+    max_apart: int | None = None,
 ) -> WrappedReport:
     """Wrapped BTC from both ends: token supply on EVM chains against verified reserves.
 
@@ -192,7 +183,8 @@ def measure(
         evm_block: the EVM block to read each supply at (``finalized`` by default, or a number).
         bitcoin_time: the Bitcoin block's header time (unix seconds), if known: enables the
             "blocks too far apart" check; without it the gap is reported as unknown.
-        max_apart: seconds apart beyond which the blocks are said to be too far apart.
+        max_apart: seconds apart beyond which the blocks are said to be too far apart
+            (None: :data:`~utxo_truth.wrapped.DEFAULT_MAX_APART`, an hour).
 
     Example (needs an EVM node and a chain source, so not run here)::
 
@@ -201,6 +193,9 @@ def measure(
                     source="esplora+https://blockstream.info/api", evm_rpc="http://127.0.0.1:8545")
         r.coverage, r.bitcoin_block, r.supplies[0][1].block
     """
+    from .wrapped import DEFAULT_MAX_APART, read_supplies
+    from .wrapped import compare as compare_wrapped
+
     if not tokens:
         raise InputError("give at least one token contract (CHAIN:CONTRACT)")
     if not reserves.entries:
@@ -208,7 +203,11 @@ def measure(
     supplies = read_supplies(tokens, evm_rpc=evm_rpc, evm_block=evm_block)
     holdings = scan(list(reserves.addresses), network=network, source=source)
     return compare_wrapped(
-        supplies, reserves, holdings, bitcoin_time=bitcoin_time, max_apart=max_apart
+        supplies,
+        reserves,
+        holdings,
+        bitcoin_time=bitcoin_time,
+        max_apart=DEFAULT_MAX_APART if max_apart is None else max_apart,
     )
 
 
@@ -222,5 +221,7 @@ def scan_reserve_proofs(proofs: ReserveProofs, source: ChainSource | str) -> Sca
         >>> p = load_reserve_proofs("okx.csv", "main")  # doctest: +SKIP
         >>> scan_reserve_proofs(p, "snapshot:utxo.dat").proven_sats  # doctest: +SKIP
     """
+    from .reserve_proofs import reserve_proof_addresses, tally_reserve_proofs
+
     held = scan(reserve_proof_addresses(proofs), network=proofs.network, source=source)
     return tally_reserve_proofs(proofs, held)

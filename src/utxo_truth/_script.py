@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from ._network import Network, parse_network
 
-__all__ = ["address_of", "compact_size", "read_compact_size", "script_type_of"]
+__all__ = ["NULL_TXID", "address_of", "compact_size", "read_compact_size", "script_type_of"]
+
+NULL_TXID = b"\x00" * 32
+"""The txid of the null outpoint a coinbase input spends (consensus: CTransaction::IsCoinBase)."""
 
 
 def compact_size(n: int) -> bytes:

@@ -19,6 +19,7 @@ failed); ``--debug`` adds the traceback. ``scan --strict`` exits 1 when the answ
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -74,7 +75,10 @@ _MAX_TARGETS_FILE = 16 << 20  # a --file of targets is read whole, up to this si
 
 
 def to_json(h: Holdings) -> dict[str, object]:
-    """The ``--json`` object: the model, with amounts in satoshis."""
+    """The model as a JSON-ready dict, amounts in satoshis (``scan --json``'s schema 1).
+
+    ``scan --json`` now writes schema 2 (each coin once, see ``_scanjson``).
+    """
     data: dict[str, object] = h.model_dump(mode="json")
     data["spendable_sats"] = h.spendable_sats
     return data
@@ -604,12 +608,12 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         from .report import holdings_csv
 
         _write_file(args.csv, holdings_csv(holdings))
-    if args.json:
-        data = to_json(holdings)
-        if labels:
-            data["labels"] = labels_summary(labels, holdings)
-        json.dump(data, out, indent=2)
-        out.write("\n")
+    if args.json:  # schema 2: each coin once, streamed (_scanjson.py)
+        from ._scanjson import write_scan_json
+
+        write_scan_json(
+            holdings, out, {"labels": labels_summary(labels, holdings)} if labels else None
+        )
     else:
         from .report import render_holdings
 
@@ -954,6 +958,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """The console script: :func:`main`, then exit without waiting for a scan left at --timeout."""
+    if sys.argv[1:2] == ["scan"]:
+        # A scan builds up to millions of acyclic coin objects and the process ends soon after:
+        # the cyclic collector would walk all of them again, for nothing (a whole process only).
+        gc.disable()
     code = main()
     if _abandoned:  # its threads may sit in a socket read for minutes: do not join them
         sys.stdout.flush()

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from ._exceptions import InconsistentTipError, InputError
 from ._models import (
@@ -35,6 +37,9 @@ from ._models import (
     Origin,
     TargetHoldings,
     Utxo,
+    paused_gc,
+    totals_of,
+    trusted_utxo,
     unique_coins,
 )
 from .sources._base import (
@@ -168,12 +173,14 @@ def _discover(
     pending: dict[bytes, tuple[Coin, ...]] = {}
     problems: list[str] = []
     done = 0
+    checked = True  # every answer's coins proven in range by the source (Lookup.checked)
 
     def ask(scripts: list[bytes]) -> Lookup:
-        nonlocal block, done
+        nonlocal block, done, checked
         if progress:  # this round's scripts are counted before they are asked
             progress(done, done + len(scripts))
         answer = source.lookup(scripts)
+        checked = checked and answer.checked
         if block is None:
             block = answer.block
         elif answer.block != block:
@@ -240,19 +247,21 @@ def _discover(
             ]
     if block is None:  # nothing to look up at all: still ask, so the answer names its block
         block = source.lookup([]).block
-    return _holdings(
-        targets,
-        source,
-        block,
-        chains,
-        origins,
-        coins,
-        pending,
-        tuple(problems),
-        method,
-        gap,
-        range_,
-    )
+    with paused_gc():
+        return _holdings(
+            targets,
+            source,
+            block,
+            chains,
+            origins,
+            coins,
+            pending,
+            tuple(problems),
+            method,
+            gap,
+            range_,
+            checked=checked,
+        )
 
 
 def _discover_descriptors(
@@ -327,6 +336,26 @@ def _discover_descriptors(
     )
 
 
+def _immature(c: Coin, block: BlockRef) -> bool:
+    # a coinbase output is spendable only COINBASE_MATURITY blocks on (consensus, tx_verify.cpp)
+    return c.coinbase and c.height is not None and block.height + 1 - c.height < COINBASE_MATURITY
+
+
+def _trusted_utxos(
+    found: tuple[Coin, ...], script_hex: str, address: str | None, o: Origin, block: BlockRef
+) -> list[Utxo]:
+    """The models of coins a source proved in range (``Lookup.checked``), without validation."""
+    return [
+        trusted_utxo({
+            "txid": c.txid, "vout": c.vout, "value": c.value, "script_pubkey": script_hex,
+            "address": address, "height": c.height, "coinbase": c.coinbase,
+            "immature": _immature(c, block), "origin": o, "verification": c.verification,
+            "problem": c.problem, "spent_by": c.spent_by,
+        })
+        for c in found
+    ]  # fmt: skip
+
+
 def _utxo(c: Coin, script: bytes, address: str | None, origin: Origin, block: BlockRef) -> Utxo:
     return Utxo(
         txid=c.txid,
@@ -336,9 +365,7 @@ def _utxo(c: Coin, script: bytes, address: str | None, origin: Origin, block: Bl
         address=address,
         height=c.height,
         coinbase=c.coinbase,
-        immature=c.coinbase
-        and c.height is not None
-        and block.height + 1 - c.height < COINBASE_MATURITY,
+        immature=_immature(c, block),
         origin=origin,
         verification=c.verification,
         problem=c.problem,
@@ -348,6 +375,10 @@ def _utxo(c: Coin, script: bytes, address: str | None, origin: Origin, block: Bl
 
 def _order(u: Utxo) -> tuple[int, str, int]:
     return (u.height if u.height is not None else 1 << 40, u.txid, u.vout)
+
+
+# _order for coins that all have a height (a snapshot's): the same order, without a Python call
+_order_confirmed = attrgetter("height", "txid", "vout")
 
 
 def _holdings(
@@ -362,18 +393,24 @@ def _holdings(
     method: str,
     gap: int,
     range_: int,
+    *,  # coins and pending are emptied
+    checked: bool = False,
 ) -> Holdings:
     network = source.network
     confirmed: list[list[Utxo]] = [[] for _ in targets]
     unconfirmed: list[list[Utxo]] = [[] for _ in targets]
     for found_map, out in ((coins, confirmed), (pending, unconfirmed)):
-        for script, found in found_map.items():
+        while found_map:  # emptied as it goes: each script's coins freed once they are models
+            script, found = found_map.popitem()
             where = origins.get(script, ())
             if not where or not found:
                 continue
             address = address_of(script, network)
             for o in where:
-                out[o.target].extend(_utxo(c, script, address, o, block) for c in found)
+                if checked:
+                    out[o.target] += _trusted_utxos(found, script.hex(), address, o, block)
+                else:
+                    out[o.target].extend(_utxo(c, script, address, o, block) for c in found)
     results = []
     for i, t in enumerate(targets):
         scans = tuple(
@@ -393,29 +430,50 @@ def _holdings(
             for u in confirmed[i] + unconfirmed[i]
             if t.branch_types and u.origin is not None and u.origin.chain is not None
         }
-        results.append(
-            TargetHoldings(
-                target=t.text,
-                kind=t.kind,
-                script_type=t.script_type,
-                scanned_as=t.scanned_as,
-                coins_under=tuple(k for k in t.scanned_as if k in held),
-                method="single" if not t.ranged else "gap" if method == "gap" else "range",
-                bound=0 if not t.ranged else gap if method == "gap" else range_,
-                chains=scans,
-                utxos=tuple(sorted(confirmed[i], key=_order)),
-                pending=tuple(sorted(unconfirmed[i], key=_order)),
-            )
-        )
-    all_utxos, all_pending = unique_coins(results)
-    return Holdings(
-        network=network.value,
-        block=block,
-        source=source.describe(),
-        gap=gap,
-        range=range_,
-        targets=tuple(results),
-        utxos=tuple(sorted(all_utxos, key=_order)),
-        pending=tuple(sorted(all_pending, key=_order)),
-        problems=problems,
+        fields = {
+            "target": t.text,
+            "kind": t.kind,
+            "script_type": t.script_type,
+            "scanned_as": t.scanned_as,
+            "coins_under": tuple(k for k in t.scanned_as if k in held),
+            "method": "single" if not t.ranged else "gap" if method == "gap" else "range",
+            "bound": 0 if not t.ranged else gap if method == "gap" else range_,
+            "chains": scans,
+            "utxos": tuple(sorted(confirmed[i], key=_order_confirmed if checked else _order)),
+            "pending": tuple(sorted(unconfirmed[i], key=_order)),
+        }
+        results.append(_build(TargetHoldings, fields, checked))
+    all_utxos, all_pending = unique_coins(results)  # each outpoint once
+    return _build(
+        Holdings,
+        {
+            "network": network.value,
+            "block": block,
+            "source": source.describe(),
+            "gap": gap,
+            "range": range_,
+            "targets": tuple(results),
+            "utxos": all_utxos
+            if checked and len(results) == 1  # one target's coins: already in order
+            else tuple(sorted(all_utxos, key=_order_confirmed if checked else _order)),
+            "pending": tuple(sorted(all_pending, key=_order)),
+            "problems": problems,
+        },
+        checked,
     )
+
+
+M = TypeVar("M", TargetHoldings, Holdings)
+
+
+def _build(model: type[M], fields: dict[str, Any], checked: bool) -> M:
+    """``model(**fields)``, validated; for proven coins (``checked``) built directly instead.
+
+    What validation would check is true by construction here: each coin proven in range by
+    the source, totals summed in one pass over the very tuples stored, outpoints made unique by
+    ``unique_coins``, every confirmed coin with a height (a snapshot's coins all have one).
+    """
+    if not checked:
+        return model(**fields)
+    every: dict[str, Any] = {**fields, **totals_of(fields["utxos"], fields["pending"])}
+    return model.model_construct(**every)

@@ -16,18 +16,40 @@ third party the user did not name):
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
 from ._base import ChainSource, Coin, DescriptorSource, Lookup
 from ._proxy import parse_proxy
-from ._spv import CacheDir
-from .bitcoind import BitcoindSource
-from .electrum import ElectrumSource
-from .esplora import EsploraSource
-from .snapshot import SnapshotSource
+
+if TYPE_CHECKING:
+    from ._spv import CacheDir
+    from .bitcoind import BitcoindSource
+    from .electrum import ElectrumSource
+    from .esplora import EsploraSource
+    from .snapshot import SnapshotSource
+
+# Loaded when first used (PEP 562), so that a snapshot scan never imports requests or TLS.
+_LAZY = {
+    "BitcoindSource": "bitcoind",
+    "ElectrumSource": "electrum",
+    "EsploraSource": "esplora",
+    "SnapshotSource": "snapshot",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BitcoindSource",
@@ -139,6 +161,8 @@ def open_source(
             raise SourceSpecError("snapshot: needs a path, as in snapshot:/data/utxo.dat")
         if checkpoint is not None:
             raise SourceSpecError("a checkpoint applies to electrum(s):// and esplora+ sources")
+        from .snapshot import SnapshotSource
+
         return SnapshotSource(path, net, expected_hash=snapshot_hash)
     if spec.startswith("parquet:"):
         directory = spec[len("parquet:") :].removeprefix("//")
@@ -159,6 +183,8 @@ def open_source(
     if spec.startswith(("electrum://", "electrums://", "esplora+", "bitcoind://")):
         _check_authority(spec)
     if spec.startswith(("electrum://", "electrums://")):
+        from .electrum import ElectrumSource
+
         if socks is None:
             return ElectrumSource.from_url(
                 spec,
@@ -183,6 +209,8 @@ def open_source(
             signet_challenge=signet_challenge,
         )
     if spec.startswith("esplora+"):
+        from .esplora import EsploraSource
+
         return EsploraSource.from_url(
             spec,
             net,
@@ -200,11 +228,14 @@ def open_source(
             "a bitcoind:// source connects directly (your own node): it cannot use the proxy"
         )
     if spec.startswith("bitcoind://"):
+        from .bitcoind import BitcoindSource
+
         return BitcoindSource.from_url(spec, net)
     kind = spec.split(":", 1)[0] if ":" in spec else ""
     # never quote the spec itself: a mistyped one may be a password or a key
     named = f"kind {kind!r}" if kind.isalpha() and len(kind) <= 12 else f"of {len(spec)} characters"
     raise SourceSpecError(
         f"unknown source ({named}): use snapshot:PATH (a Bitcoin Core dumptxoutset file), "
-        "parquet:DIR (its Parquet export), electrum(s)://HOST:PORT, esplora+https://HOST/PATH or bitcoind://HOST:PORT"
+        "parquet:DIR (its Parquet export), electrum(s)://HOST:PORT, esplora+https://HOST/PATH "
+        "or bitcoind://HOST:PORT"
     )

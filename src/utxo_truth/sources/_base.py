@@ -71,6 +71,10 @@ class Lookup:
     """Unconfirmed receipts (mempool), where the source knows the mempool."""
     problems: tuple[str, ...] = ()
     """What the source got wrong or left out (an incomplete answer is said here, never hidden)."""
+    checked: bool = False
+    """Every coin's fields are already proven in range by the source's own reader (a snapshot:
+    32-byte txid, vout and height code within uint32, value within MoneyRange, script bytes):
+    discovery then builds their models without validating each coin again."""
 
 
 @runtime_checkable

@@ -36,7 +36,7 @@ from .._exceptions import (
     SourceUnavailableError,
     VerificationError,
 )
-from .._models import MAX_MONEY, BlockRef
+from .._models import MAX_MONEY, BlockRef, paused_gc
 from .._network import Network, network_by_magic, parse_network
 from .._script import compact_size
 from . import _snapfast
@@ -151,10 +151,10 @@ def compress_script(script: bytes) -> bytes:
 
 
 def _raw_form(script: bytes) -> bytes:
-    return _varint(len(script) + 6) + script
+    return _core_varint(len(script) + 6) + script
 
 
-def _varint(n: int) -> bytes:
+def _core_varint(n: int) -> bytes:
     """Bitcoin Core's VARINT encoding."""
     out = bytearray([n & 0x7F])
     while n > 0x7F:
@@ -362,7 +362,8 @@ class SnapshotSource(Closing):
         whole file is checked against it first, once.
         """
         passes = 2 if self.expected_hash is not None and not self.hash_verified else 1
-        with FileProgress(self._path, passes, self.progress) as reads:
+        # up to millions of matched coins built at once: see paused_gc
+        with FileProgress(self._path, passes, self.progress) as reads, paused_gc():
             return self._lookup(scripts, reads)
 
     def _lookup(self, scripts: Collection[bytes], reads: FileProgress) -> Lookup:
@@ -417,6 +418,7 @@ class SnapshotSource(Closing):
             coins={k: tuple(v) for k, v in coins.items()},
             used=None,
             problems=problems,
+            checked=True,  # each coin range-checked by _check_fields (or the compiled twin)
         )
 
 
