@@ -13,7 +13,7 @@ ELECTRUMX := $(EXVENV)/bin/electrumx_server
 ANVIL_VERSION ?= 1.7.1
 ANVIL := .anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: demo test lint typecheck pytest bench clean chromium
+.PHONY: demo test lint typecheck pytest unit bench clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -65,6 +65,10 @@ pytest: $(VENV)/.installed-test $(ELECTRUMX) $(ANVIL) chromium
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# tests/unit only: no server, no browser, no network (about two minutes on two cores)
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests/unit
 
 bench: $(VENV)/.installed-bench $(ELECTRUMX)
 	$(BIN)/python benchmarks/bench_derive.py

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from snapshot_writer import coin_bytes, compact, write_header
+from harness.snapshot_writer import coin_bytes, compact, write_header
 
 from utxo_truth import SnapshotSource, parse_target
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from bench_snapshot import BLOCK, script_mix, wallet_scripts
-from snapshot_writer import compact, compress_amount, compress_script, varint, write_header
+from harness.snapshot_writer import compact, compress_amount, compress_script, varint, write_header
 
 
 def synth_fast(path: Path, coins: int, planted: list[bytes], seed: int = 1) -> int:

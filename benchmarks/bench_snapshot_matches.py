@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 from bench_snapshot import BLOCK, script_mix
-from snapshot_writer import compact, compress_amount, compress_script, varint, write_header
+from harness.snapshot_writer import compact, compress_amount, compress_script, varint, write_header
 
 COINS = 1_000_000
 HOLDERS = 2_000

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
+# tests/unit (no servers) and tests/integration (the harness's servers) share a few helpers
+# across the split (signers, chain builders): both folders are importable by module name
+for _folder in ("unit", "integration"):
+    if str(Path(__file__).parent / _folder) not in sys.path:
+        sys.path.append(str(Path(__file__).parent / _folder))
 SNAPSHOT = DATA / "utxo-snapshot.dat"
 WALLETS = ("alice", "bob", "carol", "dave", "vault", "custodian")
 

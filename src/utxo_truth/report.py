@@ -269,7 +269,7 @@ SCOPE = "utxo-truth"
 """The one class every rule of the report's CSS is scoped under (a notebook page is not ours)."""
 
 # Every selector starts with .utxo-truth: in a notebook the fragment sits in a page it does not
-# own, so it styles nothing outside its own <div> (tests/test_notebook.py parses it to check).
+# own, so it styles nothing outside its own <div> (tests/integration/test_notebook.py parses it to check).
 # Narrow screens: tables scroll inside themselves (display:block; overflow-x:auto) rather than
 # widening the page, numbers never wrap, long words (hashes, descriptors) break, charts take the
 # width (their viewBox keeps the proportions).

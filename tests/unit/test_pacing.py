@@ -1,6 +1,6 @@
 """Pacing by ElectrumX's session cost model (sources/_pacing.py), without a server.
 
-The real ElectrumX with its default limits is in tests/test_real_electrumx.py; here the model's
+The real ElectrumX with its default limits is in tests/integration/test_real_electrumx.py; here the model's
 arithmetic, the window's rules and the resume bookkeeping, on a fake clock. ``Queue`` replays
 ElectrumX's published rules (aiorpcx ``_throttled_request``: a slot among
 ``ceil((1 - fraction) x 10)``, a sleep of ``fraction x 2.5`` s, a refusal after 30 s in the

@@ -1,7 +1,7 @@
 """The signet step both network sources call (sources/_signet_check.py), on the real blocks 1..10.
 
 The fetch of coinbase + branch is given here from the blocks themselves (what an honest server
-sends) or withheld; over the real servers see tests/test_real_electrumx.py.
+sends) or withheld; over the real servers see tests/integration/test_real_electrumx.py.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from utxo_truth.messages import (
     verify_multisig_signatures,
 )
 
-DATA = Path(__file__).parent / "data" / "proofs-of-control"
+DATA = Path(__file__).parents[1] / "data" / "proofs-of-control"
 BASIC = json.loads((DATA / "bip322-basic-test-vectors.json").read_text())
 GENERATED = json.loads((DATA / "bip322-generated-test-vectors.json").read_text())
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import SNAPSHOT
-from snapshot_writer import hash_serialized_3, write_snapshot
+from harness.snapshot_writer import hash_serialized_3, write_snapshot
 from test_snapshot_format import _scripts
 
 from utxo_truth import SnapshotSource, VerificationError, scan

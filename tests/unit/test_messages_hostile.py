@@ -19,7 +19,7 @@ from utxo_truth import InputError, PrivateKeyError
 from utxo_truth.messages import ProofStatus, verify_message, verify_multisig_signatures
 from utxo_truth.reserve_proofs import ReserveFileError, parse_reserve_proofs
 
-DATA = Path(__file__).parent / "data" / "proofs-of-control"
+DATA = Path(__file__).parents[1] / "data" / "proofs-of-control"
 GEN = json.loads((DATA / "bip322-generated-test-vectors.json").read_text())
 ADDR = "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l"
 WIF = ec.PrivateKey(hashlib.sha256(b"hostile").digest()).wif()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 from embit import ec
-from snapshot_writer import compress_amount, varint, write_snapshot
+from harness.snapshot_writer import compress_amount, varint, write_snapshot
 
 from utxo_truth import SnapshotSource
 from utxo_truth.sources import snapshot as snap

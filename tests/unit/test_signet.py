@@ -13,7 +13,7 @@ from utxo_truth._signet import DEFAULT_SIGNET_CHALLENGE, check_signet_block, che
 from utxo_truth.verify import GENESIS, block_txids, check_header_chain, header_hash, merkle_branch
 
 DATA = json.loads(
-    (Path(__file__).parent / "data" / "chains" / "signet-blocks-1-10.json").read_text()
+    (Path(__file__).parents[1] / "data" / "chains" / "signet-blocks-1-10.json").read_text()
 )
 BLOCKS = [bytes.fromhex(b) for b in DATA["blocks"]]
 TWO_OF_TWO = bytes.fromhex(DATA["must_fail_under_challenge"])

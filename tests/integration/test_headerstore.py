@@ -16,7 +16,7 @@ from utxo_truth._network import Network
 from utxo_truth.sources._headerstore import HeaderStore, default_cache_dir
 from utxo_truth.verify import header_hash
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TESTNET4 = [
     bytes.fromhex(x[:160])
     for x in (DATA / "chains" / "testnet4-blocks-0-2015.hex").read_text().split()
@@ -186,7 +186,7 @@ def test_two_processes_using_the_store_at_once_both_finish_right(tmp_path: Path)
         str(DATA / "chains" / "testnet4-blocks-0-2015.hex"),
         str(DATA / "blocks.hex"),
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     procs = [
         subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         for _ in range(2)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import SNAPSHOT, WALLETS, coin_key
-from snapshot_writer import compact, hash_serialized_3, write_snapshot
+from harness.snapshot_writer import compact, hash_serialized_3, write_snapshot
 from test_snapshot_format import _scripts
 
 from utxo_truth import (
@@ -351,7 +351,7 @@ def test_dask_join_equals_the_snapshot(oracle: dict[str, Any], exported: Path) -
     """docs/scale.md's Dask function, read from the doc and run: the snapshot source's coins."""
     import re
 
-    doc = (Path(__file__).parent.parent / "docs" / "scale.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs" / "scale.md").read_text()
     code = next(b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "def dask_lookup" in b)
     namespace: dict[str, Any] = {}
     exec(code, namespace)

@@ -27,7 +27,7 @@ from utxo_truth import (
 from utxo_truth.cli import main
 from utxo_truth.report import to_dataframe, to_html, to_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "portfolio.toml"
 
 

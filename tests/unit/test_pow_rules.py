@@ -23,7 +23,7 @@ from utxo_truth._pow import (
 )
 from utxo_truth.verify import check_header_chain, header_hash
 
-DATA = Path(__file__).parent / "data" / "chains"
+DATA = Path(__file__).parents[1] / "data" / "chains"
 MIN_BITS = 0x1D00FFFF  # powLimit of mainnet, testnet3, testnet4 in compact form
 
 

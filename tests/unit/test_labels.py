@@ -31,7 +31,7 @@ from utxo_truth.labels import (
     write_labels,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "portfolio.toml"
 TXID = "f91d0a8a78462bc59398f2c5d7a84fcff491c26ba54c4833478b202796c8aafd"
 # BIP-329's own test vector

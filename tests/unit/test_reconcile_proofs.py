@@ -16,7 +16,7 @@ import pytest
 from conftest import SNAPSHOT
 from embit import script
 from embit.networks import NETWORKS
-from snapshot_writer import coin_bytes, compact
+from harness.snapshot_writer import coin_bytes, compact
 from test_messages import legacy_sign, sign_p2tr, sign_p2wpkh
 from test_reconcile import to_toml
 from test_reserves_proofs import _custodian_addresses, _key

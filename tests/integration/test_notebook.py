@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 from conftest import SNAPSHOT, desc_path
-from css_scope import assert_scoped_fragment, read_fragment, unscoped_selectors
 from harness.chromium import WIDTHS, lay_out
+from harness.css_scope import assert_scoped_fragment, read_fragment, unscoped_selectors
 
 from utxo_truth import Holdings, MissingExtraError, load_portfolio, reconcile, scan
 from utxo_truth.report import HOLDINGS_COLUMNS, holdings_html, holdings_rows, to_html
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "portfolio.toml"
 ALICE = (
     "wpkh([d4eedd3c/84h/1h/0h]tpubDD8aVRaGadAXsoaYJz6A2YL7UFhC1TCtMgQJJY8rWs3Po6NWuQ6pWrpJWEfca8"

@@ -18,7 +18,7 @@ from harness.esplora import EsploraServer
 
 from utxo_truth.sources.esplora import EsploraSource
 
-DATA = Path(__file__).parent / "data" / "chains"
+DATA = Path(__file__).parents[1] / "data" / "chains"
 
 
 def _blocks() -> list[bytes]:

@@ -13,7 +13,7 @@ from conftest import SNAPSHOT, WALLETS
 
 from utxo_truth.cli import format_btc, main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ import pytest
 from conftest import DATA, SNAPSHOT
 from embit import ec, script
 from embit.networks import NETWORKS
-from snapshot_writer import write_snapshot
+from harness.snapshot_writer import write_snapshot
 from test_messages import legacy_sign, sign_p2tr, sign_p2wpkh
 
 from utxo_truth import cli

@@ -19,7 +19,7 @@ from harness.chromium import WIDTHS, lay_out
 from utxo_truth import load_portfolio, reconcile, scan
 from utxo_truth.report import holdings_html, to_html
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "portfolio.toml"
 ALICE = (
     "wpkh([d4eedd3c/84h/1h/0h]tpubDD8aVRaGadAXsoaYJz6A2YL7UFhC1TCtMgQJJY8rWs3Po6NWuQ6pWrpJWEfca8"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import DATA
-from snapshot_writer import write_snapshot
+from harness.snapshot_writer import write_snapshot
 from test_snapshot_format import _scripts
 
 from utxo_truth import SnapshotSource

@@ -19,7 +19,7 @@ from utxo_truth.verify import (
     parses_as_transaction,
 )
 
-DATA = Path(__file__).parent / "data" / "chains"
+DATA = Path(__file__).parents[1] / "data" / "chains"
 VECTORS = json.loads((DATA / "merkle-attack-vectors.json").read_text())
 
 

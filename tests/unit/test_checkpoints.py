@@ -21,7 +21,7 @@ from utxo_truth._network import Network
 from utxo_truth._pow import POW_LIMIT, bits_to_target
 from utxo_truth.verify import block_txids, header_hash, merkle_branch, merkle_branches
 
-DATA = Path(__file__).parent / "data" / "chains"
+DATA = Path(__file__).parents[1] / "data" / "chains"
 NETS = {
     Network.MAIN: "mainnet",
     Network.TESTNET: "testnet",

@@ -1,4 +1,4 @@
-"""Property tests for the readers of outside data that tests/test_sweep_properties.py does not
+"""Property tests for the readers of outside data that tests/unit/test_sweep_properties.py does not
 walk: liability proofs, wallet files, BIP-329 label files, signed reserve files, wrapped-BTC
 reserve lists and Esplora reply shapes.
 
@@ -26,7 +26,7 @@ from utxo_truth.sources._esplora_api import header_from_summary, outs_from_hex, 
 from utxo_truth.wallets import parse_wallet_file
 from utxo_truth.wrapped import parse_reserves
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 LIABILITY_SAMPLES = sorted((DATA / "liabilities").iterdir())
 WALLET_SAMPLES = sorted(
     p for p in (DATA / "wallets").rglob("*") if p.is_file() and p.name != "README.md"

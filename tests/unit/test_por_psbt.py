@@ -17,7 +17,7 @@ from utxo_truth._txcodec import ser_bytes
 from utxo_truth.por_psbt import BDK_UNSPENDABLE, check_por_coins, por_commitment, verify_por_psbt
 
 BDK = json.loads(
-    (Path(__file__).parent / "data/proofs-of-control/bdk-reserves-vectors.json").read_text()
+    (Path(__file__).parents[1] / "data/proofs-of-control/bdk-reserves-vectors.json").read_text()
 )
 
 
