@@ -16,7 +16,7 @@ import sys as _sys
 import types as _types
 import typing as _typing
 
-from ._api import measure, reconcile, scan
+from ._api import measure, reconcile, scan, scan_reserve_proofs
 from ._exceptions import (
     AccessDeniedError,
     AllSourcesFailedError,
@@ -320,6 +320,7 @@ __all__ = [
     "reconcile",
     "reconcile_holdings",
     "scan",
+    "scan_reserve_proofs",
     "scan_targets",
     "verify_liability_proof",
     "verify_message",

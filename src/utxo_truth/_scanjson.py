@@ -29,6 +29,9 @@ import json
 from json.encoder import encode_basestring_ascii as _q
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
+from ._exceptions import InputError
 from ._models import Holdings, Origin, Utxo
 
 __all__ = ["SCHEMA", "holdings_from_json", "write_scan_json"]
@@ -132,19 +135,46 @@ def holdings_from_json(data: str | bytes | dict[str, Any]) -> Holdings:
         >>> holdings_from_json(open("scan.json").read()).total_sats  # doctest: +SKIP
         3857143
     """
-    doc: dict[str, Any] = json.loads(data) if isinstance(data, (str, bytes)) else dict(data)
+    try:
+        raw = json.loads(data) if isinstance(data, (str, bytes)) else data
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("not a scan --json document: it is not JSON") from None
+    if not isinstance(raw, dict):
+        raise InputError("not a scan --json document: its top level is not an object")
+    doc: dict[str, Any] = dict(raw)
     doc.pop("spendable_sats", None)
     doc.pop("labels", None)
-    if doc.pop("json_schema", 1) == 1:
-        return Holdings.model_validate(doc)
+    schema = doc.pop("json_schema", 1)
+    try:
+        if schema == 1:
+            return Holdings.model_validate(doc)
+        if schema != 2:
+            raise InputError(f"scan --json schema {str(schema)[:10]!r} is not known: 1 or 2")
+        return Holdings.model_validate(_per_target(doc))
+    except ValidationError as exc:
+        raise InputError(f"not a valid scan --json document: {exc.errors()[0]['msg']}") from None
+    except (KeyError, TypeError, AttributeError, IndexError):
+        raise InputError(
+            "not a scan --json document: a field is missing or of the wrong kind"
+        ) from None
+
+
+def _per_target(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 back to the model's shape: each coin under every target that watched it."""
     lists: dict[str, list[list[dict[str, Any]]]] = {}
     for name in ("utxos", "pending"):
         per_target: list[list[dict[str, Any]]] = [[] for _ in doc["targets"]]
         for u in doc[name]:
             origins = [u["origin"], *u.pop("also_origins", [])]
             for o in origins:
-                if o is not None and 0 <= o["target"] < len(per_target):
-                    per_target[o["target"]].append({**u, "origin": o})
+                if o is None:
+                    continue
+                if not 0 <= o["target"] < len(per_target):
+                    raise InputError(
+                        f"scan --json: a coin names target {str(o['target'])[:10]}, of "
+                        f"{len(per_target)}"
+                    )
+                per_target[o["target"]].append({**u, "origin": o})
         lists[name] = per_target
     targets = []
     for i, t in enumerate(doc["targets"]):
@@ -152,4 +182,4 @@ def holdings_from_json(data: str | bytes | dict[str, Any]) -> Holdings:
         t.pop("utxo_count", None)
         t.pop("pending_count", None)
         targets.append({**t, "utxos": lists["utxos"][i], "pending": lists["pending"][i]})
-    return Holdings.model_validate({**doc, "targets": targets})
+    return {**doc, "targets": targets}

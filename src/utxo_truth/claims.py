@@ -955,7 +955,7 @@ def read_reserve_balances(
             raise PortfolioError(
                 f'{where}: {path}: JSON reserve files are a list of {{"address": ..., "balance": ...}}'
             )
-        addresses = [r["address"] for r in rows]
+        addresses = [r["address"].strip() for r in rows]
         for r in rows:
             for key, unit in (
                 ("balance", "btc"),
@@ -1034,7 +1034,13 @@ def read_reserve_balances(
     return addresses, height, tuple(balances.items())
 
 
-def _whole_sats(value: str, where: str) -> int:
+def _whole_sats(value: object, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise PortfolioError(
+            f"{where}: a balance in satoshis is a whole number, not {type(value).__name__}"
+        )
     text = value.strip()
     if not text.isascii() or not text.isdigit() or int(text) > MAX_MONEY:
         raise PortfolioError(f"{where}: {value[:30]!r} is not a whole number of satoshis")

@@ -31,6 +31,7 @@ from typing import Any, TextIO, TypeVar
 from ._api import scan
 from ._exceptions import (
     InputError,
+    MissingExtraError,
     SourceError,
     SourceSpecError,
     SourceTimeoutError,
@@ -449,6 +450,11 @@ def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
                 _warn(f"--proxy is not used for {redact(spec)}: it connects directly")
     if args.signet_challenge is not None and not any(s.startswith(_VERIFYING) for s in specs):
         raise InputError("--signet-challenge applies to electrum(s):// and esplora+ sources")
+    cache_flag = "--no-cache" if getattr(args, "no_cache", False) else "--cache-dir"
+    if (
+        getattr(args, "no_cache", False) or getattr(args, "cache_dir", None) is not None
+    ) and not any(s.startswith(_VERIFYING) for s in specs):
+        _warn(f"{cache_flag} is not used: headers are kept for electrum(s):// and esplora+ only")
 
 
 def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
@@ -791,7 +797,10 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     html_text = to_html(report) if args.html else ""
     if labels is not None and holdings is not None:
         csv_text = labels_csv(labels, holdings, csv_text) if args.csv else ""
-        html_text = html_text.replace("</body>", labels_html(labels, holdings) + "</body>", 1)
+        # inside the report's scoped element, so the labels table keeps the report's style
+        html_text = html_text.replace(
+            "</div></body>", labels_html(labels, holdings) + "</div></body>", 1
+        )
     for path, text in (
         (args.csv, csv_text),
         (args.html, html_text),
@@ -943,7 +952,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UtxoTruthError as exc:
         if args.debug:
             raise
-        kind = "input" if isinstance(exc, InputError) else "source"
+        kind = (
+            "input"
+            if isinstance(exc, InputError)
+            else "missing extra"
+            if isinstance(exc, MissingExtraError)
+            else "source"
+        )
         print(f"utxo-truth: {kind} error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return EXIT_INPUT if not isinstance(exc, SourceError) else EXIT_SOURCE
     except KeyboardInterrupt:

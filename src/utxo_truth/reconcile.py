@@ -433,12 +433,14 @@ def reported_balance_checks(c: Custodian, groups: Sequence[TargetHoldings]) -> l
     file's (``reserve_proofs``) balance column adds its own; ``groups`` the scan of
     ``c.reserves`` (same order). Only verified coins are the chain's word; unverified ones are
     named in the message. More reported than shown is a warning (the file claims coins the chain
-    does not show); less is an info (the file is out of date or rounds down).
+    does not show); less is an info (the file is out of date or rounds down). An address that
+    was not scanned (unreadable, or not in ``groups``) is not compared: a warning says so, it is
+    never taken to hold zero.
 
     Example:
         >>> c = Custodian(name="X", reserves=("bcrt1qx",), reported_reserves=(("bcrt1qx", 5),))
-        >>> reported_balance_checks(c, [])[0].id  # the address was not scanned: nothing shown
-        'reported-not-on-chain'
+        >>> reported_balance_checks(c, [])[0].id  # the address was not scanned: unknown, not 0
+        'reported-not-scanned'
     """
     shown: dict[str, tuple[int, int]] = {}
     for target, group in zip(c.reserves, groups, strict=False):
@@ -449,7 +451,18 @@ def reported_balance_checks(c: Custodian, groups: Sequence[TargetHoldings]) -> l
             reported_at.setdefault(row.address, row.claimed_sats)
     out: list[CheckResult] = []
     for address, reported in reported_at.items():
-        verified, unverified = shown.get(address, (0, 0))
+        if address not in shown:
+            out.append(
+                CheckResult(
+                    id="reported-not-scanned",
+                    level="warning",
+                    subject=c.name,
+                    message=f"{c.name}: reports {reported} sats at {address}, which was not "
+                    "scanned (its address could not be read): that balance is not checked",
+                )
+            )
+            continue
+        verified, unverified = shown[address]
         if reported == verified:
             continue
         extra = f" (and {unverified} unverified, not counted)" if unverified else ""

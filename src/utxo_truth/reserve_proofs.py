@@ -336,7 +336,8 @@ def tally_reserve_proofs(proofs: ReserveProofs, holdings: Holdings) -> ScannedRe
     """
     addresses = reserve_proof_addresses(proofs)
     h = holdings
-    balances = {a: t.total_sats for a, t in zip(addresses, h.targets, strict=True)}
+    # only verified coins are the chain's word (an unverified one is a server's claim)
+    balances = {a: t.verified_sats for a, t in zip(addresses, h.targets, strict=True)}
     status: dict[str, set[str]] = {}
     for row in proofs.rows:
         status.setdefault(row.address, set()).add(row.status)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from .._exceptions import SourceSpecError
 from .._network import Network, parse_network
 from ._base import ChainSource, Coin, DescriptorSource, Lookup
-from ._proxy import parse_proxy
+from ._proxy import electrum_proxy, parse_proxy
 
 if TYPE_CHECKING:
     from ._spv import CacheDir
@@ -195,17 +195,12 @@ def open_source(
             )
         if "proxy=" in spec:
             raise SourceSpecError("the proxy is given twice (in the spec and as proxy=): once")
-        if socks.username is not None:
-            raise SourceSpecError(
-                "the Electrum source's SOCKS5 client connects without authentication: give "
-                "the proxy without user:password (the credentials were not used or shown)"
-            )
         return ElectrumSource.from_url(
             spec,
             net,
             checkpoint=checkpoint,
             cache_dir=cache_dir,
-            proxy=(socks.host, socks.port),
+            proxy=electrum_proxy(socks),
             signet_challenge=signet_challenge,
         )
     if spec.startswith("esplora+"):

@@ -134,8 +134,19 @@ class CostModel:
         self.cost = 5.0
         self._at = self.clock()
 
-    def estimate(self, method: str) -> float:
-        """A request's charge before its answer is known (its method's, and a small reply)."""
+    def estimate(self, method: str, params: Sequence[Any] = ()) -> float:
+        """A request's charge before its answer is known (its method's, and a small reply).
+
+        A ``block.headers`` request is charged by its size: count / 50 and its 160 hex
+        characters a header (a 2016-header chunk is ~105, not a small reply's 0.12).
+        """
+        if method == "blockchain.block.headers" and len(params) >= 2 and isinstance(params[1], int):
+            count = max(params[1], 0)
+            return (
+                _BASE_COST.get(method, 1.0)
+                + count / 50
+                + (count * 160 + 600) / (self.bandwidth_unit_cost)
+            )
         return _BASE_COST.get(method, 1.0) + 600 / self.bandwidth_unit_cost
 
     def charge(self, method: str, reply_bytes: int, *, error: bool, items: int = 0) -> None:
@@ -384,7 +395,7 @@ def paced_call(
     error answer is returned as it came, for the caller to read.
     """
     results: list[Reply | None] = [None] * len(calls)
-    estimates = [pacer.model.estimate(method) for method, _params in calls]
+    estimates = [pacer.model.estimate(method, params) for method, params in calls]
     todo = list(range(len(calls)))
     while todo:
         n = pacer.window([estimates[i] for i in todo])

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from .._exceptions import SourceSpecError
 
-__all__ = ["Proxy", "parse_proxy"]
+__all__ = ["Proxy", "electrum_proxy", "parse_proxy"]
 
 _USAGE = "a proxy is socks5h://HOST:PORT (or socks5://HOST:PORT), e.g. socks5h://127.0.0.1:9050"
 
@@ -75,3 +75,18 @@ def parse_proxy(text: str) -> Proxy:
         username=None if username is None else unquote(username),
         password=None if password is None else unquote(password),
     )
+
+
+def electrum_proxy(proxy: Proxy) -> tuple[str, int]:
+    """``(host, port)`` for the Electrum source's SOCKS5 client, which has no authentication.
+
+    Example:
+        >>> electrum_proxy(parse_proxy("socks5h://127.0.0.1:9050"))
+        ('127.0.0.1', 9050)
+    """
+    if proxy.username is not None:
+        raise SourceSpecError(
+            "the Electrum source's SOCKS5 client connects without authentication: give "
+            "the proxy without user:password (the credentials were not used or shown)"
+        )
+    return proxy.host, proxy.port

@@ -399,13 +399,19 @@ class HeaderCache:
     # --- single headers of header assurance -----------------------------------------------
     def assured_header(self, height: int) -> bytes | None:
         """A header kept from an earlier header assurance at ``height`` (verified when read)."""
+        if height in self._new_assured:  # assured in this run (kept in memory, store or not)
+            return self._new_assured[height]
         if self._assured is None:
             self._assured = self.store.assured() if self.store is not None else {}
         return self._assured.get(height)
 
     def keep_assured(self, height: int, header: bytes) -> None:
-        """Keep a header that just passed header assurance (saved by :meth:`save`)."""
-        if self.store is not None and (self._assured or {}).get(height) != header:
+        """Keep a header that just passed header assurance (saved by :meth:`save`).
+
+        Kept in memory with or without a store: the signet step reads the very header a coin
+        was assured against from here, never a second fetch from the server.
+        """
+        if (self._assured or {}).get(height) != header:
             self._new_assured[height] = header  # new, or in place of a kept one that failed
 
     def repaired(self) -> list[str]:

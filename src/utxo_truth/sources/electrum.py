@@ -79,6 +79,7 @@ from ._errors import reports_as_source
 from ._history import Derived, HistoryTx, Listed, coins_from_history, compare_listing, compare_total
 from ._jsonrpc import PROTOCOL_MAX, PROTOCOL_MIN, Connection, Reply, error_text
 from ._pacing import Pacer, paced_call
+from ._proxy import electrum_proxy, parse_proxy
 from ._signet_check import electrum_coinbases, parse_challenge, signet_checked
 from ._spv import CacheDir, HeaderCache, Restart, pinned, proof_problem
 
@@ -216,11 +217,8 @@ class ElectrumSource(Closing):
         query = parse_qs(parts.query)
         fingerprint = query.get("fingerprint", [None])[0]
         proxy = kwargs.pop("proxy", None)  # open_source(proxy=...) passes it here
-        if "proxy" in query:
-            p = urlsplit(query["proxy"][0])
-            if p.scheme != "socks5" or not p.hostname or not p.port:
-                raise SourceSpecError("proxy must be socks5://HOST:PORT")
-            proxy = (p.hostname, p.port)
+        if "proxy" in query:  # the same reading as --proxy / open_source(proxy=)
+            proxy = electrum_proxy(parse_proxy(query["proxy"][0]))
         return cls(
             parts.hostname,
             parts.port,
@@ -350,7 +348,8 @@ class ElectrumSource(Closing):
             for e, r in zip(epochs, replies[len(proof_keys) :], strict=True):
                 cache.put_chunk(e, self._headers_of(r, e * CHUNK, CHUNK))
         tip_after = header_hash(after_header)
-        for (txid, height), reply in zip(proof_keys, replies, strict=True):
+        # the replies are the proofs, then the chunks (read above)
+        for (txid, height), reply in zip(proof_keys, replies[: len(proof_keys)], strict=True):
             epoch = cache.chunk_epoch(height, tip_height)
             proving, assurance = (
                 (cache.chunk(epoch), "chunk") if epoch is not None else (chain, "chain")

@@ -494,7 +494,7 @@ class EsploraSource(Closing):
                 lambda h: (
                     chain.header(h)
                     if chain and chain.start <= h <= chain.tip_height
-                    else (self.headers.assured_header(h) or self._fetcher.header_at(h))
+                    else self.headers.assured_header(h)  # the header it was assured against
                 ),
                 esplora_coinbases(
                     lambda p: self._get(p, json_reply=p.endswith("proof")), self._many

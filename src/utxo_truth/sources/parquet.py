@@ -45,7 +45,8 @@ from .._exceptions import (
 from .._models import MAX_MONEY, BlockRef
 from .._network import Network, parse_network
 from .._script import script_type_of
-from ._base import Coin, Lookup
+from ._base import Closing, Coin, Lookup
+from ._errors import reports_as_source
 from .snapshot import SnapshotSource, _full_script, read_header
 
 __all__ = [
@@ -567,7 +568,7 @@ def export_parquet(
 # --- the source -------------------------------------------------------------------------------
 
 
-class ParquetSource:
+class ParquetSource(Closing):
     """Coin files written by :func:`export_parquet`, answering look-ups through DuckDB.
 
     Opening reads every file's footer only: the metadata must be present, name one export
@@ -720,6 +721,7 @@ class ParquetSource:
             "checked against no trusted value)"
         )
 
+    @reports_as_source
     def lookup(self, scripts: Collection[bytes]) -> Lookup:
         """One DuckDB join of ``scripts`` against every file: their coins at the base block."""
         duckdb = _duckdb()
@@ -745,6 +747,8 @@ class ParquetSource:
             finally:
                 con.close()
             # the snapshot's own order: txid in internal byte order, then vout
+            if any(None in r for r in rows):  # a column null in a row: not our export's
+                raise ParquetFormatError(f"{self._dir}: a matched row has an empty column")
             rows.sort(key=lambda r: (bytes.fromhex(r[0])[::-1], r[1]))
             for txid, vout, height, coinbase, value, script in rows:
                 if not 0 <= value <= MAX_MONEY or height > self.block.height:
