@@ -41,6 +41,31 @@ def test_which_span_proves_a_coin_on_mainnet() -> None:
     assert u.plan(tip, lowest=790_000) == (790_000, "user") and u.chunk_epoch(702_861, tip) is None
 
 
+def test_a_tip_at_the_last_checkpoint_is_its_header_and_chunks_prove_the_coins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    last = load_checkpoints(Network.MAIN).last_height
+    c = cache(Network.MAIN, False)
+    assert c.plan(last) == (last, "top") and c.chunk_epoch(702_861, last) == 702_861 // 2016
+    # testnet4's real table cut to epoch 0: the tip 2015 is the checkpoint, its header the chain
+    real = load_checkpoints(Network.TESTNET4)
+    cut = type(real)(Network.TESTNET4, real.epochs[:1], {})
+    monkeypatch.setattr("utxo_truth.sources._spv.load_checkpoints", lambda network: cut)
+    t = cache(Network.TESTNET4, False)
+    tip = BlockRef(height=2015, hash=header_hash(TESTNET4[2015]))
+    assert t.plan(2015) == (2015, "top") and t.chunk_epoch(7, 2015) == 0
+    t.add({2015: TESTNET4[2015]})
+    chain = t.chain(tip, 2015, "top", lambda h: None, TESTNET4[2015])
+    assert chain.hash(2015) == cut.epoch_hash(0)
+    # a header that is not the checkpoint's is refused
+    t.begin()
+    t.held.clear()
+    t.add({2015: TESTNET4[2014]})
+    other = BlockRef(height=2015, hash=header_hash(TESTNET4[2014]))
+    with pytest.raises(VerificationError, match="wrong or lying"):
+        t.chain(other, 2015, "top", lambda h: None, TESTNET4[2014])
+
+
 def test_regtest_has_no_checkpoints_the_tail_starts_at_genesis() -> None:
     c = cache(Network.REGTEST, False)
     assert c.plan(len(REGTEST) - 1) == (0, "tail") and c.chunk_epoch(5, 100) is None

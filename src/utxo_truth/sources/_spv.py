@@ -131,7 +131,7 @@ def proof_problem(
     return merkle_problem(txid, height, proof.get("merkle"), proof.get("pos"), chain)
 
 
-Span = Literal["tail", "user", "legacy"]
+Span = Literal["tail", "user", "legacy", "top"]
 
 
 class HeaderCache:
@@ -145,7 +145,9 @@ class HeaderCache:
       epoch's 2016-header chunk (:func:`~utxo_truth._checkpoints.chunk_assurance`,
       ``assurance="chunk"``; Electrum) or its header alone (``"header"``; Esplora, see
       :mod:`._assurance`);
-    * a tip at or below the last checkpoint (a stale server): the chain from genesis, as on a
+    * a tip *at* the last checkpoint: the tip's header alone, whose hash must be the checkpoint's
+      (``"top"``); every coin is then below it and proven by its epoch's chunk;
+    * a tip below the last checkpoint (a stale server): the chain from genesis, as on a
       network without checkpoints (regtest, where it is the store's tail).
 
     Held headers come from the store (verified again when read) and from the server; a second
@@ -216,6 +218,8 @@ class HeaderCache:
             return 0, "tail"
         if tip_height > self.table.last_height:
             return self.table.last_height + 1, "tail"
+        if tip_height == self.table.last_height:
+            return tip_height, "top"  # the tip is the checkpoint: chunks prove the coins
         return 0, "legacy"
 
     def chunk_epoch(self, height: int, tip_height: int) -> int | None:
@@ -306,6 +310,10 @@ class HeaderCache:
     def _check(self, kind: Span, low: int, headers: Sequence[bytes]) -> HeaderChain:
         if kind == "tail":
             return check_tail(self.network, self.table, low, headers)
+        if kind == "top":  # one header, whose hash must be the last checkpoint's
+            return check_header_chain(
+                headers, low, self.network, anchor=(low, self.table.epochs[-1][0])
+            )
         return check_header_chain(headers, low, self.network, anchor=self.anchor)
 
     def _forget_fresh(self) -> None:

@@ -25,7 +25,8 @@ Then, without trusting the server's listings:
 * the header chain to the tip (from the last embedded checkpoint on a network that has them,
   else genesis, or the ``checkpoint`` given) must link up and meet proof of work and its
   network's difficulty rules; the tip the scan is pinned to must be on it; a coin below the last
-  checkpoint is proven by its epoch's chunk instead (``Coin.assurance == "chunk"``);
+  checkpoint is proven by its epoch's chunk instead (``Coin.assurance == "chunk"``); a tip at
+  the last checkpoint is its announced header, whose hash must be the checkpoint's;
 * each transaction must hash to its txid; a coin's value and script are read from its
   transaction, never from ``listunspent``;
 * the coins are *derived from the histories* (outputs to the script not spent by a transaction in
@@ -299,6 +300,8 @@ class ElectrumSource(Closing):
         cache.begin()
         lowest = min((h for hist in histories.values() for _t, h in hist if h > 0), default=None)
         low, kind = cache.plan(tip_height, lowest)
+        if kind == "top" and self.verify:
+            cache.add({tip_height: tip_header})  # the tip is the checkpoint: its header is all
         header_calls = self._header_calls(cache.missing(low, tip_height)) if self.verify else []
         calls += header_calls
         # the tip again: enough when no proof is needed, and it spares ElectrumX's wait on a
@@ -348,7 +351,7 @@ class ElectrumSource(Closing):
             for e, r in zip(epochs, replies[len(proof_keys) :], strict=True):
                 cache.put_chunk(e, self._headers_of(r, e * CHUNK, CHUNK))
         tip_after = header_hash(after_header)
-        # the replies are the proofs, then the chunks (read above)
+        # the merkle replies only (the chunks' replies follow them)
         for (txid, height), reply in zip(proof_keys, replies[: len(proof_keys)], strict=True):
             epoch = cache.chunk_epoch(height, tip_height)
             proving, assurance = (
