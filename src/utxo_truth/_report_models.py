@@ -192,8 +192,10 @@ class Report(_Frozen):
     custodians: tuple[CustodianReport, ...]
     checks: tuple[CheckResult, ...]
     coins: tuple[CountedCoin, ...] = ()
-    """Every coin counted, once per owner: your wallets' (each outpoint once across them, as in
-    ``finality_sats``) and each custodian's reserves (as in its ``verified_reserves_sats``)."""
+    """Every coin looked at, once per owner: your wallets' (each outpoint once across them) and
+    each custodian's reserves. Its ``verification`` and ``height`` say which count: the verified,
+    confirmed ones make ``finality_sats`` and ``verified_reserves_sats``; unverified ones and
+    mempool receipts are listed as evidence too, and counted in neither."""
     caveats: tuple[str, ...] = CAVEATS
     complete: bool
     """False when a source reported problems, coins are unverified, or amounts are unknown."""

@@ -443,8 +443,12 @@ def holdings_rows(holdings: Holdings) -> list[dict[str, Any]]:
                 else None
             )
             chain_name = None
+            script_type = None if t is None else t.script_type
             if t is not None and o is not None and o.chain is not None:
-                chain_name = next((c.name for c in t.chains if c.chain == o.chain), None)
+                held = next((c for c in t.chains if c.chain == o.chain), None)
+                if held is not None:
+                    chain_name = held.name
+                    script_type = held.script_type or script_type  # a plain xpub: its branch's
             rows.append(
                 {
                     "status": status,
@@ -462,7 +466,7 @@ def holdings_rows(holdings: Holdings) -> list[dict[str, Any]]:
                     "target_number": None if o is None else o.target,
                     "target": None if t is None else t.target,
                     "target_kind": None if t is None else t.kind,
-                    "script_type": None if t is None else t.script_type,
+                    "script_type": script_type,
                     "chain": None if o is None else o.chain,
                     "chain_name": chain_name,
                     "index": None if o is None else o.index,
@@ -521,6 +525,7 @@ def holdings_html(holdings: Holdings, *, fragment: bool = True) -> str:
         if h.consensus is not None and not h.consensus.agreed:
             why.append("the sources disagreed")
         body.append(f'<p class="warning">Incomplete answer: {e("; ".join(why))}.</p>')
+    body += [f"<p>{e(scanned_as_line(t))}</p>" for t in h.targets if t.scanned_as]
     lines = [
         ("verified", h.verified_sats),
         ("unverified", h.unverified_sats),
