@@ -132,3 +132,23 @@ def test_server_version_and_features() -> None:
     assert f.genesis_hash == header_hash(HEADERS[0]) and f.pruning is None
     with pytest.raises(SourceProtocolError, match="genesis hash"):
         parse_features({**features, "genesis_hash": "00"}, "features")
+
+
+def test_a_server_of_another_network_is_refused_even_with_features_half_given() -> None:
+    from utxo_truth._exceptions import SourceSpecError
+    from utxo_truth.sources._jsonrpc import Reply
+    from utxo_truth.sources.electrum import ElectrumSource
+
+    src = ElectrumSource("127.0.0.1", 1, network="testnet4", tls=False, cache_dir=False)
+    whole = {
+        "genesis_hash": GENESIS[Network.MAIN],
+        "protocol_min": "1.4",
+        "protocol_max": "1.4.2",
+        "server_version": "ElectrumX 2.0.0",
+    }
+    half = {"genesis_hash": GENESIS[Network.MAIN]}  # the other fields missing: still checked
+    for features in (whole, half):
+        with pytest.raises(SourceSpecError, match="serves main .* not testnet4"):
+            src._check_network(Reply(result=features))
+    src._check_network(Reply(result={"genesis_hash": GENESIS[Network.TESTNET4]}))  # its own
+    src._check_network(Reply(result={}))  # nothing said: the headers are the check

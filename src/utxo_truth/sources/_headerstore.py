@@ -31,6 +31,7 @@ import fcntl
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,16 +70,22 @@ class HeaderStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dropped: list[str] = []
         """What was found corrupt and deleted (file name and why), for ``problems``."""
+        self._held = threading.local()  # this thread holds the exclusive lock: nested calls pass
 
     # --- locking and atomic files ------------------------------------------------------------
 
     @contextmanager
     def _lock(self, exclusive: bool) -> Iterator[None]:
+        if getattr(self._held, "exclusive", False):
+            yield  # inside a read-merge-write that holds it already (flock is not reentrant)
+            return
         with open(self.dir / ".lock", "a+b") as f:
             fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            self._held.exclusive = exclusive
             try:
                 yield
             finally:
+                self._held.exclusive = False
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     def _write(self, name: str, data: bytes) -> None:
@@ -204,10 +211,10 @@ class HeaderStore:
 
     def put_proofs(self, new: dict[str, tuple[int, str, int, tuple[str, ...]]]) -> None:
         """Add checked proofs to the kept ones (a later run re-checks them before use)."""
-        kept = self.proofs()
-        kept.update(new)
-        text = json.dumps({t: [h, b, p, list(br)] for t, (h, b, p, br) in sorted(kept.items())})
-        with self._lock(exclusive=True):
+        with self._lock(exclusive=True):  # read, merge and write as one: no entry of another lost
+            kept = self.proofs()
+            kept.update(new)
+            text = json.dumps({t: [h, b, p, list(br)] for t, (h, b, p, br) in sorted(kept.items())})
             self._write("proofs.json", text.encode())
 
     # --- single headers of header assurance (below the last checkpoint) ---------------------
@@ -236,10 +243,10 @@ class HeaderStore:
 
     def put_assured(self, new: dict[int, bytes]) -> None:
         """Add headers that just passed header assurance to the kept ones."""
-        kept = self.assured()
-        kept.update(new)
-        text = json.dumps({str(h): kept[h].hex() for h in sorted(kept)})
-        with self._lock(exclusive=True):
+        with self._lock(exclusive=True):  # read, merge and write as one: no entry of another lost
+            kept = self.assured()
+            kept.update(new)
+            text = json.dumps({str(h): kept[h].hex() for h in sorted(kept)})
             self._write("assured.json", text.encode())
 
     def drop_tail_to_fork(self, server_hash: Callable[[int], str | None]) -> int | None:
