@@ -148,7 +148,7 @@ def test_a_server_of_another_network_is_refused_even_with_features_half_given() 
     }
     half = {"genesis_hash": GENESIS[Network.MAIN]}  # the other fields missing: still checked
     for features in (whole, half):
-        with pytest.raises(SourceSpecError, match="serves main .* not testnet4"):
+        with pytest.raises(SourceSpecError, match=r"serves main .* not testnet4"):
             src._check_network(Reply(result=features))
     src._check_network(Reply(result={"genesis_hash": GENESIS[Network.TESTNET4]}))  # its own
     src._check_network(Reply(result={}))  # nothing said: the headers are the check
