@@ -22,7 +22,6 @@ import argparse
 import gc
 import json
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -656,6 +655,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             holdings, out, {"labels": labels_summary(labels, holdings)} if labels else None
         )
     else:
+        import shutil  # bz2, lzma and more, for the terminal's width only
+
         from .report import render_holdings
 
         tty = out.isatty()
