@@ -24,13 +24,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import MissingExtraError
-from ._report_models import Report
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a Holdings table loads neither the Report model nor claims (issue 19)
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.text import Text
 
     from ._models import Holdings, TargetHoldings, Utxo
+    from ._report_models import Report
 
 __all__ = [
     "coin_path",
