@@ -631,16 +631,31 @@ static int fast_base58(const uint8_t *s, size_t n, const wl_net_t *net, uint8_t 
     if (n < 25 || n > 35) return 0;
     if (n >= 4 && s[1] == 'p' && ((s[2] == 'u' && s[3] == 'b') || (s[2] == 'r' && s[3] == 'v')))
         return 0; /* xpub/xprv-like prefixes: the Python reader's concern */
-    memset(b, 0, sizeof b);
-    for (i = 0; i < n; i++) {
-        int carry = rev[s[i]], j;
-        if (carry < 0) return 0;
-        for (j = (int)sizeof b - 1; j >= 0; j--) {
-            carry += 58 * b[j];
-            b[j] = (uint8_t)carry;
-            carry >>= 8;
+    {
+        /* the number in 32-bit limbs (big-endian), fed up to 5 digits at a time (58^5 < 2^32) */
+        uint32_t limb[10] = {0};
+        size_t k;
+        for (i = 0; i < n;) {
+            uint64_t mul = 1, add = 0;
+            for (k = 0; k < 5 && i < n; k++, i++) {
+                int d = rev[s[i]];
+                if (d < 0) return 0;
+                mul *= 58;
+                add = add * 58 + (uint64_t)d;
+            }
+            for (k = 10; k-- > 0;) {
+                uint64_t x = (uint64_t)limb[k] * mul + add;
+                limb[k] = (uint32_t)x;
+                add = x >> 32;
+            }
+            if (add) return 0;
         }
-        if (carry) return 0;
+        for (k = 0; k < 10; k++) {
+            b[4 * k] = (uint8_t)(limb[k] >> 24);
+            b[4 * k + 1] = (uint8_t)(limb[k] >> 16);
+            b[4 * k + 2] = (uint8_t)(limb[k] >> 8);
+            b[4 * k + 3] = (uint8_t)limb[k];
+        }
     }
     while (zeros < n && s[zeros] == '1') zeros++;
     for (lead = 0; lead < sizeof b && b[lead] == 0; lead++) {}
