@@ -93,7 +93,9 @@ def scan(
     if isinstance(targets, (str, Target)):
         targets = [targets]
     if not targets:
-        raise InputError("nothing to scan: give at least one xpub, descriptor, address or script")
+        raise InputError(
+            "nothing to scan: give at least one xpub, descriptor, address or script, or watch_list="
+        )
     kind = "any" if script_type is None else script_type
     parsed = [
         t if isinstance(t, Target) else parse_target(t, net, script_type=kind) for t in targets

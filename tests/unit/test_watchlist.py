@@ -203,7 +203,12 @@ def _mutate(rng: random.Random, text: str) -> str:
 def test_both_readers_agree_line_by_line_on_mutated_lines(network: str, tmp_path: Path) -> None:
     rng = random.Random(f"mutate {network}")
     lines = []
-    for s in [*_scripts(rng, 60), b"\x21\x02" + bytes(32) + b"\xac", b"\x6a\x04abcd"]:
+    long_ones = [
+        b"\x41\x04" + rng.randbytes(64) + b"\xac",  # uncompressed P2PK: two stored forms
+        b"\x6a" + bytes(range(200)),  # a raw form whose VARINT size takes two bytes
+        b"\x51" + (b"\x21\x02" + rng.randbytes(32)) * 3 + b"\x53\xae",  # bare 1-of-3
+    ]
+    for s in [*_scripts(rng, 60), b"\x21\x02" + bytes(32) + b"\xac", b"\x6a\x04abcd", *long_ones]:
         for other in ("main", "test", "regtest"):
             a = address_of(s, other)
             if a:
@@ -236,6 +241,8 @@ def test_both_readers_agree_line_by_line_on_mutated_lines(network: str, tmp_path
     kinds = {k for k, _ in errors.values()}
     assert {"ChecksumError", "TargetError", "PrivateKeyError"} <= kinds
     assert len(ws) > 100
+    for s in long_ones:
+        assert ws.line_of(s) == py.line_of(s) is not None
 
 
 # ---- bad lines: typed, with the line number, never echoing a secret -------------------------
@@ -483,3 +490,21 @@ def test_the_list_model_is_checked() -> None:
     with pytest.raises(ValueError, match="count the lines"):
         TargetHoldings(**fields, scripts_watched=1, scripts_holding=1)
     assert TargetHoldings(**fields, scripts_watched=1, scripts_holding=0).total_sats == 0
+
+
+@pytest.mark.parametrize("reader", ["compiled", "pure"])
+def test_a_bare_p2pk_line_finds_cores_coin(
+    reader: str, oracle: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Script hex of a bare P2PK (no address): stored compressed in the dump, found as Core did."""
+    if reader == "pure":
+        pure(monkeypatch)
+    elif not _snapfast.available():
+        pytest.skip("the compiled scanner is not built")
+    core = oracle["bare_p2pk"]["scantxoutset"]
+    path = tmp_path / "p2pk.txt"
+    path.write_text(core["unspents"][0]["script_pubkey"] + "\n")
+    h = scan(watch_list=path, network="regtest", source=f"snapshot:{SNAPSHOT}")
+    assert [coin_key(u) for u in h.utxos] == [coin_key(u) for u in core["unspents"]]
+    assert h.total_sats == core["total_sats"] and h.utxos[0].origin.index == 1  # type: ignore[union-attr]
+    assert h.utxos[0].address is None and h.block.height == core["height"]
