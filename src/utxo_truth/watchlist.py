@@ -9,7 +9,7 @@ descriptors or extended keys (give those as targets or with ``scan --file``). A 
 an earlier line's script is counted (``repeats``) and watched once, under its first line.
 
 Where the compiled scanner is built (``_snapscan.c``), the file is read in C straight into a
-hash set of the scripts' stored (compressed) forms: no Python object per script, about 40-50
+hash set of the scripts' stored (compressed) forms: no Python object per script, about 46
 bytes a script (:attr:`WatchList.memory_bytes`), and the file may be of any size (it is read in
 1 MiB pieces). Without a compiler, or with ``UTXO_TRUTH_PURE_PYTHON=1``, the pure-Python reader
 here gives the same answer (several hundred bytes a script). Any line the compiled reader does
