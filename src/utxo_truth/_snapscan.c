@@ -595,7 +595,8 @@ static int fast_bech32(const uint8_t *s, size_t n, const wl_net_t *net, uint8_t 
     if (v > 16) return 0; /* BIP141: witness versions 0..16 */
     /* BIP350: version 0 takes bech32 (constant 1), versions 1..16 bech32m (0x2bc830a3) */
     if (c != (v == 0 ? 1u : 0x2bc830a3u)) return 0;
-    /* the program: 5-bit groups to bytes, no padding of 5 bits or more, padding bits zero */
+    /* BIP173: the 5-bit groups after the version regrouped into bytes; an incomplete group at
+     * the end must be 4 bits or less and all zeroes */
     for (i = 1; i < nd - 6; i++) {
         acc = ((acc << 5) | data[i]) & 0xFFF;
         bits += 5;
