@@ -448,6 +448,10 @@ static PyObject *ws_script(const uint8_t *r) {
         uint64_t size = 0;
         int over;
         size_t v = read_varint(k, k + kl, &size, &over);
+        if (!v || over || size < 6 || v + (size - 6) != kl) {
+            PyErr_SetString(PyExc_ValueError, "not a watch-list record");
+            return NULL;
+        }
         return PyBytes_FromStringAndSize((const char *)k + v, (Py_ssize_t)(size - 6));
     }
 }
@@ -900,6 +904,11 @@ static PyObject *ws_chunk(WatchSet *ws, PyObject *args) {
         const uint8_t *r = ws->arena + offset;
         uint16_t kl = ws_klen(r);
         size_t klen = kl & 0x7FFF;
+        if ((size_t)offset + 6 + klen + ((kl & WL_ALIAS) ? 67 : 0) > ws->used) {
+            Py_DECREF(out); /* not an offset chunk() returned */
+            PyErr_SetString(PyExc_ValueError, "bad offset");
+            return NULL;
+        }
         if (!(kl & WL_ALIAS)) {
             uint32_t line;
             PyObject *s = ws_script(r), *t;
