@@ -119,6 +119,7 @@ if _typing.TYPE_CHECKING:
     from .sources.parquet import ParquetSource, export_parquet
     from .targets import Target, descriptor_checksum, parse_target, parse_targets
     from .wallets import WalletFile, load_wallet_file
+    from .watchlist import WatchList, read_watch_list
     from .wrapped import ReserveList, TokenSpec, WrappedReport, read_reserves
 
 # Loaded when first used (PEP 562): `import utxo_truth` and the CLI's start stay light (the
@@ -191,6 +192,8 @@ _LAZY: dict[str, str] = {
     "parse_targets": "targets",
     "WalletFile": "wallets",
     "load_wallet_file": "wallets",
+    "WatchList": "watchlist",
+    "read_watch_list": "watchlist",
     "EvmBlock": "evm",
     "EvmRpc": "evm",
     "TokenSupply": "evm",
@@ -311,6 +314,7 @@ __all__ = [
     "Wallet",
     "WalletFile",
     "WalletFileError",
+    "WatchList",
     "WrappedReport",
     "__version__",
     "build_tree",
@@ -332,6 +336,7 @@ __all__ = [
     "parse_target",
     "parse_targets",
     "read_reserves",
+    "read_watch_list",
     "reconcile",
     "reconcile_holdings",
     "scan",

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SCRIPT_SIZE 10000             /* script.h MAX_SCRIPT_SIZE */
@@ -266,6 +267,696 @@ static PyObject *u128_to_py(unsigned __int128 v) {
     return r;
 }
 
+/* ---------------------------------------------------------------- watch list (issue 19 item 4)
+ * A file of addresses and script hex, one a line, read straight into a hash set of the scripts'
+ * stored (compressed) forms: no Python object per script. Memory: a record per script in one
+ * arena (4-byte line, 2-byte length, the stored form: 21 bytes for P2PKH/P2SH, 23 for P2WPKH, 35
+ * for P2WSH/P2TR) and an 8-byte slot per script at a load of 3/8..3/4, plus a bit filter.
+ *
+ * A line the fast path here does not take whole (anything but a plain address of the network or
+ * the hex of a common script, or one that could be mistaken for key material by the Python
+ * check) is handed to `fallback(line_number, bytes)`, the pure-Python reader's own function
+ * (watchlist.py): it returns the script, None for a blank line or comment, or raises the typed
+ * error. So every error, and every answer this path does not give itself, is the reference's. */
+#define WL_MAXLINE 65536
+#define WL_ALIAS 0x8000u  /* a second stored form of a script (uncompressed P2PK) */
+#define WL_MAXOFF 0xFFFFFFFFFFULL
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t *slots; /* (record offset + 1) | tag << 40; 0: empty */
+    size_t mask, count;
+    uint8_t *arena;  /* records: u32 line | u16 length (+WL_ALIAS) | stored form [| 67-byte script] */
+    size_t used, cap;
+    uint8_t *filter;
+    size_t filter_mask; /* bits - 1 */
+    unsigned long long scripts, lines, repeats;
+    PyObject *cache;    /* record offset -> script bytes, made when a coin matches */
+} WatchSet;
+
+static void ws_dealloc(WatchSet *ws) {
+    PyMem_RawFree(ws->slots);
+    PyMem_RawFree(ws->arena);
+    PyMem_RawFree(ws->filter);
+    Py_XDECREF(ws->cache);
+    Py_TYPE(ws)->tp_free((PyObject *)ws);
+}
+
+static inline uint16_t ws_klen(const uint8_t *r) {
+    uint16_t k;
+    memcpy(&k, r + 4, 2);
+    return k;
+}
+
+static long long ws_find(const WatchSet *ws, const uint8_t *p, size_t n, uint64_t h) {
+    size_t i = (size_t)h & ws->mask;
+    uint64_t tag = h >> 40;
+    for (;;) {
+        uint64_t s = ws->slots[i];
+        if (!s) return -1;
+        if ((s >> 40) == tag) {
+            size_t off = (size_t)(s & WL_MAXOFF) - 1;
+            const uint8_t *r = ws->arena + off;
+            if ((ws_klen(r) & 0x7FFF) == n && !memcmp(r + 6, p, n)) return (long long)off;
+        }
+        i = (i + 1) & ws->mask;
+    }
+}
+
+static int ws_grow(WatchSet *ws, size_t size) {
+    uint64_t *old = ws->slots, *slots;
+    size_t oldsize = old ? ws->mask + 1 : 0, i;
+    slots = PyMem_RawCalloc(size, sizeof(uint64_t));
+    if (!slots) { PyErr_NoMemory(); return -1; }
+    for (i = 0; i < oldsize; i++) {
+        uint64_t s = old[i];
+        const uint8_t *r;
+        size_t j;
+        if (!s) continue;
+        r = ws->arena + (size_t)(s & WL_MAXOFF) - 1;
+        j = (size_t)key_hash(r + 6, ws_klen(r) & 0x7FFF) & (size - 1);
+        while (slots[j]) j = (j + 1) & (size - 1);
+        slots[j] = s;
+    }
+    PyMem_RawFree(old);
+    ws->slots = slots;
+    ws->mask = size - 1;
+    return 0;
+}
+
+/* Add one stored form; returns 1 if added, 0 if already there, -1 on error. */
+static int ws_put(WatchSet *ws, const uint8_t *key, size_t n, uint32_t line, int alias,
+                  const uint8_t *full) {
+    uint64_t h = key_hash(key, n);
+    size_t need = 6 + n + (full ? 67 : 0), j;
+    uint16_t kl = (uint16_t)(n | (alias ? WL_ALIAS : 0));
+    uint8_t *r;
+    if ((ws->count + 1) * 4 > (ws->mask + 1) * 3 && ws_grow(ws, (ws->mask + 1) * 2) < 0) return -1;
+    if (ws_find(ws, key, n, h) >= 0) return 0;
+    if (ws->used + need > ws->cap) {
+        size_t cap = ws->cap ? ws->cap : 1 << 16;
+        uint8_t *a;
+        while (cap < ws->used + need) cap *= 2;
+        a = PyMem_RawRealloc(ws->arena, cap);
+        if (!a) { PyErr_NoMemory(); return -1; }
+        ws->arena = a;
+        ws->cap = cap;
+    }
+    if (ws->used + 1 > WL_MAXOFF) { PyErr_SetString(PyExc_MemoryError, "watch list too large"); return -1; }
+    r = ws->arena + ws->used;
+    memcpy(r, &line, 4);
+    memcpy(r + 4, &kl, 2);
+    memcpy(r + 6, key, n);
+    if (full) memcpy(r + 6 + n, full, 67);
+    j = (size_t)h & ws->mask;
+    while (ws->slots[j]) j = (j + 1) & ws->mask;
+    ws->slots[j] = ((h >> 40) << 40) | (uint64_t)(ws->used + 1);
+    ws->used += need;
+    ws->count++;
+    return 1;
+}
+
+/* serialize.h WriteVarInt (Core's VARINT), as the snapshot stores a raw script's size + 6 */
+static size_t core_varint(uint64_t n, uint8_t *out) {
+    uint8_t tmp[10];
+    size_t len = 0, i;
+    for (;;) {
+        tmp[len] = (uint8_t)((n & 0x7F) | (len ? 0x80 : 0));
+        if (n <= 0x7F) break;
+        n = (n >> 7) - 1;
+        len++;
+    }
+    for (i = 0; i <= len; i++) out[i] = tmp[len - i];
+    return len + 1;
+}
+
+/* compressor.cpp CompressScript: the stored form(s) of a script. Returns 0, or -1 on error. */
+static int ws_add_script(WatchSet *ws, const uint8_t *s, size_t n, uint32_t line) {
+    uint8_t key[MAX_SCRIPT_SIZE + 16];
+    int added;
+    if (n > MAX_SCRIPT_SIZE) {
+        PyErr_SetString(PyExc_ValueError, "script over MAX_SCRIPT_SIZE");
+        return -1;
+    }
+    if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac) {
+        key[0] = 0x00; memcpy(key + 1, s + 3, 20); /* IsToKeyID: P2PKH */
+        added = ws_put(ws, key, 21, line, 0, NULL);
+    } else if (n == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87) {
+        key[0] = 0x01; memcpy(key + 1, s + 2, 20); /* IsToScriptID: P2SH */
+        added = ws_put(ws, key, 21, line, 0, NULL);
+    } else if (n == 35 && s[0] == 33 && (s[1] == 2 || s[1] == 3) && s[34] == 0xac) {
+        added = ws_put(ws, s + 1, 33, line, 0, NULL); /* IsToPubKey, compressed key */
+    } else {
+        size_t k = core_varint((uint64_t)n + 6, key); /* the raw form: VARINT(size + 6), script */
+        memcpy(key + k, s, n);
+        added = ws_put(ws, key, k + n, line, 0, NULL);
+        if (added == 1 && n == 67 && s[0] == 65 && s[1] == 4 && s[66] == 0xac) {
+            /* IsToPubKey, uncompressed key: Core stores it compressed when the key is on the
+             * curve (not checked here), raw otherwise: both forms are watched */
+            key[0] = (uint8_t)(0x04 | (s[65] & 1));
+            memcpy(key + 1, s + 2, 32);
+            if (ws_put(ws, key, 33, line, 1, s) < 0) return -1;
+        }
+    }
+    if (added < 0) return -1;
+    ws->lines++;
+    if (added) ws->scripts++;
+    else ws->repeats++;
+    return 0;
+}
+
+/* The script of a record, from its stored form. */
+static PyObject *ws_script(const uint8_t *r) {
+    uint16_t kl = ws_klen(r) & 0x7FFF;
+    const uint8_t *k = r + 6;
+    uint8_t b[35];
+    if (kl == 21 && k[0] == 0) {
+        b[0] = 0x76; b[1] = 0xa9; b[2] = 0x14; memcpy(b + 3, k + 1, 20); b[23] = 0x88; b[24] = 0xac;
+        return PyBytes_FromStringAndSize((const char *)b, 25);
+    }
+    if (kl == 21 && k[0] == 1) {
+        b[0] = 0xa9; b[1] = 0x14; memcpy(b + 2, k + 1, 20); b[22] = 0x87;
+        return PyBytes_FromStringAndSize((const char *)b, 23);
+    }
+    if (kl == 33 && (k[0] == 2 || k[0] == 3)) {
+        b[0] = 0x21; memcpy(b + 1, k, 33); b[34] = 0xac;
+        return PyBytes_FromStringAndSize((const char *)b, 35);
+    }
+    if (kl == 33 && (k[0] == 4 || k[0] == 5)) /* uncompressed P2PK: the script follows */
+        return PyBytes_FromStringAndSize((const char *)k + 33, 67);
+    {
+        uint64_t size = 0;
+        int over;
+        size_t v = read_varint(k, k + kl, &size, &over);
+        if (!v || over || size < 6 || v + (size - 6) != kl) {
+            PyErr_SetString(PyExc_ValueError, "not a watch-list record");
+            return NULL;
+        }
+        return PyBytes_FromStringAndSize((const char *)k + v, (Py_ssize_t)(size - 6));
+    }
+}
+
+/* snap_scan's look-up: the script (borrowed, cached) of a coin's stored form, or NULL.
+ * Returns -1 on error. */
+static int ws_match(WatchSet *ws, const uint8_t *p, size_t n, PyObject **out) {
+    uint64_t h;
+    long long off;
+    PyObject *key, *s;
+    *out = NULL;
+    h = key_hash(p, n);
+    if (ws->filter) {
+        size_t f = (size_t)(h >> 16) & ws->filter_mask;
+        if (!(ws->filter[f >> 3] & (1u << (f & 7)))) return 0;
+    }
+    off = ws_find(ws, p, n, h);
+    if (off < 0) return 0;
+    key = PyLong_FromLongLong(off);
+    if (!key) return -1;
+    s = PyDict_GetItemWithError(ws->cache, key);
+    if (!s) {
+        if (PyErr_Occurred() || !(s = ws_script(ws->arena + off)) ||
+            PyDict_SetItem(ws->cache, key, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(key);
+            return -1;
+        }
+        Py_DECREF(s); /* the cache holds it */
+    }
+    Py_DECREF(key);
+    *out = s;
+    return 1;
+}
+
+/* ---- the fast path over one line: a plain address or common script hex, else 0 */
+typedef struct {
+    const char *hrp;
+    size_t hrp_len;
+    int p2pkh, p2sh;
+} wl_net_t;
+
+static const int8_t *hexval_table(void) {
+    static int8_t t[256];
+    static int done = 0;
+    if (!done) {
+        int i;
+        for (i = 0; i < 256; i++) t[i] = -1;
+        for (i = 0; i < 10; i++) t['0' + i] = (int8_t)i;
+        for (i = 0; i < 6; i++) { t['a' + i] = (int8_t)(10 + i); t['A' + i] = (int8_t)(10 + i); }
+        done = 1;
+    }
+    return t;
+}
+
+/* Lengths at which targets.py's private-key check (_refuse_private) looks at a token: a line
+ * of such a length is left to the Python reader, which refuses it if it is key-like. */
+static int risky_length(size_t n) {
+    return (n >= 49 && n <= 53) || (n >= 62 && n <= 66) || (n >= 100 && n <= 115);
+}
+
+static int fast_hex(const uint8_t *s, size_t n, uint8_t *out, size_t *outn) {
+    const int8_t *hv = hexval_table();
+    size_t i, m;
+    /* Of the forms below only a 31..33-byte witness program is of a length _refuse_private
+     * reads as a possible raw key (62..66 hex digits); at 50 and 52 digits (P2PKH, a 24-byte
+     * witness program) its WIF test cannot match hex starting 76/5x, and 100..115 is none. */
+    if (n < 2 || n % 2 || n > 2 * 67 || (n >= 62 && n <= 66)) return 0;
+    for (i = 0; i < n; i += 2) {
+        int a = hv[s[i]], b = hv[s[i + 1]];
+        if (a < 0 || b < 0) return 0;
+        out[i / 2] = (uint8_t)(a << 4 | b);
+    }
+    m = n / 2;
+    /* the common forms of _script.script_type_of; any other script goes to the Python reader */
+    if (m == 25 && out[0] == 0x76 && out[1] == 0xa9 && out[2] == 0x14 && out[23] == 0x88 &&
+        out[24] == 0xac) goto ok;                                             /* P2PKH */
+    if (m == 23 && out[0] == 0xa9 && out[1] == 0x14 && out[22] == 0x87) goto ok; /* P2SH */
+    /* BIP141 witness program: a version opcode (OP_0, OP_1..OP_16) and one 2..40-byte push */
+    if (m >= 4 && m <= 42 && (out[0] == 0 || (out[0] >= 0x51 && out[0] <= 0x60)) &&
+        out[1] == m - 2) goto ok;
+    if (m == 35 && out[0] == 33 && (out[1] == 2 || out[1] == 3) && out[34] == 0xac) goto ok;
+    if (m == 67 && out[0] == 65 && out[1] == 4 && out[66] == 0xac) goto ok; /* P2PK */
+    return 0;
+ok:
+    *outn = m;
+    return 1;
+}
+
+static const char B32[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+static uint32_t bech32_polymod_step(uint32_t c, uint8_t v) {
+    uint32_t top = c >> 25;
+    c = ((c & 0x1FFFFFF) << 5) ^ v;
+    if (top & 1) c ^= 0x3b6a57b2;
+    if (top & 2) c ^= 0x26508e6d;
+    if (top & 4) c ^= 0x1ea119fa;
+    if (top & 8) c ^= 0x3d4233dd;
+    if (top & 16) c ^= 0x2a1462b3;
+    return c;
+}
+
+static int fast_bech32(const uint8_t *s, size_t n, const wl_net_t *net, uint8_t *out,
+                       size_t *outn) {
+    static int8_t rev[256];
+    static int rev_done = 0;
+    uint8_t data[90];
+    size_t pos, i, nd, nonhex = 0, m = 0;
+    int lower = 0, upper = 0;
+    uint32_t c = 1, acc = 0;
+    int bits = 0, v;
+    if (!rev_done) {
+        for (i = 0; i < 256; i++) rev[i] = -1;
+        for (i = 0; i < 32; i++) { rev[(uint8_t)B32[i]] = (int8_t)i; rev[(uint8_t)(B32[i] - 32 * (B32[i] >= 'a'))] = (int8_t)i; }
+        rev_done = 1;
+    }
+    if (n > 90 || n < net->hrp_len + 7) return 0; /* BIP173: at most 90 characters */
+    for (i = 0; i < n; i++) {
+        if (s[i] >= 'a' && s[i] <= 'z') lower = 1;
+        else if (s[i] >= 'A' && s[i] <= 'Z') upper = 1;
+        if (hexval_table()[s[i]] < 0) nonhex++;
+    }
+    if (lower && upper) return 0; /* BIP173: mixed case is invalid (left to the Python reader) */
+    if (n >= 62 && n <= 66 && nonhex <= 2) return 0; /* what _refuse_private reads as hex */
+    if (risky_length(n) && !(n >= 62 && n <= 66)) return 0; /* WIF-long: its test decides */
+    for (pos = n; pos > 0 && s[pos - 1] != '1'; pos--) {}
+    if (!pos) return 0;
+    pos--; /* BIP173: the separator is the last '1' */
+    if (pos != net->hrp_len) return 0; /* another network's or no HRP: the Python reader says */
+    for (i = 0; i < pos; i++)
+        if ((s[i] | 0x20) != (uint8_t)net->hrp[i]) return 0;
+    if (pos + 7 > n) return 0; /* BIP173: a 6-character checksum after at least the version */
+    /* BIP173 checksum over the HRP expanded (high bits, 0, low bits) and the data part */
+    for (i = 0; i < pos; i++) c = bech32_polymod_step(c, (uint8_t)((s[i] | 0x20) >> 5));
+    c = bech32_polymod_step(c, 0);
+    for (i = 0; i < pos; i++) c = bech32_polymod_step(c, (uint8_t)((s[i] | 0x20) & 31));
+    nd = 0;
+    for (i = pos + 1; i < n; i++) {
+        int8_t d = rev[s[i]];
+        if (d < 0) return 0;
+        data[nd++] = (uint8_t)d;
+        c = bech32_polymod_step(c, (uint8_t)d);
+    }
+    v = data[0];
+    if (v > 16) return 0; /* BIP141: witness versions 0..16 */
+    /* BIP350: version 0 takes bech32 (constant 1), versions 1..16 bech32m (0x2bc830a3) */
+    if (c != (v == 0 ? 1u : 0x2bc830a3u)) return 0;
+    /* BIP173: the 5-bit groups after the version regrouped into bytes; an incomplete group at
+     * the end must be 4 bits or less and all zeroes */
+    for (i = 1; i < nd - 6; i++) {
+        acc = ((acc << 5) | data[i]) & 0xFFF;
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            if (m >= 40) return 0;
+            out[2 + m++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits >= 5 || ((acc << (8 - bits)) & 0xFF)) return 0;
+    if (m < 2 || m > 40) return 0;                 /* BIP141: a 2..40-byte program */
+    if (v == 0 && m != 20 && m != 32) return 0;    /* BIP141: v0 is P2WPKH (20) or P2WSH (32) */
+    out[0] = (uint8_t)(v ? 0x50 + v : 0);          /* OP_0, or OP_1..OP_16 */
+    out[1] = (uint8_t)m;
+    *outn = m + 2;
+    return 1;
+}
+
+static const char B58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+static int fast_base58(const uint8_t *s, size_t n, const wl_net_t *net, uint8_t *out,
+                       size_t *outn) {
+    static int8_t rev[256];
+    static int rev_done = 0;
+    uint8_t b[40], payload[25], d1[32], d2[32];
+    size_t i, zeros = 0, lead, len;
+    sha256_t sha;
+    if (!rev_done) {
+        for (i = 0; i < 256; i++) rev[i] = -1;
+        for (i = 0; i < 58; i++) rev[(uint8_t)B58[i]] = (int8_t)i;
+        rev_done = 1;
+    }
+    if (n < 25 || n > 35) return 0;
+    if (n >= 4 && s[1] == 'p' && ((s[2] == 'u' && s[3] == 'b') || (s[2] == 'r' && s[3] == 'v')))
+        return 0; /* xpub/xprv-like prefixes: the Python reader's concern */
+    {
+        /* the number in 32-bit limbs (big-endian), fed up to 5 digits at a time (58^5 < 2^32) */
+        uint32_t limb[10] = {0};
+        size_t k;
+        for (i = 0; i < n;) {
+            uint64_t mul = 1, add = 0;
+            for (k = 0; k < 5 && i < n; k++, i++) {
+                int d = rev[s[i]];
+                if (d < 0) return 0;
+                mul *= 58;
+                add = add * 58 + (uint64_t)d;
+            }
+            for (k = 10; k-- > 0;) {
+                uint64_t x = (uint64_t)limb[k] * mul + add;
+                limb[k] = (uint32_t)x;
+                add = x >> 32;
+            }
+            if (add) return 0;
+        }
+        for (k = 0; k < 10; k++) {
+            b[4 * k] = (uint8_t)(limb[k] >> 24);
+            b[4 * k + 1] = (uint8_t)(limb[k] >> 16);
+            b[4 * k + 2] = (uint8_t)(limb[k] >> 8);
+            b[4 * k + 3] = (uint8_t)limb[k];
+        }
+    }
+    while (zeros < n && s[zeros] == '1') zeros++;
+    for (lead = 0; lead < sizeof b && b[lead] == 0; lead++) {}
+    len = zeros + (sizeof b - lead);
+    if (len != 25) return 0; /* a version byte, a 20-byte hash and a 4-byte checksum */
+    memset(payload, 0, zeros);
+    memcpy(payload + zeros, b + lead, sizeof b - lead);
+    /* base58check: the checksum is the first 4 bytes of SHA256(SHA256(version | hash)) */
+    sha256_init(&sha);
+    sha256_update(&sha, payload, 21);
+    sha256_final(&sha, d1);
+    sha256_init(&sha);
+    sha256_update(&sha, d1, 32);
+    sha256_final(&sha, d2);
+    if (memcmp(d2, payload + 21, 4)) return 0;
+    if (payload[0] == net->p2pkh) { /* the network's P2PKH version byte */
+        out[0] = 0x76; out[1] = 0xa9; out[2] = 0x14; memcpy(out + 3, payload + 1, 20);
+        out[23] = 0x88; out[24] = 0xac;
+        *outn = 25;
+        return 1;
+    }
+    if (payload[0] == net->p2sh) { /* the network's P2SH version byte */
+        out[0] = 0xa9; out[1] = 0x14; memcpy(out + 2, payload + 1, 20); out[22] = 0x87;
+        *outn = 23;
+        return 1;
+    }
+    return 0;
+}
+
+/* One line (its newline taken off). Returns 0, or -1 with an exception set. */
+static int ws_line(WatchSet *ws, const uint8_t *s, size_t n, unsigned long long number,
+                   const wl_net_t *net, PyObject *fallback) {
+    uint8_t script[67 + 8];
+    size_t m = 0;
+    const uint8_t *t = s;
+    size_t tn = n;
+    PyObject *got;
+    if (number > 0xFFFFFFFFULL) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2**32-1 lines");
+        return -1;
+    }
+    while (tn && (*t == ' ' || *t == '\t' || *t == '\r')) { t++; tn--; }
+    while (tn && (t[tn - 1] == ' ' || t[tn - 1] == '\t' || t[tn - 1] == '\r')) tn--;
+    if (!tn || *t == '#') return 0; /* a blank line or a comment */
+    if (fast_hex(t, tn, script, &m) || fast_bech32(t, tn, net, script, &m) ||
+        fast_base58(t, tn, net, script, &m))
+        return ws_add_script(ws, script, m, (uint32_t)number);
+    got = PyObject_CallFunction(fallback, "Ky#", number, (const char *)s, (Py_ssize_t)n);
+    if (!got) return -1;
+    if (got == Py_None) { Py_DECREF(got); return 0; }
+    if (!PyBytes_Check(got)) {
+        Py_DECREF(got);
+        PyErr_SetString(PyExc_TypeError, "fallback must return bytes or None");
+        return -1;
+    }
+    if (ws_add_script(ws, (const uint8_t *)PyBytes_AS_STRING(got), (size_t)PyBytes_GET_SIZE(got),
+                      (uint32_t)number) < 0) {
+        Py_DECREF(got);
+        return -1;
+    }
+    Py_DECREF(got);
+    return 0;
+}
+
+static PyTypeObject WatchSetType;
+
+/* watch_list(path, hrp, p2pkh, p2sh, fallback) -> WatchSet: the file read in 1 MiB pieces. */
+static PyObject *wl_read(PyObject *self, PyObject *args) {
+    PyObject *pathobj = NULL, *fallback;
+    const char *hrp;
+    Py_ssize_t hrp_len;
+    int p2pkh, p2sh, fd = -1;
+    WatchSet *ws = NULL;
+    uint8_t *buf = NULL;
+    size_t cap = (1 << 20) + WL_MAXLINE + 1, have = 0, start;
+    unsigned long long number = 0;
+    int eof = 0, first = 1;
+    wl_net_t net;
+    struct stat st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O&s#iiO", PyUnicode_FSConverter, &pathobj, &hrp, &hrp_len, &p2pkh,
+                          &p2sh, &fallback))
+        return NULL;
+    net.hrp = hrp;
+    net.hrp_len = (size_t)hrp_len;
+    net.p2pkh = p2pkh;
+    net.p2sh = p2sh;
+    ws = PyObject_New(WatchSet, &WatchSetType);
+    if (!ws) goto fail;
+    ws->slots = NULL; ws->arena = NULL; ws->filter = NULL; ws->cache = NULL;
+    ws->mask = 0; ws->count = 0; ws->used = 0; ws->cap = 0; ws->filter_mask = 0;
+    ws->scripts = 0; ws->lines = 0; ws->repeats = 0;
+    ws->cache = PyDict_New();
+    buf = PyMem_RawMalloc(cap);
+    if (!ws->cache || !buf) { PyErr_NoMemory(); goto fail; }
+    fd = open(PyBytes_AS_STRING(pathobj), O_RDONLY);
+    if (fd < 0) { PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj); goto fail; }
+    {
+        /* sized for the file's lines at about 40 bytes each, so that it rarely grows */
+        size_t size = 1 << 10;
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+            size_t guess = (size_t)st.st_size / 40;
+            while (size * 3 < guess * 4) size <<= 1;
+        }
+        if (ws_grow(ws, size) < 0) goto fail;
+    }
+#ifdef POSIX_FADV_SEQUENTIAL
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    while (!eof || have) {
+        uint8_t *nl;
+        start = 0;
+        if (!eof) {
+            while (have < cap && !eof) {
+                ssize_t got;
+                Py_BEGIN_ALLOW_THREADS
+                got = read(fd, buf + have, cap - have);
+                Py_END_ALLOW_THREADS
+                if (got < 0) {
+                    if (errno == EINTR) continue;
+                    PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj);
+                    goto fail;
+                }
+                if (got == 0) eof = 1;
+                have += (size_t)got;
+            }
+        }
+        if (first) { /* a UTF-8 byte order mark, as some editors write */
+            first = 0;
+            if (have >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) start = 3;
+        }
+        for (;;) {
+            size_t len;
+            nl = memchr(buf + start, '\n', have - start);
+            if (!nl) {
+                if (!eof && have - start <= WL_MAXLINE) break; /* read on */
+                if (have - start > WL_MAXLINE) {
+                    PyObject *r;
+                    number++;
+                    r = PyObject_CallFunction(fallback, "KO", number, Py_None);
+                    Py_XDECREF(r);
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_ValueError, "fallback accepted a line too long");
+                    goto fail;
+                }
+                if (have == start) break;
+                len = have - start; /* the last line, without a newline */
+                number++;
+                if (ws_line(ws, buf + start, len, number, &net, fallback) < 0) goto fail;
+                start = have;
+                break;
+            }
+            len = (size_t)(nl - (buf + start));
+            number++;
+            if (len > WL_MAXLINE) {
+                PyObject *r = PyObject_CallFunction(fallback, "KO", number, Py_None);
+                Py_XDECREF(r);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "fallback accepted a line too long");
+                goto fail;
+            }
+            if (ws_line(ws, buf + start, len, number, &net, fallback) < 0) goto fail;
+            start += len + 1;
+        }
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        if (eof && !have) break;
+    }
+    /* shrink the arena to what it holds; then the bit filter, 8 bits a script or so */
+    if (ws->used && ws->used < ws->cap) {
+        uint8_t *a = PyMem_RawRealloc(ws->arena, ws->used);
+        if (a) { ws->arena = a; ws->cap = ws->used; }
+    }
+    if (ws->count) {
+        size_t bits = 1 << 15, i;
+        while (bits < ws->count * 8 && bits < ((size_t)1 << 27)) bits <<= 1;
+        ws->filter = PyMem_RawCalloc(bits / 8, 1);
+        if (!ws->filter) { PyErr_NoMemory(); goto fail; }
+        ws->filter_mask = bits - 1;
+        for (i = 0; i <= ws->mask; i++) {
+            uint64_t s = ws->slots[i];
+            const uint8_t *r;
+            size_t f;
+            if (!s) continue;
+            r = ws->arena + (size_t)(s & WL_MAXOFF) - 1;
+            f = (size_t)(key_hash(r + 6, ws_klen(r) & 0x7FFF) >> 16) & ws->filter_mask;
+            ws->filter[f >> 3] |= (uint8_t)(1u << (f & 7));
+        }
+    }
+    close(fd);
+    PyMem_RawFree(buf);
+    Py_DECREF(pathobj);
+    return (PyObject *)ws;
+fail:
+    if (fd >= 0) close(fd);
+    PyMem_RawFree(buf);
+    Py_XDECREF(pathobj);
+    Py_XDECREF(ws);
+    return NULL;
+}
+
+static Py_ssize_t ws_len(WatchSet *ws) { return (Py_ssize_t)ws->scripts; }
+
+/* line_of(script) -> the line number of its first appearance, or None */
+static PyObject *ws_line_of(WatchSet *ws, PyObject *arg) {
+    uint8_t key[MAX_SCRIPT_SIZE + 16];
+    const uint8_t *s;
+    size_t n, k;
+    long long off;
+    uint32_t line;
+    if (!PyBytes_Check(arg)) { PyErr_SetString(PyExc_TypeError, "script must be bytes"); return NULL; }
+    s = (const uint8_t *)PyBytes_AS_STRING(arg);
+    n = (size_t)PyBytes_GET_SIZE(arg);
+    if (n > MAX_SCRIPT_SIZE) Py_RETURN_NONE;
+    if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac) {
+        key[0] = 0; memcpy(key + 1, s + 3, 20); k = 21;
+    } else if (n == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87) {
+        key[0] = 1; memcpy(key + 1, s + 2, 20); k = 21;
+    } else if (n == 35 && s[0] == 33 && (s[1] == 2 || s[1] == 3) && s[34] == 0xac) {
+        memcpy(key, s + 1, 33); k = 33;
+    } else {
+        k = core_varint((uint64_t)n + 6, key);
+        memcpy(key + k, s, n);
+        k += n;
+    }
+    off = ws_find(ws, key, k, key_hash(key, k));
+    if (off < 0) Py_RETURN_NONE;
+    memcpy(&line, ws->arena + off, 4);
+    return PyLong_FromUnsignedLong(line);
+}
+
+/* chunk(offset, n) -> ([(line, script), ...], next offset): the scripts in file order */
+static PyObject *ws_chunk(WatchSet *ws, PyObject *args) {
+    Py_ssize_t offset, n, got = 0;
+    PyObject *out;
+    if (!PyArg_ParseTuple(args, "nn", &offset, &n)) return NULL;
+    if (offset < 0 || (size_t)offset > ws->used) { PyErr_SetString(PyExc_ValueError, "bad offset"); return NULL; }
+    out = PyList_New(0);
+    if (!out) return NULL;
+    while ((size_t)offset < ws->used && got < n) {
+        const uint8_t *r = ws->arena + offset;
+        uint16_t kl = ws_klen(r);
+        size_t klen = kl & 0x7FFF;
+        if ((size_t)offset + 6 + klen + ((kl & WL_ALIAS) ? 67 : 0) > ws->used) {
+            Py_DECREF(out); /* not an offset chunk() returned */
+            PyErr_SetString(PyExc_ValueError, "bad offset");
+            return NULL;
+        }
+        if (!(kl & WL_ALIAS)) {
+            uint32_t line;
+            PyObject *s = ws_script(r), *t;
+            memcpy(&line, r, 4);
+            t = s ? Py_BuildValue("(kN)", (unsigned long)line, s) : NULL;
+            if (!t || PyList_Append(out, t) < 0) { Py_XDECREF(t); Py_DECREF(out); return NULL; }
+            Py_DECREF(t);
+            got++;
+        }
+        offset += (Py_ssize_t)(6 + klen + ((kl & WL_ALIAS) ? 67 : 0));
+    }
+    return Py_BuildValue("(Nn)", out, offset);
+}
+
+static PyObject *ws_get_lines(WatchSet *ws, void *c) { (void)c; return PyLong_FromUnsignedLongLong(ws->lines); }
+static PyObject *ws_get_repeats(WatchSet *ws, void *c) { (void)c; return PyLong_FromUnsignedLongLong(ws->repeats); }
+static PyObject *ws_get_memory(WatchSet *ws, void *c) {
+    (void)c;
+    return PyLong_FromSize_t((ws->mask + 1) * sizeof(uint64_t) + ws->cap +
+                             (ws->filter ? (ws->filter_mask + 1) / 8 : 0));
+}
+
+static PyMethodDef ws_methods[] = {
+    {"line_of", (PyCFunction)ws_line_of, METH_O, "line_of(script) -> first line number or None"},
+    {"chunk", (PyCFunction)ws_chunk, METH_VARARGS, "chunk(offset, n) -> ([(line, script)], next)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef ws_getset[] = {
+    {"lines", (getter)ws_get_lines, NULL, "lines holding a script (repeats included)", NULL},
+    {"repeats", (getter)ws_get_repeats, NULL, "lines repeating an earlier line's script", NULL},
+    {"memory", (getter)ws_get_memory, NULL, "bytes held: slots, records and filter", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PySequenceMethods ws_as_sequence = {.sq_length = (lenfunc)ws_len};
+
+static PyTypeObject WatchSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "utxo_truth._snapscan.WatchSet",
+    .tp_basicsize = sizeof(WatchSet),
+    .tp_dealloc = (destructor)ws_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The scripts of a watch list in a hash set of their stored forms.",
+    .tp_methods = ws_methods,
+    .tp_getset = ws_getset,
+    .tp_as_sequence = &ws_as_sequence,
+};
+/* ---------------------------------------------------------------- end of the watch list */
+
 /* ---------------------------------------------------------------- the pass */
 typedef struct {
     int fd;
@@ -320,17 +1011,26 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
     Py_ssize_t i, nkeys;
     const char *fail = NULL; /* a format error, formatted below */
     char failbuf[200];
+    WatchSet *ws = NULL; /* c2-watchlist */
 
     (void)self;
     memset(&ks, 0, sizeof ks);
     memset(&r, 0, sizeof r);
     r.fd = -1;
-    if (!PyArg_ParseTuple(args, "O&LKO!O!pOOUnn", PyUnicode_FSConverter, &pathobj, &offset,
-                          &count, &PyList_Type, &keys, &PyList_Type, &scripts, &want_hash,
+    if (!PyArg_ParseTuple(args, "O&LKOOpOOUnn", PyUnicode_FSConverter, &pathobj, &offset,
+                          &count, &keys, &scripts, &want_hash,
                           &full_script, &err, &where, &chunk, &margin))
         return NULL;
-    nkeys = PyList_GET_SIZE(keys);
-    if (PyList_GET_SIZE(scripts) != nkeys || chunk < 1 || margin < 64) {
+    /* c2-watchlist: a WatchSet (watch_list()) in place of the keys and scripts lists */
+    if (PyObject_TypeCheck(keys, &WatchSetType) && scripts == Py_None) {
+        ws = (WatchSet *)keys;
+        keys = scripts = NULL;
+    } else if (!PyList_Check(keys) || !PyList_Check(scripts)) {
+        PyErr_SetString(PyExc_TypeError, "keys and scripts must be lists (or a WatchSet and None)");
+        goto done;
+    }
+    nkeys = keys ? PyList_GET_SIZE(keys) : 0;
+    if ((keys && PyList_GET_SIZE(scripts) != nkeys) || chunk < 1 || margin < 64) {
         PyErr_SetString(PyExc_ValueError, "keys and scripts differ in length, or bad chunk");
         goto done;
     }
@@ -478,8 +1178,10 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                 key_len = k + (size_t)(size - 6);
                 NEED(key_len);
             }
-            if (ks.count) {
-                PyObject *script = keyset_find(&ks, script_pos, key_len);
+            if (ks.count || ws) {
+                PyObject *script = NULL;
+                if (!ws) script = keyset_find(&ks, script_pos, key_len);
+                else if (ws_match(ws, script_pos, key_len, &script) < 0) goto done; /* c2 */
                 if (script) {
                     uint64_t value;
                     PyObject *t;
@@ -633,6 +1335,8 @@ static PyMethodDef methods[] = {
     {"scan", snap_scan, METH_VARARGS,
      "scan(path, offset, count, keys, scripts, want_hash, full_script, err, where, chunk, margin)"
      " -> (matches, max_height, digest or None, coins, total_sats)"},
+    {"watch_list", wl_read, METH_VARARGS,
+     "watch_list(path, hrp, p2pkh, p2sh, fallback) -> WatchSet (a file of addresses/scripts)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_snapscan",
@@ -645,5 +1349,14 @@ PyMODINIT_FUNC PyInit__snapscan(void) {
         getenv("UTXO_TRUTH_NO_SHANI") == NULL)
         sha256_compress = sha256_block_shani;
 #endif
-    return PyModule_Create(&module);
+    {
+        PyObject *m;
+        if (PyType_Ready(&WatchSetType) < 0) return NULL;
+        m = PyModule_Create(&module);
+        if (m && PyModule_AddObjectRef(m, "WatchSet", (PyObject *)&WatchSetType) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+        return m;
+    }
 }

@@ -3,7 +3,7 @@
 Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
-                    [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
+                    [--file FILE] [--watch-list FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
                     [--gap N] [--range N] [--script-type TYPE] [--proxy URL] [--json]
                     [--utxos] [--csv FILE] [--strict] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="read targets from FILE, one per line (lines starting with # are comments)",
+    )
+    s.add_argument(
+        "--watch-list",
+        metavar="FILE",
+        help="scan a list of addresses and script hex, one a line, of any size (an exchange's "
+        "whole list) as one result: each coin names its line; not with TARGET/--file",
     )
     s.add_argument(
         "--wallet-file",
@@ -590,6 +596,11 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     if args.checkpoint is not None:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
+    if args.watch_list is not None and (targets or len(opened) > 1):
+        raise InputError(
+            "--watch-list is scanned on its own, at one source: give no TARGET, --file or "
+            "--wallet-file with it, and one --snapshot or --source"
+        )
     gap, range_ = _bounds(args, opened)
     if args.policy is not None and len(opened) == 1:
         _warn("--policy is not used: it applies to several --source compared; one was given")
@@ -620,6 +631,7 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
                     range=range_,
                     progress=progress,
                     script_type=args.script_type,
+                    watch_list=args.watch_list,
                 ),
                 args.timeout,
                 opened,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def scan(
     path: Path,
     offset: int,
     count: int,
-    wanted: dict[bytes, bytes],
+    wanted: dict[bytes, bytes] | object,
     where: str,
     *,
     want_hash: bool,
@@ -54,7 +55,8 @@ def scan(
     Returns the matches, the highest coin height (-1 with no coins), the double SHA-256 of the
     coins' ``TxOutSer`` (``hash_serialized_3`` before its byte reversal; ``None`` unless
     ``want_hash``), the coin count and the total value. A corrupt file raises
-    :class:`SnapshotFormatError`, as the Python reader does.
+    :class:`SnapshotFormatError`, as the Python reader does. ``wanted`` is a dict of stored
+    forms to scripts, or a compiled watch list (:func:`watch_list`).
     """
     if not available():
         return None
@@ -67,8 +69,8 @@ def scan(
         os.fspath(path),
         offset,
         count,
-        list(wanted),
-        list(wanted.values()),
+        list(wanted) if isinstance(wanted, dict) else wanted,
+        list(wanted.values()) if isinstance(wanted, dict) else None,
         want_hash,
         full_script,
         SnapshotFormatError,
@@ -77,3 +79,17 @@ def scan(
         margin,
     )
     return result  # type: ignore[no-any-return]
+
+
+def watch_list(
+    path: Path, hrp: str, p2pkh: int, p2sh: int, fallback: Callable[[int, bytes | None], Any]
+) -> Any | None:
+    """A watch-list file read in C into a set of stored forms (``None`` if not available).
+
+    ``fallback(line number, line bytes or None)`` is called for each line the C reader does not
+    take whole (None: a line over 65,536 bytes): it returns the script, None to skip the line,
+    or raises. See :mod:`utxo_truth.watchlist`.
+    """
+    if not available():
+        return None
+    return _snapscan.watch_list(os.fspath(path), hrp, p2pkh, p2sh, fallback)

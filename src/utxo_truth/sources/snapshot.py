@@ -27,7 +27,7 @@ import os
 import struct
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from .._exceptions import (
     InputError,
@@ -48,6 +48,7 @@ __all__ = [
     "SnapshotHeader",
     "SnapshotSource",
     "UtxoSetInfo",
+    "WatchedScripts",
     "compress_script",
     "parse_snapshot_hash",
     "read_header",
@@ -215,6 +216,19 @@ def parse_snapshot_hash(text: str) -> tuple[int | None, str | None, str]:
     return height, block, parts[-1]
 
 
+class WatchedScripts(Protocol):
+    """A watch list as a snapshot reads it (``utxo_truth.watchlist.WatchList``)."""
+
+    @property
+    def compiled(self) -> object | None:
+        """The compiled set of stored forms (``_snapscan.WatchSet``), or None."""
+        ...
+
+    def stored_forms(self) -> dict[bytes, bytes]:
+        """Each stored form in a snapshot -> its script (the pure-Python reader's look-up)."""
+        ...
+
+
 class SnapshotSource(Closing):
     """A ``dumptxoutset`` file as a chain source: offline, no server, the embedded default.
 
@@ -366,7 +380,20 @@ class SnapshotSource(Closing):
         with FileProgress(self._path, passes, self.progress) as reads, paused_gc():
             return self._lookup(scripts, reads)
 
-    def _lookup(self, scripts: Collection[bytes], reads: FileProgress) -> Lookup:
+    def lookup_watched(self, watched: WatchedScripts) -> Lookup:
+        """One pass over the file for a watch list's scripts (``utxo_truth.watchlist``).
+
+        The compiled scanner reads the list's own compiled set (no Python object per script);
+        the pure-Python reader its stored forms. The coins are keyed by script, as
+        :meth:`lookup`'s.
+        """
+        passes = 2 if self.expected_hash is not None and not self.hash_verified else 1
+        with FileProgress(self._path, passes, self.progress) as reads, paused_gc():
+            return self._lookup((), reads, watched)
+
+    def _lookup(
+        self, scripts: Collection[bytes], reads: FileProgress, watched: WatchedScripts | None = None
+    ) -> Lookup:
         if self.expected_hash is not None and not self.hash_verified:
             self.verify_hash()
             reads.next_pass()
@@ -374,9 +401,16 @@ class SnapshotSource(Closing):
         for s in scripts:
             wanted[compress_script(s)] = s
             wanted[_raw_form(s)] = s
+        given: dict[bytes, bytes] | object = wanted
+        if watched is not None:  # a watch list: its compiled set, or its stored forms
+            compiled = watched.compiled if _snapfast.available() else None
+            if compiled is not None:
+                given = compiled
+            else:
+                wanted = given = watched.stored_forms()
         try:
             fast = _snapfast.scan(
-                self._path, HEADER_SIZE, self.header.coins, wanted, self._where,
+                self._path, HEADER_SIZE, self.header.coins, given, self._where,
                 want_hash=False, chunk=CHUNK, margin=_MARGIN,
             )  # fmt: skip
             if fast is not None:  # the compiled scanner (sources/_snapfast.py), same answers
