@@ -77,3 +77,47 @@ def scan(
         margin,
     )
     return result  # type: ignore[no-any-return]
+
+
+# --- every coin as columns (the Parquet export, sources/parquet.py) ----------------------------
+
+# (the double SHA-256 of the coins' TxOutSer or None, coin count, total value, highest
+# height*2+coinbase or -1)
+Pass = tuple[bytes | None, int, int, int]
+
+
+def columns(
+    path: Path,
+    offset: int,
+    count: int,
+    where: str,
+    sink: Any,
+    *,
+    batch: int,
+    want_hash: bool,
+    hrp: str,
+    p2pkh: int,
+    p2sh: int,
+    chunk: int,
+    margin: int,
+) -> Pass | None:
+    """One compiled pass over every coin, handed to ``sink`` as Arrow-ready column buffers.
+
+    ``sink(n, txid, vout, height, coinbase, value, script_offsets, script_data, type_offsets,
+    type_data, address_validity, address_offsets, address_data)`` is called per batch of up to
+    ``batch`` coins (all ``bytes``; layout in ``_snapscan.c``'s "every coin as columns"
+    section); addresses use the bech32 ``hrp`` and the base58 version bytes ``p2pkh`` and
+    ``p2sh``. ``None`` if the compiled scanner is not available.
+    """
+    if not available():
+        return None
+    from .snapshot import _full_script
+
+    def full_script(kind: int, payload: bytes) -> bytes:
+        return _full_script(kind, payload)
+
+    result: Any = _snapscan.columns(
+        os.fspath(path), offset, count, batch, want_hash, full_script, SnapshotFormatError,
+        where, chunk, margin, hrp, p2pkh, p2sh, sink,
+    )  # fmt: skip
+    return result  # type: ignore[no-any-return]
