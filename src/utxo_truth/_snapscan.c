@@ -649,21 +649,24 @@ done:
  * No Python object per coin, except for an uncompressed P2PK key (kinds 4/5): its y is
  * recomputed by full_script(kind, x) in Python, as snap_scan does.  With want_hash the UTXO-set
  * hash (hash_serialized_3 before its byte reversal) is computed in the same pass.  max_code is
- * the highest height*2+coinbase (-1 with no coins). */
+ * the highest height*2+coinbase (-1 with no coins).  The GIL is released while a batch is
+ * decoded (taken back for reads, the P2PK callback and the sink), so that a Python thread
+ * writing the previous batches (pyarrow releases it too) runs at the same time. */
 
 typedef struct {
     uint8_t *p;
     size_t n, cap;
 } cbuf_t;
 
+/* Without the GIL: plain realloc; 0 when out of memory (the caller raises). */
 static int cbuf_grow(cbuf_t *b, size_t more) {
     size_t cap;
     uint8_t *q;
     if (b->n + more <= b->cap) return 1;
     cap = b->cap ? b->cap : 1 << 16;
     while (cap < b->n + more) cap *= 2;
-    q = PyMem_Realloc(b->p, cap);
-    if (!q) { PyErr_NoMemory(); return 0; }
+    q = realloc(b->p, cap);
+    if (!q) return 0;
     b->p = q;
     b->cap = cap;
     return 1;
@@ -682,6 +685,7 @@ static inline void put_u64le(uint8_t *p, uint64_t v) {
  * *wv is set to the witness version (0..16) of a witness program, else -1. */
 static size_t script_type(const uint8_t *s, size_t n, char *out, int *wv) {
     const char *t;
+    size_t k;
     *wv = -1;
     if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac)
         t = "p2pkh";
@@ -705,8 +709,9 @@ static size_t script_type(const uint8_t *s, size_t n, char *out, int *wv) {
         t = "nulldata";
     else
         t = "nonstandard";
-    memcpy(out, t, strlen(t));
-    return strlen(t);
+    k = strlen(t);
+    memcpy(out, t, k);
+    return k;
 }
 
 static const char B58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -763,6 +768,19 @@ static inline uint32_t polymod_step(uint32_t chk, uint32_t v) {
     return chk;
 }
 
+/* Two polymod steps at once: the checksum is linear over GF(2), so the two steps' feedback
+ * from the state's top 10 bits is one table entry (filled by init_polymod2). */
+static uint32_t POLYMOD2[1024];
+
+static void init_polymod2(void) {
+    uint32_t x;
+    for (x = 0; x < 1024; x++) POLYMOD2[x] = polymod_step(polymod_step(x << 20, 0), 0);
+}
+
+static inline uint32_t polymod_step2(uint32_t chk, uint32_t v1, uint32_t v2) {
+    return ((chk & 0xfffff) << 10) ^ (v1 << 5) ^ v2 ^ POLYMOD2[chk >> 20];
+}
+
 /* The polymod state after the expanded hrp (BIP-173: high bits, 0, low bits): the same for
  * every address of a network. */
 static uint32_t hrp_state(const char *hrp, size_t len) {
@@ -791,8 +809,9 @@ static size_t segwit_address(const char *hrp, size_t hrplen, uint32_t state, int
         }
     }
     if (bits) data[dn++] = (uint8_t)((acc << (5 - bits)) & 31);
-    for (i = 0; i < dn; i++) chk = polymod_step(chk, data[i]);
-    for (i = 0; i < 6; i++) chk = polymod_step(chk, 0);
+    for (i = 0; i + 1 < dn; i += 2) chk = polymod_step2(chk, data[i], data[i + 1]);
+    if (i < dn) chk = polymod_step(chk, data[i]);
+    chk = polymod_step2(polymod_step2(polymod_step2(chk, 0, 0), 0, 0), 0, 0);
     /* BIP-350: version 0 keeps bech32's constant 1; versions 1..16 use bech32m's */
     chk ^= version == 0 ? 1u : 0x2bc830a3u;
     memcpy(out, hrp, hrplen);
@@ -813,7 +832,7 @@ typedef struct {
 static void colbatch_free(colbatch_t *b) {
     PyMem_Free(b->txid); PyMem_Free(b->vout); PyMem_Free(b->height); PyMem_Free(b->coinbase);
     PyMem_Free(b->value); PyMem_Free(b->soff); PyMem_Free(b->toff); PyMem_Free(b->tdata);
-    PyMem_Free(b->avalid); PyMem_Free(b->aoff); PyMem_Free(b->sdata.p); PyMem_Free(b->adata.p);
+    PyMem_Free(b->avalid); PyMem_Free(b->aoff); free(b->sdata.p); free(b->adata.p);
 }
 
 static void colbatch_reset(colbatch_t *b) {
@@ -869,6 +888,9 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
     uint32_t state;
     const char *fail = NULL;
     char failbuf[200];
+    PyThreadState *unlocked = NULL; /* the GIL is released while this is set */
+#define LOCK() do { if (unlocked) { PyEval_RestoreThread(unlocked); unlocked = NULL; } } while (0)
+#define UNLOCK() do { if (!unlocked) unlocked = PyEval_SaveThread(); } while (0)
 
     (void)self;
     memset(&r, 0, sizeof r);
@@ -913,6 +935,7 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
     if (lseek(r.fd, (off_t)offset, SEEK_SET) < 0) { PyErr_SetFromErrno(PyExc_OSError); goto done; }
     if (want_hash) sha256_init(&sha);
 
+    UNLOCK();
     while (n < count) {
         const uint8_t *p, *end, *script_pos;
         uint64_t vout, code, amount, size, value;
@@ -920,7 +943,11 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
         int over, wv;
         uint8_t kind, *sp;
 
-        if (!refill(&r, (size_t)margin)) goto done;
+        if (!r.eof && r.avail - r.pos < (size_t)margin) {
+            LOCK(); /* refill reads without the GIL, and raises with it */
+            if (!refill(&r, (size_t)margin)) goto done;
+            UNLOCK();
+        }
         p = r.buf + r.pos;
         end = r.buf + r.avail;
 #define NEED(m) do { if ((size_t)(end - p) < (size_t)(m)) goto truncated; } while (0)
@@ -995,9 +1022,13 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
             p = script_pos; /* p is moved past the key below */
             NEED(key_len);
         }
-        if (b.sdata.n + slen > ((size_t)1 << 30) && !colbatch_flush(&b, sink)) goto done;
+        if (b.sdata.n + slen > ((size_t)1 << 30)) {
+            LOCK();
+            if (!colbatch_flush(&b, sink)) goto done;
+            UNLOCK();
+        }
         i = b.n;
-        if (!cbuf_grow(&b.sdata, slen) || !cbuf_grow(&b.adata, 96)) goto done;
+        if (!cbuf_grow(&b.sdata, slen) || !cbuf_grow(&b.adata, 96)) goto nomem;
         sp = b.sdata.p + b.sdata.n;
         if (kind == 0) { /* P2PKH: OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG */
             sp[0] = 0x76; sp[1] = 0xa9; sp[2] = 0x14;
@@ -1012,8 +1043,10 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
             memcpy(sp + 1, script_pos, 33);
             sp[34] = 0xac;
         } else if (kind < 6) { /* uncompressed P2PK: the key's y is recomputed in Python */
-            PyObject *full = PyObject_CallFunction(full_script, "iy#", (int)kind,
-                                                   (const char *)script_pos + 1, (Py_ssize_t)32);
+            PyObject *full;
+            LOCK();
+            full = PyObject_CallFunction(full_script, "iy#", (int)kind,
+                                         (const char *)script_pos + 1, (Py_ssize_t)32);
             if (!full) goto done;
             if (!PyBytes_Check(full) || PyBytes_GET_SIZE(full) != 67) {
                 Py_DECREF(full);
@@ -1022,6 +1055,7 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
             }
             memcpy(sp, PyBytes_AS_STRING(full), 67);
             Py_DECREF(full);
+            UNLOCK();
         } else {
             memcpy(sp, script_pos + (key_len - slen), slen);
         }
@@ -1083,8 +1117,13 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
         r.pos = (size_t)(p - r.buf);
         group_left--;
         n++;
-        if (b.n == b.cap && !colbatch_flush(&b, sink)) goto done;
+        if (b.n == b.cap) {
+            LOCK();
+            if (!colbatch_flush(&b, sink)) goto done;
+            UNLOCK();
+        }
     }
+    LOCK();
     if (group_left) {
         snprintf(failbuf, sizeof failbuf,
                  "the last transaction promises %llu more coins than the header counts",
@@ -1118,13 +1157,21 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
     }
     goto done;
 
+nomem:
+    LOCK();
+    PyErr_NoMemory();
+    goto done;
 truncated:
     snprintf(failbuf, sizeof failbuf,
              "truncated: the header promises %llu coins but the file ends after %llu", count, n);
     fail = failbuf;
 format:
+    LOCK();
     PyErr_Format(err, "%U: %s", where, fail);
 done:
+    LOCK();
+#undef LOCK
+#undef UNLOCK
     if (r.fd >= 0) close(r.fd);
     PyMem_Free(r.buf);
     colbatch_free(&b);
@@ -1154,5 +1201,6 @@ PyMODINIT_FUNC PyInit__snapscan(void) {
         getenv("UTXO_TRUTH_NO_SHANI") == NULL)
         sha256_compress = sha256_block_shani;
 #endif
+    init_polymod2(); /* for the columns pass's bech32 addresses */
     return PyModule_Create(&module);
 }

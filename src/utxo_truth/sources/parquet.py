@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -522,18 +524,45 @@ def export_parquet(
             if pending_rows == row_group_rows or file_counts[-1] == file_rows:
                 flush()
 
+    # The pass decodes (the compiled one without the GIL) while this thread writes what it
+    # decoded before (pyarrow writes without the GIL): up to about a row group ahead.
+    queued: queue.Queue[Any] = queue.Queue(maxsize=row_group_rows // _BATCH + 2)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (batch := queued.get()) is not None:
+            if not failed:  # after an error, only emptied, so that the pass never waits
+                try:
+                    add(batch)
+                except BaseException as exc:
+                    failed.append(exc)
+
+    def put(batch: Any) -> None:
+        if failed:  # the writer's error ends the pass
+            raise failed[0]
+        queued.put(batch)
+
     p = net.params
     try:
-        summary = _snapfast.columns(
-            Path(snapshot), HEADER_SIZE, count, where,
-            lambda n, *bufs: add(_c_batch(pa, np, schema, n, *bufs)),
-            batch=_BATCH, want_hash=True, hrp=p.hrp, p2pkh=p.p2pkh, p2sh=p.p2sh,
-            chunk=CHUNK, margin=_MARGIN,
-        )  # fmt: skip
-        if summary is None or summary[0] is None:  # no compiled scanner: the Python reader
-            summary = _py_columns(
-                Path(snapshot), where, count, lambda rows: add(_py_batch(pa, np, schema, net, rows))
-            )
+        writer_thread = threading.Thread(target=drain, name="parquet-export", daemon=True)
+        writer_thread.start()
+        try:
+            summary = _snapfast.columns(
+                Path(snapshot), HEADER_SIZE, count, where,
+                lambda n, *bufs: put(_c_batch(pa, np, schema, n, *bufs)),
+                batch=_BATCH, want_hash=True, hrp=p.hrp, p2pkh=p.p2pkh, p2sh=p.p2sh,
+                chunk=CHUNK, margin=_MARGIN,
+            )  # fmt: skip
+            if summary is None or summary[0] is None:  # no compiled scanner: the Python reader
+                summary = _py_columns(
+                    Path(snapshot), where, count,
+                    lambda rows: put(_py_batch(pa, np, schema, net, rows)),
+                )  # fmt: skip
+        finally:
+            queued.put(None)
+            writer_thread.join()
+        if failed:
+            raise failed[0]
         flush()
         if not writers:  # no coins: one file of no rows still carries the metadata
             open_file()
