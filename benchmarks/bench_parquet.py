@@ -3,15 +3,20 @@
 Builds the synthetic Core-format snapshots of bench_snapshot_c.py (its builder, its script mix,
 cached in .bench-data/), then, each in its own process so that its peak RSS is its own:
 
-* ``export``: ``export_parquet`` of the whole file — time, size on disk, peak RSS;
+* ``export``: ``export_parquet`` of the whole file through the compiled ``columns`` pass — time,
+  coins/s, size on disk, peak RSS;
+* ``export-py``: the same export through the pure-Python reader (``UTXO_TRUTH_PURE_PYTHON=1``,
+  the fallback without a C compiler), the peer, up to ``--python-max`` coins (it is slow);
 * ``duckdb``: ``ParquetSource.lookup`` of 100,000 scripts (the benchmark wallet's 2,000, 200 of
   which hold coins, and 98,000 random P2WPKH scripts that hold none) — time, peak RSS;
 * ``snapshot``: the compiled scanner's ``SnapshotSource.lookup`` of the same 100,000 scripts on
   the same file, in the same run — the peer.
 
-Both look-ups must find the same coins (asserted).
+Both look-ups must find the same coins, and both exports write the same rows (asserted on a
+sample: row counts, the UTXO-set hash and total, and the first and last row group's rows).
 
-Run: ``python benchmarks/bench_parquet.py [--coins 2000000 20000000] [--threads N]``
+Run: ``python benchmarks/bench_parquet.py [--coins 2000000 20000000] [--python-max N]
+[--threads N]``
 """
 
 from __future__ import annotations
@@ -46,11 +51,19 @@ def watched() -> list[bytes]:
 def measure(mode: str, path: Path, out: Path, threads: int) -> dict[str, object]:
     """In this process: one ``mode`` run and its peak RSS."""
     t0 = time.perf_counter()
-    if mode == "export":
+    if mode == "compare":  # here, not in the parent: a child inherits the parent's peak RSS
+        same_rows(path, out)
+        return {"same": True}
+    if mode == "writer":  # the floor: the same rows decoded first (untimed), then only written
+        res = {"seconds": write_only(path, out)}
+        res["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return res
+    if mode in ("export", "export-py"):
         from utxo_truth.sources.parquet import export_parquet
 
         r = export_parquet(path, out, "regtest")
         res: dict[str, object] = {"files": len(r.files), "bytes": r.bytes, "coins": r.coins}
+        res |= {"hash": r.hash_serialized_3, "total": r.total_sats}
     else:
         scripts = watched()
         t0 = time.perf_counter()
@@ -72,8 +85,55 @@ def measure(mode: str, path: Path, out: Path, threads: int) -> dict[str, object]
 def child(mode: str, path: Path, out: Path, threads: int) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--measure", mode, str(path), str(out)]
     cmd += ["--threads", str(threads)]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    env.pop("UTXO_TRUTH_PURE_PYTHON", None)
+    if mode == "export-py":
+        env["UTXO_TRUTH_PURE_PYTHON"] = "1"
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def write_only(path: Path, out: Path) -> float:
+    """Seconds pyarrow takes to write the export's rows, with its settings, from memory."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from utxo_truth.sources import _snapfast
+    from utxo_truth.sources import parquet as pqsrc
+    from utxo_truth.sources.snapshot import _MARGIN, CHUNK, HEADER_SIZE, SnapshotSource
+
+    src = SnapshotSource(path, "regtest")
+    p = src.network.params
+    schema = pqsrc._schema(pa)
+    batches: list[object] = []
+    _snapfast.columns(
+        path, HEADER_SIZE, src.header.coins, str(path),
+        lambda n, *b: batches.append(pqsrc._c_batch(pa, np, schema, n, *b)),
+        batch=pqsrc._BATCH, want_hash=True, hrp=p.hrp, p2pkh=p.p2pkh, p2sh=p.p2sh,
+        chunk=CHUNK, margin=_MARGIN,
+    )  # fmt: skip
+    table = pa.Table.from_batches(batches, schema)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    writer = pqsrc._writer(pq, out / "rows.parquet", schema)
+    for start in range(0, table.num_rows, pqsrc.ROW_GROUP_ROWS):
+        writer.write_table(table.slice(start, pqsrc.ROW_GROUP_ROWS), pqsrc.ROW_GROUP_ROWS)
+    writer.close()
+    return time.perf_counter() - t0
+
+
+def same_rows(a: Path, b: Path) -> None:
+    """The two exports' first and last row groups hold the same rows (a sample: fast)."""
+    import pyarrow.parquet as pq
+
+    fa, fb = sorted(a.glob("*.parquet")), sorted(b.glob("*.parquet"))
+    assert len(fa) == len(fb)
+    for x, y in ((fa[0], fb[0]), (fa[-1], fb[-1])):
+        px, py = pq.ParquetFile(x), pq.ParquetFile(y)
+        assert px.metadata.num_rows == py.metadata.num_rows
+        for g in {0, px.num_row_groups - 1}:
+            assert px.read_row_group(g).equals(py.read_row_group(g))
 
 
 def main() -> None:
@@ -82,6 +142,9 @@ def main() -> None:
     p.add_argument("--measure", nargs=3)
     p.add_argument("--threads", type=int, default=0, help="DuckDB threads (0: its default)")
     p.add_argument("--repeat", type=int, default=3, help="look-ups: best of N")
+    p.add_argument(
+        "--python-max", type=int, default=2_000_000, help="pure-Python export up to N coins"
+    )
     args = p.parse_args()
     if args.measure:
         mode, path, out = args.measure
@@ -107,14 +170,38 @@ def main() -> None:
         size = path.stat().st_size
         out = data / f"parquet-{coins}"
         shutil.rmtree(out, ignore_errors=True)
-        e = child("export", path, out, args.threads)
-        secs = float(e["seconds"])  # type: ignore[arg-type]
-        print(
-            f"{coins:>11,} coins  snapshot {size / 1e6:6.0f} MB  export {secs:7.1f} s "
-            f"({coins / secs / 1e3:5.0f} k coins/s)  parquet {int(e['bytes']) / 1e6:6.0f} MB in "  # type: ignore[call-overload]
-            f"{e['files']} file(s) ({int(e['bytes']) / size:.2f}x the snapshot)  peak RSS "  # type: ignore[call-overload]
-            f"{int(e['rss']) / 1e6:5.0f} MB"  # type: ignore[call-overload]
-        )
+        exports = {}
+        for mode in ("export", "export-py"):
+            if mode == "export-py" and coins > args.python_max:
+                print(f"  (pure-Python export skipped above {args.python_max:,} coins)")
+                continue
+            target = out if mode == "export" else data / f"parquet-py-{coins}"
+            shutil.rmtree(target, ignore_errors=True)
+            e = exports[mode] = child(mode, path, target, args.threads)
+            secs = float(e["seconds"])  # type: ignore[arg-type]
+            label = "compiled" if mode == "export" else "pure Python"
+            print(
+                f"{coins:>11,} coins  snapshot {size / 1e6:6.0f} MB  export {label:11} {secs:7.1f} s "
+                f"({coins / secs / 1e6:5.2f} M coins/s)  parquet {int(e['bytes']) / 1e6:6.0f} MB in "  # type: ignore[call-overload]
+                f"{e['files']} file(s) ({int(e['bytes']) / size:.2f}x the snapshot)  peak RSS "  # type: ignore[call-overload]
+                f"{int(e['rss']) / 1e6:5.0f} MB"  # type: ignore[call-overload]
+            )
+        if coins <= args.python_max:  # the rows held in memory: small files only
+            target = data / f"parquet-w-{coins}"
+            w = child("writer", path, target, args.threads)
+            shutil.rmtree(target)
+            ratio = float(exports["export"]["seconds"]) / float(w["seconds"])  # type: ignore[arg-type]
+            print(
+                f"  pyarrow writing the same rows from memory: {float(w['seconds']):5.1f} s; "  # type: ignore[arg-type]
+                f"the export takes {ratio:.2f}x that"
+            )
+        if "export-py" in exports:
+            a, b = exports["export"], exports["export-py"]
+            assert (a["coins"], a["hash"], a["total"]) == (b["coins"], b["hash"], b["total"])
+            assert child("compare", out, data / f"parquet-py-{coins}", args.threads)["same"]
+            shutil.rmtree(data / f"parquet-py-{coins}")
+            ratio = float(b["seconds"]) / float(a["seconds"])  # type: ignore[arg-type]
+            print(f"  export: compiled is {ratio:.1f}x the pure-Python reader (rows equal)")
         best: dict[str, dict[str, object]] = {}
         for _ in range(args.repeat):  # alternate the two, so that both see the same machine
             for mode in ("snapshot", "duckdb"):

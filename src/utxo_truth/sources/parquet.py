@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import os
 import queue
+import struct
 import threading
 import uuid
 from collections.abc import Callable, Collection
@@ -151,6 +152,7 @@ class ExportResult:
 # One pass's summary: the double SHA-256 of the coins' TxOutSer (hash_serialized_3 before its
 # byte reversal), the coin count, the total value and the highest height*2+coinbase (-1: none).
 _Pass = tuple[bytes, int, int, int]
+_TXOUTSER = struct.Struct("<IIq").pack
 
 
 @dataclass(slots=True)
@@ -219,15 +221,10 @@ def _py_columns(path: Path, where: str, count: int, sink: Callable[[_Rows], None
                     pos += size - 6
                 if pos > len(data):
                     raise IndexError
-                # coinstats.cpp TxOutSer, as utxo_set_info hashes it
-                digest.update(
-                    txid
-                    + vout.to_bytes(4, "little")
-                    + code.to_bytes(4, "little")
-                    + value.to_bytes(8, "little", signed=True)
-                    + compact_size(len(script))
-                    + script
-                )
+                # coinstats.cpp TxOutSer, as utxo_set_info hashes it: outpoint (txid, n u32),
+                # height*2+coinbase u32, value i64, the script with its CompactSize length
+                digest.update(txid + _TXOUTSER(vout, code, value) + compact_size(len(script)))
+                digest.update(script)
                 rows.txids.append(txid_hex)
                 rows.vouts.append(vout)
                 rows.codes.append(code)
@@ -486,18 +483,7 @@ def export_parquet(
     def open_file() -> None:
         path = out / f".coins-{len(written):05d}.parquet.partial"
         written.append(path)
-        writers.append(
-            pq.ParquetWriter(
-                path,
-                schema,
-                compression="zstd",
-                write_statistics=["vout", "height", "coinbase", "value", "script_type"],
-                # the metadata is added to the footer at the end, once the pass has hashed the
-                # coins; without the Arrow schema blob (whose copy of the metadata would be
-                # empty) readers derive the same columns from the Parquet schema
-                store_schema=False,
-            )
-        )
+        writers.append(_writer(pq, path, schema))
         file_counts.append(0)
 
     def flush() -> None:
@@ -615,6 +601,20 @@ def export_parquet(
         block=block,
         hash_serialized_3=utxo_hash,
         hash_status=meta["hash_status"],
+    )
+
+
+def _writer(pq: Any, path: Path, schema: Any) -> Any:
+    """A Parquet writer of the export's settings (benchmarks/bench_parquet.py times it alone)."""
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression="zstd",
+        write_statistics=["vout", "height", "coinbase", "value", "script_type"],
+        # the metadata is added to the footer at the end, once the pass has hashed the coins;
+        # without the Arrow schema blob (whose copy of the metadata would be empty) readers
+        # derive the same columns from the Parquet schema
+        store_schema=False,
     )
 
 
