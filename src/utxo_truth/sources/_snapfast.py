@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def columns(
     offset: int,
     count: int,
     where: str,
-    sink: Any,
+    sink: Callable[..., object],
     *,
     batch: int,
     want_hash: bool,
@@ -111,13 +112,10 @@ def columns(
     """
     if not available():
         return None
-    from .snapshot import _full_script
-
-    def full_script(kind: int, payload: bytes) -> bytes:
-        return _full_script(kind, payload)
+    from .snapshot import _full_script  # the uncompressed P2PK keys' y (kinds 4/5), per coin
 
     result: Any = _snapscan.columns(
-        os.fspath(path), offset, count, batch, want_hash, full_script, SnapshotFormatError,
+        os.fspath(path), offset, count, batch, want_hash, _full_script, SnapshotFormatError,
         where, chunk, margin, hrp, p2pkh, p2sh, sink,
     )  # fmt: skip
     return result  # type: ignore[no-any-return]

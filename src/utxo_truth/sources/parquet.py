@@ -539,7 +539,7 @@ def export_parquet(
                 batch=_BATCH, want_hash=True, hrp=p.hrp, p2pkh=p.p2pkh, p2sh=p.p2sh,
                 chunk=CHUNK, margin=_MARGIN,
             )  # fmt: skip
-            if summary is None or summary[0] is None:  # no compiled scanner: the Python reader
+            if summary is None:  # no compiled scanner: the Python reader
                 summary = _py_columns(
                     Path(snapshot), where, count,
                     lambda rows: put(_py_batch(pa, np, schema, net, rows)),
@@ -553,6 +553,7 @@ def export_parquet(
         if not writers:  # no coins: one file of no rows still carries the metadata
             open_file()
         digest, coins, total, max_code = summary
+        # the pass was asked for the hash, and both passes read exactly the coins counted
         assert digest is not None and coins == count == sum(file_counts)
         utxo_hash = digest[::-1].hex()
         if src.expected_hash is not None and utxo_hash != src.expected_hash:
