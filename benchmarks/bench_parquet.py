@@ -7,6 +7,11 @@ cached in .bench-data/), then, each in its own process so that its peak RSS is i
   coins/s, size on disk, peak RSS;
 * ``export-py``: the same export through the pure-Python reader (``UTXO_TRUTH_PURE_PYTHON=1``,
   the fallback without a C compiler), the peer, up to ``--python-max`` coins (it is slow);
+* ``writer``: pyarrow writing the same rows with the export's settings from memory (decoded
+  first, untimed): the floor the export is bound by; up to ``--python-max`` coins;
+* ``before`` (with ``--before SRC``): the export of an older checkout's ``src/``, e.g. the code
+  before a change (``git archive REV src | tar -x -C /tmp/before``, with the built
+  ``_snapscan`` copied in);
 * ``duckdb``: ``ParquetSource.lookup`` of 100,000 scripts (the benchmark wallet's 2,000, 200 of
   which hold coins, and 98,000 random P2WPKH scripts that hold none) — time, peak RSS;
 * ``snapshot``: the compiled scanner's ``SnapshotSource.lookup`` of the same 100,000 scripts on
@@ -16,7 +21,7 @@ Both look-ups must find the same coins, and both exports write the same rows (as
 sample: row counts, the UTXO-set hash and total, and the first and last row group's rows).
 
 Run: ``python benchmarks/bench_parquet.py [--coins 2000000 20000000] [--python-max N]
-[--threads N]``
+[--before SRC] [--threads N]``
 """
 
 from __future__ import annotations
@@ -49,13 +54,14 @@ def watched() -> list[bytes]:
 
 
 def measure(mode: str, path: Path, out: Path, threads: int) -> dict[str, object]:
-    """In this process: one ``mode`` run and its peak RSS."""
+    """In this process: one ``mode`` run, its wall and CPU seconds (all threads) and peak RSS."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if mode == "compare":  # here, not in the parent: a child inherits the parent's peak RSS
         same_rows(path, out)
         return {"same": True}
     if mode == "writer":  # the floor: the same rows decoded first (untimed), then only written
-        res = {"seconds": write_only(path, out)}
+        res = dict(zip(("seconds", "cpu"), write_only(path, out), strict=True))
         res["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         return res
     if mode in ("export", "export-py"):
@@ -78,23 +84,29 @@ def measure(mode: str, path: Path, out: Path, threads: int) -> dict[str, object]
         found = sorted((c.txid, c.vout) for cs in answer.coins.values() for c in cs)
         res = {"matched": len(found), "first": found[:3], "height": answer.block.height}
     res["seconds"] = time.perf_counter() - t0
+    res["cpu"] = time.process_time() - c0
     res["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return res
 
 
-def child(mode: str, path: Path, out: Path, threads: int) -> dict[str, object]:
+def child(
+    mode: str, path: Path, out: Path, threads: int, before: str | None = None
+) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--measure", mode, str(path), str(out)]
     cmd += ["--threads", str(threads)]
     env = dict(os.environ)
     env.pop("UTXO_TRUTH_PURE_PYTHON", None)
     if mode == "export-py":
         env["UTXO_TRUTH_PURE_PYTHON"] = "1"
+    if before:  # an older checkout's src/ first on the path: the code before a change
+        env["PYTHONPATH"] = before
     res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def write_only(path: Path, out: Path) -> float:
-    """Seconds pyarrow takes to write the export's rows, with its settings, from memory."""
+def write_only(path: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds pyarrow takes to write the export's rows, with its settings, from
+    memory."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -115,12 +127,12 @@ def write_only(path: Path, out: Path) -> float:
     )  # fmt: skip
     table = pa.Table.from_batches(batches, schema)
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     writer = pqsrc._writer(pq, out / "rows.parquet", schema)
     for start in range(0, table.num_rows, pqsrc.ROW_GROUP_ROWS):
         writer.write_table(table.slice(start, pqsrc.ROW_GROUP_ROWS), pqsrc.ROW_GROUP_ROWS)
     writer.close()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def same_rows(a: Path, b: Path) -> None:
@@ -144,6 +156,9 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="look-ups: best of N")
     p.add_argument(
         "--python-max", type=int, default=2_000_000, help="pure-Python export up to N coins"
+    )
+    p.add_argument(
+        "--before", help="also export (up to --python-max coins) with this older src/ on the path"
     )
     args = p.parse_args()
     if args.measure:
@@ -171,18 +186,24 @@ def main() -> None:
         out = data / f"parquet-{coins}"
         shutil.rmtree(out, ignore_errors=True)
         exports = {}
-        for mode in ("export", "export-py"):
-            if mode == "export-py" and coins > args.python_max:
-                print(f"  (pure-Python export skipped above {args.python_max:,} coins)")
+        modes = ["export", "export-py"] + (["before"] if args.before else [])
+        for mode in modes:
+            if mode != "export" and coins > args.python_max:
+                print(f"  ({mode} skipped above {args.python_max:,} coins)")
                 continue
-            target = out if mode == "export" else data / f"parquet-py-{coins}"
+            target = out if mode == "export" else data / f"parquet-{mode}-{coins}"
             shutil.rmtree(target, ignore_errors=True)
-            e = exports[mode] = child(mode, path, target, args.threads)
+            before = args.before if mode == "before" else None
+            e = exports[mode] = child(
+                "export" if before else mode, path, target, args.threads, before
+            )
+            if mode == "before":
+                shutil.rmtree(target)
             secs = float(e["seconds"])  # type: ignore[arg-type]
-            label = "compiled" if mode == "export" else "pure Python"
+            label = {"export": "compiled", "export-py": "pure Python", "before": "before"}[mode]
             print(
                 f"{coins:>11,} coins  snapshot {size / 1e6:6.0f} MB  export {label:11} {secs:7.1f} s "
-                f"({coins / secs / 1e6:5.2f} M coins/s)  parquet {int(e['bytes']) / 1e6:6.0f} MB in "  # type: ignore[call-overload]
+                f"(CPU {float(e['cpu']):6.1f} s; {coins / secs / 1e6:5.2f} M coins/s)  parquet {int(e['bytes']) / 1e6:6.0f} MB in "  # type: ignore[call-overload]
                 f"{e['files']} file(s) ({int(e['bytes']) / size:.2f}x the snapshot)  peak RSS "  # type: ignore[call-overload]
                 f"{int(e['rss']) / 1e6:5.0f} MB"  # type: ignore[call-overload]
             )
@@ -192,16 +213,19 @@ def main() -> None:
             shutil.rmtree(target)
             ratio = float(exports["export"]["seconds"]) / float(w["seconds"])  # type: ignore[arg-type]
             print(
-                f"  pyarrow writing the same rows from memory: {float(w['seconds']):5.1f} s; "  # type: ignore[arg-type]
-                f"the export takes {ratio:.2f}x that"
+                f"  pyarrow writing the same rows from memory: {float(w['seconds']):5.1f} s (CPU "  # type: ignore[arg-type]
+                f"{float(w['cpu']):5.1f} s); the export takes {ratio:.2f}x that"  # type: ignore[arg-type]
             )
         if "export-py" in exports:
             a, b = exports["export"], exports["export-py"]
             assert (a["coins"], a["hash"], a["total"]) == (b["coins"], b["hash"], b["total"])
-            assert child("compare", out, data / f"parquet-py-{coins}", args.threads)["same"]
-            shutil.rmtree(data / f"parquet-py-{coins}")
+            assert child("compare", out, data / f"parquet-export-py-{coins}", args.threads)["same"]
+            shutil.rmtree(data / f"parquet-export-py-{coins}")
             ratio = float(b["seconds"]) / float(a["seconds"])  # type: ignore[arg-type]
             print(f"  export: compiled is {ratio:.1f}x the pure-Python reader (rows equal)")
+        if "before" in exports:
+            ratio = float(exports["before"]["seconds"]) / float(exports["export"]["seconds"])  # type: ignore[arg-type]
+            print(f"  export: compiled is {ratio:.1f}x the code before ({args.before})")
         best: dict[str, dict[str, object]] = {}
         for _ in range(args.repeat):  # alternate the two, so that both see the same machine
             for mode in ("snapshot", "duckdb"):
