@@ -98,8 +98,8 @@ def child(
     env.pop("UTXO_TRUTH_PURE_PYTHON", None)
     if mode == "export-py":
         env["UTXO_TRUTH_PURE_PYTHON"] = "1"
-    if before:  # an older checkout's src/ first on the path: the code before a change
-        env["PYTHONPATH"] = before
+    if before:  # an older checkout's src/: the code before a change (see measure_before)
+        env["BENCH_BEFORE_SRC"] = before
     res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -135,6 +135,19 @@ def write_only(path: Path, out: Path) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
+def measure_before(src: str | None) -> None:
+    """Make ``import utxo_truth`` load ``src``'s copy (bench_snapshot put ours on the path and
+    imported it)."""
+    if not src:
+        return
+    for name in [m for m in sys.modules if m == "utxo_truth" or m.startswith("utxo_truth.")]:
+        del sys.modules[name]
+    sys.path.insert(0, src)
+    import utxo_truth
+
+    assert Path(utxo_truth.__file__).is_relative_to(Path(src).resolve()), utxo_truth.__file__
+
+
 def same_rows(a: Path, b: Path) -> None:
     """The two exports' first and last row groups hold the same rows (a sample: fast)."""
     import pyarrow.parquet as pq
@@ -163,6 +176,7 @@ def main() -> None:
     args = p.parse_args()
     if args.measure:
         mode, path, out = args.measure
+        measure_before(os.environ.get("BENCH_BEFORE_SRC"))
         print(json.dumps(measure(mode, Path(path), Path(out), args.threads)))
         return
     import duckdb

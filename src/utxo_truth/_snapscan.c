@@ -768,17 +768,20 @@ static inline uint32_t polymod_step(uint32_t chk, uint32_t v) {
     return chk;
 }
 
-/* Two polymod steps at once: the checksum is linear over GF(2), so the two steps' feedback
- * from the state's top 10 bits is one table entry (filled by init_polymod2). */
-static uint32_t POLYMOD2[1024];
+/* The polymod is linear over GF(2) in (state, value), so the checksum of values d[0..n-1]
+ * followed by BIP-173's six zeros, from state S, is ZERO_STEPS(S, n+6) XOR, for each i, the
+ * state that d[i] alone leaves after the n-1-i+6 steps that follow it: BECH32_AFTER[j][v] (j
+ * zero steps after v, from state 0).  Independent look-ups instead of a chain of n+6 steps.
+ * 71 = the most steps after a value: 65 values (a 40-byte program) + 6 - 1 + 1. */
+#define BECH32_STEPS 72
+static uint32_t BECH32_AFTER[BECH32_STEPS][32];
 
-static void init_polymod2(void) {
-    uint32_t x;
-    for (x = 0; x < 1024; x++) POLYMOD2[x] = polymod_step(polymod_step(x << 20, 0), 0);
-}
-
-static inline uint32_t polymod_step2(uint32_t chk, uint32_t v1, uint32_t v2) {
-    return ((chk & 0xfffff) << 10) ^ (v1 << 5) ^ v2 ^ POLYMOD2[chk >> 20];
+static void init_bech32_after(void) {
+    uint32_t v, c;
+    int j;
+    for (v = 0; v < 32; v++)
+        for (c = polymod_step(0, v), j = 0; j < BECH32_STEPS; j++, c = polymod_step(c, 0))
+            BECH32_AFTER[j][v] = c;
 }
 
 /* The polymod state after the expanded hrp (BIP-173: high bits, 0, low bits): the same for
@@ -792,15 +795,24 @@ static uint32_t hrp_state(const char *hrp, size_t len) {
     return chk;
 }
 
-/* A segwit address: BIP-173 (bech32) for witness version 0, BIP-350 (bech32m) for 1..16. */
-static size_t segwit_address(const char *hrp, size_t hrplen, uint32_t state, int version,
-                             const uint8_t *prog, size_t plen, char *out) {
-    uint8_t data[1 + 64];
+/* A segwit address: BIP-173 (bech32) for witness version 0, BIP-350 (bech32m) for 1..16.
+ * zero_steps[k]: the hrp's polymod state after k more zero steps (see BECH32_AFTER). */
+static size_t segwit_address(const char *hrp, size_t hrplen, const uint32_t *zero_steps,
+                             int version, const uint8_t *prog, size_t plen, char *out) {
+    uint8_t data[1 + 64 + 8];
+    char text[1 + 64 + 8 + 6];
     size_t dn = 0, i, n = 0;
-    uint32_t acc = 0, chk = state;
+    uint32_t acc = 0, chk;
     int bits = 0;
     data[dn++] = (uint8_t)version;
-    for (i = 0; i < plen; i++) { /* BIP-173 convertbits(8 -> 5), zero-padded */
+    /* BIP-173 convertbits(8 -> 5), zero-padded: 5 bytes are 8 values */
+    for (i = 0; i + 5 <= plen; i += 5) {
+        uint64_t w = (uint64_t)prog[i] << 32 | (uint64_t)prog[i + 1] << 24 |
+                     (uint64_t)prog[i + 2] << 16 | (uint64_t)prog[i + 3] << 8 | prog[i + 4];
+        int k;
+        for (k = 7; k >= 0; k--) data[dn++] = (uint8_t)((w >> (5 * k)) & 31);
+    }
+    for (; i < plen; i++) {
         acc = (acc << 8) | prog[i];
         bits += 8;
         while (bits >= 5) {
@@ -809,17 +821,19 @@ static size_t segwit_address(const char *hrp, size_t hrplen, uint32_t state, int
         }
     }
     if (bits) data[dn++] = (uint8_t)((acc << (5 - bits)) & 31);
-    for (i = 0; i + 1 < dn; i += 2) chk = polymod_step2(chk, data[i], data[i + 1]);
-    if (i < dn) chk = polymod_step(chk, data[i]);
-    chk = polymod_step2(polymod_step2(polymod_step2(chk, 0, 0), 0, 0), 0, 0);
+    chk = zero_steps[dn + 6];
+    for (i = 0; i < dn; i++) {
+        chk ^= BECH32_AFTER[dn - 1 - i + 6][data[i]];
+        text[i] = BECH32[data[i]];
+    }
     /* BIP-350: version 0 keeps bech32's constant 1; versions 1..16 use bech32m's */
     chk ^= version == 0 ? 1u : 0x2bc830a3u;
+    for (i = 0; i < 6; i++) text[dn + i] = BECH32[(chk >> (5 * (5 - i))) & 31];
     memcpy(out, hrp, hrplen);
     n = hrplen;
     out[n++] = '1';
-    for (i = 0; i < dn; i++) out[n++] = BECH32[data[i]];
-    for (i = 0; i < 6; i++) out[n++] = BECH32[(chk >> (5 * (5 - i))) & 31];
-    return n;
+    memcpy(out + n, text, dn + 6); /* from a local: char stores to out could alias data */
+    return n + dn + 6;
 }
 
 typedef struct {
@@ -867,7 +881,16 @@ static int colbatch_flush(colbatch_t *b, PyObject *sink) {
     return 1;
 }
 
-static const char HEX[] = "0123456789abcdef";
+static char HEX2[256][2]; /* a byte's two hex digits (filled by init_hex2) */
+
+static void init_hex2(void) {
+    static const char hex[] = "0123456789abcdef";
+    int b;
+    for (b = 0; b < 256; b++) {
+        HEX2[b][0] = hex[b >> 4];
+        HEX2[b][1] = hex[b & 15];
+    }
+}
 
 static PyObject *snap_columns(PyObject *self, PyObject *args) {
     PyObject *pathobj = NULL, *full_script, *err, *where, *sink, *result = NULL,
@@ -885,7 +908,8 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
     uint64_t max_code = 0;
     int have_code = 0;
     unsigned __int128 total = 0;
-    uint32_t state;
+    uint32_t zero_steps[BECH32_STEPS];
+    int zi;
     const char *fail = NULL;
     char failbuf[200];
     PyThreadState *unlocked = NULL; /* the GIL is released while this is set */
@@ -905,7 +929,8 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "bad batch, chunk, margin, hrp or version byte");
         goto done;
     }
-    state = hrp_state(hrp, (size_t)hrplen);
+    zero_steps[0] = hrp_state(hrp, (size_t)hrplen);
+    for (zi = 1; zi < BECH32_STEPS; zi++) zero_steps[zi] = polymod_step(zero_steps[zi - 1], 0);
     b.cap = (size_t)batch;
     b.txid = PyMem_Malloc(64 * b.cap);
     b.vout = PyMem_Malloc(8 * b.cap);
@@ -961,10 +986,8 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
             int w, bb;
             NEED(33);
             memcpy(txid, p, 32);
-            for (bb = 0; bb < 32; bb++) { /* display order: the bytes reversed */
-                txhex[2 * bb] = (uint8_t)HEX[txid[31 - bb] >> 4];
-                txhex[2 * bb + 1] = (uint8_t)HEX[txid[31 - bb] & 15];
-            }
+            for (bb = 0; bb < 32; bb++) /* display order: the bytes reversed */
+                memcpy(txhex + 2 * bb, HEX2[txid[31 - bb]], 2);
             p += 32;
             group_left = *p++;
             if (group_left >= 253) { /* serialize.h ReadCompactSize, little-endian tail */
@@ -1087,7 +1110,7 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
                 an = base58check21(payload, a);
             } else if (wv >= 0 && (wv > 0 || slen == 22 || slen == 34)) {
                 /* BIP-141: a version 0 program is 20 or 32 bytes; any other has no address */
-                an = segwit_address(hrp, (size_t)hrplen, state, wv, sp + 2, slen - 2, a);
+                an = segwit_address(hrp, (size_t)hrplen, zero_steps, wv, sp + 2, slen - 2, a);
             }
             if (an) b.avalid[i >> 3] |= (uint8_t)(1u << (i & 7));
             b.adata.n += an;
@@ -1201,6 +1224,7 @@ PyMODINIT_FUNC PyInit__snapscan(void) {
         getenv("UTXO_TRUTH_NO_SHANI") == NULL)
         sha256_compress = sha256_block_shani;
 #endif
-    init_polymod2(); /* for the columns pass's bech32 addresses */
+    init_bech32_after(); /* for the columns pass's bech32 addresses and txids */
+    init_hex2();
     return PyModule_Create(&module);
 }

@@ -82,8 +82,8 @@ ROW_GROUP_ROWS = 1_000_000
 whole row groups), Spark (a 128 MB input split reads the row groups that start inside it) and
 Dask (``split_row_groups``); 1 M coins is about 70 MB compressed, so a mainnet set (~185 M
 coins) gives ~185 units, enough for a large machine or a small cluster, while the per-group
-cost (its footer entry, a task) stays small against reading 70 MB. Memory while writing: one
-row group (peak RSS ~0.5 GB)."""
+cost (its footer entry, a task) stays small against reading 70 MB. Memory while writing: about
+two row groups, the one written and the one decoded meanwhile (peak RSS ~0.5 GB)."""
 FILE_ROWS = 16 * ROW_GROUP_ROWS
 """Coins per file: mainnet is a dozen files of ~1.1 GB, each a handful of Spark splits."""
 _BATCH = 65_536  # coins decoded per batch before they become Arrow columns
@@ -446,12 +446,14 @@ def export_parquet(
     computes the UTXO-set hash on the way. At the end the hash is checked against the trusted
     one where there is one, the base block height found as a look-up finds it, the metadata
     added to every file's footer and the files renamed; on any error nothing is left behind.
-    Memory: one row group per file being written.
+    Memory: about two row groups (one written while the next is decoded).
 
     Raises:
         InputError: ``out_dir`` already holds Parquet files.
         MissingExtraError: pyarrow or NumPy is not installed.
         VerificationError: the coins do not hash to the trusted UTXO-set hash.
+        SnapshotFormatError: the snapshot is corrupt (truncated, extended, out-of-range fields).
+        SourceUnavailableError: the snapshot could not be read or the files not written.
 
     Example:
         >>> r = export_parquet("examples/regtest/utxo-snapshot.dat", "/tmp/coins", "regtest")  # doctest: +SKIP
@@ -584,15 +586,20 @@ def export_parquet(
             target = path.with_name(path.name[1:].removesuffix(".partial"))
             path.replace(target)
             final.append(target)
-    except BaseException:
+    except BaseException as exc:
         for writer in writers:
             if writer.is_open:
-                writer.close()
+                with contextlib.suppress(OSError):
+                    writer.close()
         for path in written:
             path.unlink(missing_ok=True)
         if created:
             with contextlib.suppress(OSError):
                 out.rmdir()
+        if isinstance(exc, OSError):  # the snapshot unreadable, or the disk full: typed
+            raise SourceUnavailableError(
+                f"cannot export {where} to {out}: {exc.strerror or exc}"
+            ) from exc
         raise
     return ExportResult(
         files=tuple(final),
