@@ -21,7 +21,7 @@ Both look-ups must find the same coins, and both exports write the same rows (as
 sample: row counts, the UTXO-set hash and total, and the first and last row group's rows).
 
 Run: ``python benchmarks/bench_parquet.py [--coins 2000000 20000000] [--python-max N]
-[--before SRC] [--threads N]``
+[--before SRC] [--export-repeat N] [--threads N]``
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ def main() -> None:
     p.add_argument(
         "--python-max", type=int, default=2_000_000, help="pure-Python export up to N coins"
     )
+    p.add_argument("--export-repeat", type=int, default=1, help="exports: best of N")
     p.add_argument(
         "--before", help="also export (up to --python-max coins) with this older src/ on the path"
     )
@@ -199,20 +200,24 @@ def main() -> None:
         size = path.stat().st_size
         out = data / f"parquet-{coins}"
         shutil.rmtree(out, ignore_errors=True)
-        exports = {}
+        exports: dict[str, dict[str, object]] = {}
         modes = ["export", "export-py"] + (["before"] if args.before else [])
-        for mode in modes:
-            if mode != "export" and coins > args.python_max:
+        for mode in modes[1:]:
+            if coins > args.python_max:
                 print(f"  ({mode} skipped above {args.python_max:,} coins)")
-                continue
-            target = out if mode == "export" else data / f"parquet-{mode}-{coins}"
-            shutil.rmtree(target, ignore_errors=True)
-            before = args.before if mode == "before" else None
-            e = exports[mode] = child(
-                "export" if before else mode, path, target, args.threads, before
-            )
-            if mode == "before":
-                shutil.rmtree(target)
+                modes.remove(mode)
+        for _ in range(args.export_repeat):  # best of N, the modes alternating
+            for mode in modes:
+                target = out if mode == "export" else data / f"parquet-{mode}-{coins}"
+                shutil.rmtree(target, ignore_errors=True)
+                before = args.before if mode == "before" else None
+                e = child("export" if before else mode, path, target, args.threads, before)
+                if mode == "before":
+                    shutil.rmtree(target)
+                if mode not in exports or float(e["seconds"]) < float(exports[mode]["seconds"]):  # type: ignore[arg-type]
+                    exports[mode] = e
+        for mode in modes:
+            e = exports[mode]
             secs = float(e["seconds"])  # type: ignore[arg-type]
             label = {"export": "compiled", "export-py": "pure Python", "before": "before"}[mode]
             print(
@@ -223,7 +228,10 @@ def main() -> None:
             )
         if coins <= args.python_max:  # the rows held in memory: small files only
             target = data / f"parquet-w-{coins}"
-            w = child("writer", path, target, args.threads)
+            w = min(
+                (child("writer", path, target, args.threads) for _ in range(args.export_repeat)),
+                key=lambda r: float(r["seconds"]),  # type: ignore[arg-type]
+            )
             shutil.rmtree(target)
             ratio = float(exports["export"]["seconds"]) / float(w["seconds"])  # type: ignore[arg-type]
             print(
