@@ -293,20 +293,11 @@ _BECH32 = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 
 
-def _b58check(payload: bytes) -> str:
-    """Base58Check (base58.cpp ``EncodeBase58Check``): payload + 4 bytes of double SHA-256."""
-    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    n = int.from_bytes(data, "big")
-    out: list[str] = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(_B58[r])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(out))
-
-
 def _b58check_many(np: Any, payloads: list[bytes]) -> list[str]:
-    """:func:`_b58check` of many 21-byte payloads at once (the base conversion in NumPy).
+    """Base58Check (base58.cpp ``EncodeBase58Check``) of many 21-byte payloads at once.
+
+    The payload, 4 bytes of its double SHA-256, in base 58, one "1" per leading zero byte; the
+    base conversion in NumPy (the pure-Python pass; the compiled one has ``base58check21``).
 
     Each 25-byte string (payload and checksum) is 7 limbs of 32 bits; dividing all rows by
     58**5 at a time gives 5 digits a pass, and 7 passes cover 200 bits (35 digits).
