@@ -1331,12 +1331,591 @@ done:
     return result;
 }
 
+/* ================================================================ every coin as columns
+ * (issue 19 item 5, the Parquet export; sources/parquet.py calls it through _snapfast.columns)
+ *
+ * columns(path, offset, count, batch, want_hash, full_script, err, where, chunk, margin,
+ *         hrp, p2pkh_version, p2sh_version, sink) -> (digest or None, coins, total_sats, max_code)
+ *
+ * The same walk as snap_scan, over every coin with no filter: each coin decoded (its script
+ * decompressed to the full scriptPubKey), classified as _script.script_type_of classifies it and
+ * given its address as _script.address_of does (null where it has none), and stored in columnar
+ * buffers laid out as Arrow arrays.  Every `batch` coins (or sooner, when the scripts of a batch
+ * near 1 GiB) the buffers are handed to sink(n, txid, vout, height, coinbase, value, script_off,
+ * script_data, type_off, type_data, addr_valid, addr_off, addr_data), all bytes:
+ *   txid        n x 64 hex characters, the display order (bytes reversed); offsets are i*64
+ *   vout        n x int64 LE        height   n x int32 LE        value  n x int64 LE (satoshis)
+ *   coinbase    Arrow boolean bitmap (bit i of byte i/8, LSB first)
+ *   *_off       (n+1) x int32 LE Arrow offsets into the matching *_data
+ *   addr_valid  Arrow validity bitmap of the address column (0: null)
+ * No Python object per coin, except for an uncompressed P2PK key (kinds 4/5): its y is
+ * recomputed by full_script(kind, x) in Python, as snap_scan does.  With want_hash the UTXO-set
+ * hash (hash_serialized_3 before its byte reversal) is computed in the same pass.  max_code is
+ * the highest height*2+coinbase (-1 with no coins).  The GIL is released while a batch is
+ * decoded (taken back for reads, the P2PK callback and the sink), so that a Python thread
+ * writing the previous batches (pyarrow releases it too) runs at the same time. */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+} cbuf_t;
+
+/* Without the GIL: plain realloc; 0 when out of memory (the caller raises). */
+static int cbuf_grow(cbuf_t *b, size_t more) {
+    size_t cap;
+    uint8_t *q;
+    if (b->n + more <= b->cap) return 1;
+    cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->n + more) cap *= 2;
+    q = realloc(b->p, cap);
+    if (!q) return 0;
+    b->p = q;
+    b->cap = cap;
+    return 1;
+}
+
+static inline void put_u32le(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void put_u64le(uint8_t *p, uint64_t v) {
+    int b;
+    for (b = 0; b < 8; b++) p[b] = (uint8_t)(v >> (8 * b));
+}
+
+/* _script.script_type_of, rule for rule and in its order; writes the name, returns its length.
+ * *wv is set to the witness version (0..16) of a witness program, else -1. */
+static size_t script_type(const uint8_t *s, size_t n, char *out, int *wv) {
+    const char *t;
+    size_t k;
+    *wv = -1;
+    if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac)
+        t = "p2pkh";
+    else if (n == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87)
+        t = "p2sh";
+    else if (n == 22 && s[0] == 0 && s[1] == 0x14) { t = "p2wpkh"; *wv = 0; }
+    else if (n == 34 && s[0] == 0 && s[1] == 0x20) { t = "p2wsh"; *wv = 0; }
+    else if (n == 34 && s[0] == 0x51 && s[1] == 0x20) { t = "p2tr"; *wv = 1; }
+    else if (n >= 4 && n <= 42 && (s[0] == 0 || (s[0] >= 0x51 && s[0] <= 0x60)) &&
+             s[1] == n - 2) {
+        /* BIP-141 witness program: a version opcode (OP_0, OP_1..OP_16), one push of 2..40 B */
+        *wv = s[0] == 0 ? 0 : s[0] - 0x50;
+        return (size_t)sprintf(out, "witness_v%d", *wv);
+    } else if (((n == 35 && s[0] == 33 && (s[1] == 2 || s[1] == 3)) ||
+                (n == 67 && s[0] == 65 && s[1] == 4)) && s[n - 1] == 0xac)
+        t = "p2pk";
+    else if (n >= 37 && s[n - 1] == 0xae && s[0] >= 0x51 && s[0] <= 0x60 && s[n - 2] >= 0x51 &&
+             s[n - 2] <= 0x60)
+        t = "multisig";
+    else if (n >= 1 && s[0] == 0x6a)
+        t = "nulldata";
+    else
+        t = "nonstandard";
+    k = strlen(t);
+    memcpy(out, t, k);
+    return k;
+}
+
+static const char B58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/* Base58Check (base58.cpp EncodeBase58Check) of a 21-byte payload (version byte + HASH160):
+ * the payload, the first 4 bytes of its double SHA-256, in base 58, one '1' per leading zero
+ * byte.  The 25 bytes are 7 big-endian 32-bit limbs (3 zero bytes in front); each pass divides
+ * them by 58**5, giving 5 digits, and 7 passes cover 200 bits (58**35 > 2**200). */
+static size_t base58check21(const uint8_t payload[21], char *out) {
+    uint8_t data[28], d1[32], d2[32];
+    uint32_t limbs[7];
+    uint8_t digits[35];
+    sha256_t s;
+    int step, j, k, zeros = 0, first = 0;
+    size_t n = 0;
+    memset(data, 0, 3);
+    memcpy(data + 3, payload, 21);
+    sha256_init(&s); sha256_update(&s, payload, 21); sha256_final(&s, d1);
+    sha256_init(&s); sha256_update(&s, d1, 32); sha256_final(&s, d2);
+    memcpy(data + 24, d2, 4);
+    for (j = 0; j < 7; j++)
+        limbs[j] = (uint32_t)data[4 * j] << 24 | (uint32_t)data[4 * j + 1] << 16 |
+                   (uint32_t)data[4 * j + 2] << 8 | data[4 * j + 3];
+    for (step = 0; step < 7; step++) {
+        uint64_t rem = 0;
+        for (j = 0; j < 7; j++) {
+            uint64_t cur = (rem << 32) | limbs[j];
+            limbs[j] = (uint32_t)(cur / 656356768u); /* 58**5 */
+            rem = cur % 656356768u;
+        }
+        for (k = 0; k < 5; k++) {
+            digits[34 - step * 5 - k] = (uint8_t)(rem % 58);
+            rem /= 58;
+        }
+    }
+    while (zeros < 25 && data[3 + zeros] == 0) zeros++;
+    while (first < 35 && digits[first] == 0) first++;
+    for (j = 0; j < zeros; j++) out[n++] = '1';
+    for (j = first; j < 35; j++) out[n++] = B58[digits[j]];
+    return n;
+}
+
+static const char BECH32[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/* BIP-173 polymod, one 5-bit value */
+static inline uint32_t polymod_step(uint32_t chk, uint32_t v) {
+    uint32_t top = chk >> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    if (top & 1) chk ^= 0x3b6a57b2;
+    if (top & 2) chk ^= 0x26508e6d;
+    if (top & 4) chk ^= 0x1ea119fa;
+    if (top & 8) chk ^= 0x3d4233dd;
+    if (top & 16) chk ^= 0x2a1462b3;
+    return chk;
+}
+
+/* The polymod is linear over GF(2) in (state, value), so the checksum of values d[0..n-1]
+ * followed by BIP-173's six zeros, from state S, is ZERO_STEPS(S, n+6) XOR, for each i, the
+ * state that d[i] alone leaves after the n-1-i+6 steps that follow it: BECH32_AFTER[j][v] (j
+ * zero steps after v, from state 0).  Independent look-ups instead of a chain of n+6 steps.
+ * 71 = the most steps after a value: 65 values (a 40-byte program) + 6 - 1 + 1. */
+#define BECH32_STEPS 72
+static uint32_t BECH32_AFTER[BECH32_STEPS][32];
+
+static void init_bech32_after(void) {
+    uint32_t v, c;
+    int j;
+    for (v = 0; v < 32; v++)
+        for (c = polymod_step(0, v), j = 0; j < BECH32_STEPS; j++, c = polymod_step(c, 0))
+            BECH32_AFTER[j][v] = c;
+}
+
+/* The polymod state after the expanded hrp (BIP-173: high bits, 0, low bits): the same for
+ * every address of a network. */
+static uint32_t hrp_state(const char *hrp, size_t len) {
+    uint32_t chk = 1;
+    size_t i;
+    for (i = 0; i < len; i++) chk = polymod_step(chk, (uint8_t)hrp[i] >> 5);
+    chk = polymod_step(chk, 0);
+    for (i = 0; i < len; i++) chk = polymod_step(chk, (uint8_t)hrp[i] & 31);
+    return chk;
+}
+
+/* A segwit address: BIP-173 (bech32) for witness version 0, BIP-350 (bech32m) for 1..16.
+ * zero_steps[k]: the hrp's polymod state after k more zero steps (see BECH32_AFTER). */
+static size_t segwit_address(const char *hrp, size_t hrplen, const uint32_t *zero_steps,
+                             int version, const uint8_t *prog, size_t plen, char *out) {
+    uint8_t data[1 + 64 + 8];
+    char text[1 + 64 + 8 + 6];
+    size_t dn = 0, i, n = 0;
+    uint32_t acc = 0, chk;
+    int bits = 0;
+    data[dn++] = (uint8_t)version;
+    /* BIP-173 convertbits(8 -> 5), zero-padded: 5 bytes are 8 values */
+    for (i = 0; i + 5 <= plen; i += 5) {
+        uint64_t w = (uint64_t)prog[i] << 32 | (uint64_t)prog[i + 1] << 24 |
+                     (uint64_t)prog[i + 2] << 16 | (uint64_t)prog[i + 3] << 8 | prog[i + 4];
+        int k;
+        for (k = 7; k >= 0; k--) data[dn++] = (uint8_t)((w >> (5 * k)) & 31);
+    }
+    for (; i < plen; i++) {
+        acc = (acc << 8) | prog[i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            data[dn++] = (uint8_t)((acc >> bits) & 31);
+        }
+    }
+    if (bits) data[dn++] = (uint8_t)((acc << (5 - bits)) & 31);
+    chk = zero_steps[dn + 6];
+    for (i = 0; i < dn; i++) {
+        chk ^= BECH32_AFTER[dn - 1 - i + 6][data[i]];
+        text[i] = BECH32[data[i]];
+    }
+    /* BIP-350: version 0 keeps bech32's constant 1; versions 1..16 use bech32m's */
+    chk ^= version == 0 ? 1u : 0x2bc830a3u;
+    for (i = 0; i < 6; i++) text[dn + i] = BECH32[(chk >> (5 * (5 - i))) & 31];
+    memcpy(out, hrp, hrplen);
+    n = hrplen;
+    out[n++] = '1';
+    memcpy(out + n, text, dn + 6); /* from a local: char stores to out could alias data */
+    return n + dn + 6;
+}
+
+typedef struct {
+    size_t cap, n;       /* coins per batch; coins in this batch */
+    uint8_t *txid, *vout, *height, *coinbase, *value, *soff, *toff, *tdata, *avalid, *aoff;
+    size_t tlen;         /* bytes used in tdata */
+    cbuf_t sdata, adata; /* scripts, addresses */
+} colbatch_t;
+
+static void colbatch_free(colbatch_t *b) {
+    PyMem_Free(b->txid); PyMem_Free(b->vout); PyMem_Free(b->height); PyMem_Free(b->coinbase);
+    PyMem_Free(b->value); PyMem_Free(b->soff); PyMem_Free(b->toff); PyMem_Free(b->tdata);
+    PyMem_Free(b->avalid); PyMem_Free(b->aoff); free(b->sdata.p); free(b->adata.p);
+}
+
+static void colbatch_reset(colbatch_t *b) {
+    b->n = 0;
+    b->tlen = 0;
+    b->sdata.n = 0;
+    b->adata.n = 0;
+    memset(b->coinbase, 0, (b->cap + 7) / 8);
+    memset(b->avalid, 0, (b->cap + 7) / 8);
+    put_u32le(b->soff, 0);
+    put_u32le(b->toff, 0);
+    put_u32le(b->aoff, 0);
+}
+
+/* Hand the batch to sink as bytes; 0 on an error (the sink's exception stays set). */
+static int colbatch_flush(colbatch_t *b, PyObject *sink) {
+    size_t n = b->n, bits = (n + 7) / 8;
+    PyObject *r;
+    if (!n) return 1;
+#define BYTES(p, len) PyBytes_FromStringAndSize((const char *)(p), (Py_ssize_t)(len))
+    r = PyObject_CallFunction(sink, "nNNNNNNNNNNNN", (Py_ssize_t)n, BYTES(b->txid, 64 * n),
+                              BYTES(b->vout, 8 * n), BYTES(b->height, 4 * n),
+                              BYTES(b->coinbase, bits), BYTES(b->value, 8 * n),
+                              BYTES(b->soff, 4 * (n + 1)), BYTES(b->sdata.p, b->sdata.n),
+                              BYTES(b->toff, 4 * (n + 1)), BYTES(b->tdata, b->tlen),
+                              BYTES(b->avalid, bits), BYTES(b->aoff, 4 * (n + 1)),
+                              BYTES(b->adata.p, b->adata.n));
+#undef BYTES
+    if (!r) return 0;
+    Py_DECREF(r);
+    colbatch_reset(b);
+    return 1;
+}
+
+static char HEX2[256][2]; /* a byte's two hex digits (filled by init_hex2) */
+
+static void init_hex2(void) {
+    static const char hex[] = "0123456789abcdef";
+    int b;
+    for (b = 0; b < 256; b++) {
+        HEX2[b][0] = hex[b >> 4];
+        HEX2[b][1] = hex[b & 15];
+    }
+}
+
+static PyObject *snap_columns(PyObject *self, PyObject *args) {
+    PyObject *pathobj = NULL, *full_script, *err, *where, *sink, *result = NULL,
+             *digest = Py_None;
+    long long offset;
+    unsigned long long count;
+    int want_hash, v_p2pkh, v_p2sh;
+    Py_ssize_t chunk, margin, batch, hrplen;
+    const char *hrp;
+    reader_t r;
+    sha256_t sha;
+    colbatch_t b;
+    uint8_t txid[32], txhex[64], rec[32 + 4 + 4 + 8 + 3];
+    unsigned long long n = 0, group_left = 0;
+    uint64_t max_code = 0;
+    int have_code = 0;
+    unsigned __int128 total = 0;
+    uint32_t zero_steps[BECH32_STEPS];
+    int zi;
+    const char *fail = NULL;
+    char failbuf[200];
+    PyThreadState *unlocked = NULL; /* the GIL is released while this is set */
+#define LOCK() do { if (unlocked) { PyEval_RestoreThread(unlocked); unlocked = NULL; } } while (0)
+#define UNLOCK() do { if (!unlocked) unlocked = PyEval_SaveThread(); } while (0)
+
+    (void)self;
+    memset(&r, 0, sizeof r);
+    memset(&b, 0, sizeof b);
+    r.fd = -1;
+    if (!PyArg_ParseTuple(args, "O&LKnpOOUnns#iiO", PyUnicode_FSConverter, &pathobj, &offset,
+                          &count, &batch, &want_hash, &full_script, &err, &where, &chunk,
+                          &margin, &hrp, &hrplen, &v_p2pkh, &v_p2sh, &sink))
+        return NULL;
+    if (batch < 1 || batch > (1 << 24) || chunk < 1 || margin < 64 || hrplen < 1 ||
+        hrplen > 16 || v_p2pkh < 0 || v_p2pkh > 255 || v_p2sh < 0 || v_p2sh > 255) {
+        PyErr_SetString(PyExc_ValueError, "bad batch, chunk, margin, hrp or version byte");
+        goto done;
+    }
+    zero_steps[0] = hrp_state(hrp, (size_t)hrplen);
+    for (zi = 1; zi < BECH32_STEPS; zi++) zero_steps[zi] = polymod_step(zero_steps[zi - 1], 0);
+    b.cap = (size_t)batch;
+    b.txid = PyMem_Malloc(64 * b.cap);
+    b.vout = PyMem_Malloc(8 * b.cap);
+    b.height = PyMem_Malloc(4 * b.cap);
+    b.value = PyMem_Malloc(8 * b.cap);
+    b.coinbase = PyMem_Malloc((b.cap + 7) / 8);
+    b.avalid = PyMem_Malloc((b.cap + 7) / 8);
+    b.soff = PyMem_Malloc(4 * (b.cap + 1));
+    b.toff = PyMem_Malloc(4 * (b.cap + 1));
+    b.aoff = PyMem_Malloc(4 * (b.cap + 1));
+    b.tdata = PyMem_Malloc(12 * b.cap); /* the longest name: "nonstandard", "witness_v16" */
+    if (margin < 32 + 9 + 9 + 10 + 10 + 10 + MAX_SCRIPT_SIZE + 64)
+        margin = 32 + 9 + 9 + 10 + 10 + 10 + MAX_SCRIPT_SIZE + 64;
+    r.cap = (size_t)chunk + (size_t)margin;
+    r.buf = PyMem_Malloc(r.cap);
+    if (!b.txid || !b.vout || !b.height || !b.value || !b.coinbase || !b.avalid || !b.soff ||
+        !b.toff || !b.aoff || !b.tdata || !r.buf) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    colbatch_reset(&b);
+    r.fd = open(PyBytes_AS_STRING(pathobj), O_RDONLY);
+    if (r.fd < 0) { PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj); goto done; }
+#ifdef POSIX_FADV_SEQUENTIAL
+    posix_fadvise(r.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    if (lseek(r.fd, (off_t)offset, SEEK_SET) < 0) { PyErr_SetFromErrno(PyExc_OSError); goto done; }
+    if (want_hash) sha256_init(&sha);
+
+    UNLOCK();
+    while (n < count) {
+        const uint8_t *p, *end, *script_pos;
+        uint64_t vout, code, amount, size, value;
+        size_t k, key_len, slen, i = b.n, tl;
+        int over, wv;
+        uint8_t kind, *sp;
+
+        if (!r.eof && r.avail - r.pos < (size_t)margin) {
+            LOCK(); /* refill reads without the GIL, and raises with it */
+            if (!refill(&r, (size_t)margin)) goto done;
+            UNLOCK();
+        }
+        p = r.buf + r.pos;
+        end = r.buf + r.avail;
+#define NEED(m) do { if ((size_t)(end - p) < (size_t)(m)) goto truncated; } while (0)
+#define VARINT(dst) do {                                                                  \
+        k = read_varint(p, end, &(dst), &over);                                           \
+        if (!k) goto truncated;                                                           \
+        if (k > 10) { fail = "a VARINT longer than 10 bytes (corrupt snapshot)"; goto format; } \
+        p += k;                                                                           \
+    } while (0)
+        if (!group_left) {
+            int w, bb;
+            NEED(33);
+            memcpy(txid, p, 32);
+            for (bb = 0; bb < 32; bb++) /* display order: the bytes reversed */
+                memcpy(txhex + 2 * bb, HEX2[txid[31 - bb]], 2);
+            p += 32;
+            group_left = *p++;
+            if (group_left >= 253) { /* serialize.h ReadCompactSize, little-endian tail */
+                w = group_left == 253 ? 2 : group_left == 254 ? 4 : 8;
+                NEED(w);
+                group_left = 0;
+                for (bb = w - 1; bb >= 0; bb--) group_left = (group_left << 8) | p[bb];
+                p += w;
+            }
+            if (!group_left) { fail = "a transaction with zero coins (corrupt)"; goto format; }
+        }
+        NEED(1); /* vout: CompactSize */
+        vout = *p++;
+        if (vout >= 253) {
+            int w = vout == 253 ? 2 : vout == 254 ? 4 : 8, bb;
+            NEED(w);
+            vout = 0;
+            for (bb = w - 1; bb >= 0; bb--) vout = (vout << 8) | p[bb];
+            p += w;
+        }
+        /* COutPoint::n is a uint32 */
+        if (vout > 0xFFFFFFFFULL) { fail = "a coin with an output index above 2**32-1 (corrupt)"; goto format; }
+        VARINT(code); /* Coin: VARINT(height*2 + coinbase) */
+        /* Coin: nHeight (31 bits) and fCoinBase (1 bit) are one uint32 code */
+        if (over || code > 0xFFFFFFFFULL) { fail = "a coin with a height code above 2**32-1 (corrupt)"; goto format; }
+        VARINT(amount); /* VARINT(CompressAmount(value)) */
+        /* amount.h MoneyRange: 0 <= value <= MAX_MONEY */
+        if (over || !decompress_amount(amount, &value) || value > MAX_MONEY) {
+            fail = "a coin above 21 million BTC (MAX_MONEY; corrupt)";
+            goto format;
+        }
+        /* CompressedScript (compressor.h): kinds 0..5 special forms, else VARINT(len+6), raw */
+        NEED(1);
+        script_pos = p;
+        kind = *p;
+        if (kind < 6) {
+            key_len = kind < 2 ? 21 : 33;
+            NEED(key_len);
+            slen = kind == 0 ? 25 : kind == 1 ? 23 : kind < 4 ? 35 : 67;
+        } else {
+            VARINT(size);
+            if (over || size - 6 > MAX_SCRIPT_SIZE) { /* script.h MAX_SCRIPT_SIZE */
+                if (over)
+                    snprintf(failbuf, sizeof failbuf,
+                             "coin %llu has a script of more than 2**64 bytes, over the limit", n);
+                else
+                    snprintf(failbuf, sizeof failbuf,
+                             "coin %llu has a script of %llu bytes, over the limit", n,
+                             (unsigned long long)(size - 6));
+                fail = failbuf;
+                goto format;
+            }
+            slen = (size_t)(size - 6);
+            key_len = k + slen;
+            p = script_pos; /* p is moved past the key below */
+            NEED(key_len);
+        }
+        if (b.sdata.n + slen > ((size_t)1 << 30)) {
+            LOCK();
+            if (!colbatch_flush(&b, sink)) goto done;
+            UNLOCK();
+        }
+        i = b.n;
+        if (!cbuf_grow(&b.sdata, slen) || !cbuf_grow(&b.adata, 96)) goto nomem;
+        sp = b.sdata.p + b.sdata.n;
+        if (kind == 0) { /* P2PKH: OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG */
+            sp[0] = 0x76; sp[1] = 0xa9; sp[2] = 0x14;
+            memcpy(sp + 3, script_pos + 1, 20);
+            sp[23] = 0x88; sp[24] = 0xac;
+        } else if (kind == 1) { /* P2SH: OP_HASH160 <20> OP_EQUAL */
+            sp[0] = 0xa9; sp[1] = 0x14;
+            memcpy(sp + 2, script_pos + 1, 20);
+            sp[22] = 0x87;
+        } else if (kind < 4) { /* compressed P2PK: <33-byte key> OP_CHECKSIG */
+            sp[0] = 0x21;
+            memcpy(sp + 1, script_pos, 33);
+            sp[34] = 0xac;
+        } else if (kind < 6) { /* uncompressed P2PK: the key's y is recomputed in Python */
+            PyObject *full;
+            LOCK();
+            full = PyObject_CallFunction(full_script, "iy#", (int)kind,
+                                         (const char *)script_pos + 1, (Py_ssize_t)32);
+            if (!full) goto done;
+            if (!PyBytes_Check(full) || PyBytes_GET_SIZE(full) != 67) {
+                Py_DECREF(full);
+                PyErr_SetString(PyExc_TypeError, "full_script must return 67 bytes");
+                goto done;
+            }
+            memcpy(sp, PyBytes_AS_STRING(full), 67);
+            Py_DECREF(full);
+            UNLOCK();
+        } else {
+            memcpy(sp, script_pos + (key_len - slen), slen);
+        }
+        p = script_pos + key_len;
+#undef VARINT
+#undef NEED
+        /* the row */
+        memcpy(b.txid + 64 * i, txhex, 64);
+        put_u64le(b.vout + 8 * i, vout);
+        put_u32le(b.height + 4 * i, (uint32_t)(code >> 1));
+        if (code & 1) b.coinbase[i >> 3] |= (uint8_t)(1u << (i & 7));
+        put_u64le(b.value + 8 * i, value);
+        b.sdata.n += slen;
+        put_u32le(b.soff + 4 * (i + 1), (uint32_t)b.sdata.n);
+        tl = script_type(sp, slen, (char *)b.tdata + b.tlen, &wv);
+        b.tlen += tl;
+        put_u32le(b.toff + 4 * (i + 1), (uint32_t)b.tlen);
+        {
+            char *a = (char *)b.adata.p + b.adata.n;
+            size_t an = 0;
+            uint8_t payload[21];
+            if (tl == 5 && !memcmp(b.tdata + b.tlen - 5, "p2pkh", 5)) {
+                payload[0] = (uint8_t)v_p2pkh;
+                memcpy(payload + 1, sp + 3, 20);
+                an = base58check21(payload, a);
+            } else if (tl == 4 && !memcmp(b.tdata + b.tlen - 4, "p2sh", 4)) {
+                payload[0] = (uint8_t)v_p2sh;
+                memcpy(payload + 1, sp + 2, 20);
+                an = base58check21(payload, a);
+            } else if (wv >= 0 && (wv > 0 || slen == 22 || slen == 34)) {
+                /* BIP-141: a version 0 program is 20 or 32 bytes; any other has no address */
+                an = segwit_address(hrp, (size_t)hrplen, zero_steps, wv, sp + 2, slen - 2, a);
+            }
+            if (an) b.avalid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            b.adata.n += an;
+            put_u32le(b.aoff + 4 * (i + 1), (uint32_t)b.adata.n);
+        }
+        if (want_hash) {
+            /* coinstats.cpp TxOutSer: outpoint (txid, n u32), height*2+coinbase u32,
+             * value i64, script with its CompactSize length */
+            memcpy(rec, txid, 32);
+            put_u32le(rec + 32, (uint32_t)vout);
+            put_u32le(rec + 36, (uint32_t)code);
+            put_u64le(rec + 40, value);
+            k = 48;
+            if (slen < 253) {
+                rec[k++] = (uint8_t)slen;
+            } else {
+                rec[k++] = 0xfd;
+                rec[k++] = (uint8_t)slen;
+                rec[k++] = (uint8_t)(slen >> 8);
+            }
+            sha256_update(&sha, rec, k);
+            sha256_update(&sha, sp, slen);
+        }
+        total += value;
+        if (!have_code || code > max_code) { max_code = code; have_code = 1; }
+        b.n++;
+        r.pos = (size_t)(p - r.buf);
+        group_left--;
+        n++;
+        if (b.n == b.cap) {
+            LOCK();
+            if (!colbatch_flush(&b, sink)) goto done;
+            UNLOCK();
+        }
+    }
+    LOCK();
+    if (group_left) {
+        snprintf(failbuf, sizeof failbuf,
+                 "the last transaction promises %llu more coins than the header counts",
+                 group_left);
+        fail = failbuf;
+        goto format;
+    }
+    if (!refill(&r, 1)) goto done;
+    if (r.avail != r.pos) {
+        snprintf(failbuf, sizeof failbuf,
+                 "data left after the %llu coins the header counts (corrupt or appended)", count);
+        fail = failbuf;
+        goto format;
+    }
+    if (!colbatch_flush(&b, sink)) goto done;
+    if (want_hash) {
+        uint8_t d1[32], d2[32];
+        sha256_final(&sha, d1);
+        sha256_init(&sha);
+        sha256_update(&sha, d1, 32);
+        sha256_final(&sha, d2);
+        digest = PyBytes_FromStringAndSize((const char *)d2, 32);
+        if (!digest) goto done;
+    } else {
+        Py_INCREF(digest);
+    }
+    {
+        PyObject *tot = u128_to_py(total);
+        if (!tot) { Py_DECREF(digest); goto done; }
+        result = Py_BuildValue("(NKNL)", digest, n, tot, have_code ? (long long)max_code : -1LL);
+    }
+    goto done;
+
+nomem:
+    LOCK();
+    PyErr_NoMemory();
+    goto done;
+truncated:
+    snprintf(failbuf, sizeof failbuf,
+             "truncated: the header promises %llu coins but the file ends after %llu", count, n);
+    fail = failbuf;
+format:
+    LOCK();
+    PyErr_Format(err, "%U: %s", where, fail);
+done:
+    LOCK();
+#undef LOCK
+#undef UNLOCK
+    if (r.fd >= 0) close(r.fd);
+    PyMem_Free(r.buf);
+    colbatch_free(&b);
+    Py_XDECREF(pathobj);
+    return result;
+}
+/* ================================================================ end of every coin as columns */
+
+
 static PyMethodDef methods[] = {
     {"scan", snap_scan, METH_VARARGS,
      "scan(path, offset, count, keys, scripts, want_hash, full_script, err, where, chunk, margin)"
      " -> (matches, max_height, digest or None, coins, total_sats)"},
     {"watch_list", wl_read, METH_VARARGS,
      "watch_list(path, hrp, p2pkh, p2sh, fallback) -> WatchSet (a file of addresses/scripts)"},
+    /* every coin as Arrow-ready columns, for the Parquet export (see its section above) */
+    {"columns", snap_columns, METH_VARARGS,
+     "columns(path, offset, count, batch, want_hash, full_script, err, where, chunk, margin,"
+     " hrp, p2pkh_version, p2sh_version, sink) -> (digest or None, coins, total_sats, max_code)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_snapscan",
@@ -1349,6 +1928,8 @@ PyMODINIT_FUNC PyInit__snapscan(void) {
         getenv("UTXO_TRUTH_NO_SHANI") == NULL)
         sha256_compress = sha256_block_shani;
 #endif
+    init_bech32_after(); /* for the columns pass's bech32 addresses and txids */
+    init_hex2();
     {
         PyObject *m;
         if (PyType_Ready(&WatchSetType) < 0) return NULL;

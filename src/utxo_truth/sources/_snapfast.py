@@ -93,3 +93,42 @@ def watch_list(
     if not available():
         return None
     return _snapscan.watch_list(os.fspath(path), hrp, p2pkh, p2sh, fallback)
+# --- every coin as columns (the Parquet export, sources/parquet.py) ----------------------------
+
+# (the double SHA-256 of the coins' TxOutSer or None, coin count, total value, highest
+# height*2+coinbase or -1)
+Pass = tuple[bytes | None, int, int, int]
+
+
+def columns(
+    path: Path,
+    offset: int,
+    count: int,
+    where: str,
+    sink: Callable[..., object],
+    *,
+    batch: int,
+    want_hash: bool,
+    hrp: str,
+    p2pkh: int,
+    p2sh: int,
+    chunk: int,
+    margin: int,
+) -> Pass | None:
+    """One compiled pass over every coin, handed to ``sink`` as Arrow-ready column buffers.
+
+    ``sink(n, txid, vout, height, coinbase, value, script_offsets, script_data, type_offsets,
+    type_data, address_validity, address_offsets, address_data)`` is called per batch of up to
+    ``batch`` coins (all ``bytes``; layout in ``_snapscan.c``'s "every coin as columns"
+    section); addresses use the bech32 ``hrp`` and the base58 version bytes ``p2pkh`` and
+    ``p2sh``. ``None`` if the compiled scanner is not available.
+    """
+    if not available():
+        return None
+    from .snapshot import _full_script  # the uncompressed P2PK keys' y (kinds 4/5), per coin
+
+    result: Any = _snapscan.columns(
+        os.fspath(path), offset, count, batch, want_hash, _full_script, SnapshotFormatError,
+        where, chunk, margin, hrp, p2pkh, p2sh, sink,
+    )  # fmt: skip
+    return result  # type: ignore[no-any-return]
