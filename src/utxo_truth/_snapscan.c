@@ -1416,7 +1416,7 @@ static size_t script_type(const uint8_t *s, size_t n, char *out, int *wv) {
     return k;
 }
 
-static const char B58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+/* B58, the base58 alphabet, is defined with the watch-list reader above */
 
 /* Base58Check (base58.cpp EncodeBase58Check) of a 21-byte payload (version byte + HASH160):
  * the payload, the first 4 bytes of its double SHA-256, in base 58, one '1' per leading zero

@@ -93,6 +93,8 @@ def watch_list(
     if not available():
         return None
     return _snapscan.watch_list(os.fspath(path), hrp, p2pkh, p2sh, fallback)
+
+
 # --- every coin as columns (the Parquet export, sources/parquet.py) ----------------------------
 
 # (the double SHA-256 of the coins' TxOutSer or None, coin count, total value, highest
