@@ -89,7 +89,13 @@ def scan(
     """
     net = parse_network(network)
     if watch_list is not None:
-        return _scan_watch_list(watch_list, targets, net, source, sources, gap, range, progress)
+        if script_type is not None:
+            raise InputError(
+                "script_type= applies to plain xpubs; a watch list holds addresses and scripts"
+            )
+        return _scan_watch_list(
+            watch_list, targets, net, source, sources, gap, range, progress, proxy
+        )
     if isinstance(targets, (str, Target)):
         targets = [targets]
     if not targets:
@@ -130,6 +136,7 @@ def _scan_watch_list(
     gap: int,
     range_: int,
     progress: Progress | None,
+    proxy: str | None,
 ) -> Holdings:
     """:func:`scan` of a watch list: one aggregate result (``discover_watch_list``)."""
     from .discovery import discover_watch_list
@@ -142,7 +149,13 @@ def _scan_watch_list(
         )
     if sources is not None or source is None:
         raise InputError("watch_list= takes one chain source (source=), not several to compare")
-    opened = open_source(source, net) if isinstance(source, str) else source
+    if proxy is not None and not isinstance(source, str):
+        raise InputError(
+            "proxy= applies to sources given as spec strings: pass proxy= to the "
+            "EsploraSource or ElectrumSource you made"
+        )
+    # the list's scripts go to the server through the proxy (Tor), as any scan's do
+    opened = open_source(source, net, proxy=proxy) if isinstance(source, str) else source
     if opened.network is not net:
         raise InputError(
             f"the source serves {opened.network.label} but the scan is for {net.label}"

@@ -28,12 +28,21 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import InputError, PrivateKeyError, TargetError
+from ._exceptions import (
+    ChecksumError,
+    InputError,
+    NetworkMismatchError,
+    PrivateKeyError,
+    TargetError,
+    UtxoTruthError,
+)
 from ._network import Network, parse_network
 from ._script import script_type_of
 from .sources import _snapfast
@@ -48,15 +57,35 @@ MAX_LINE = 65_536
 _MAX_TEXT = 20_000  # as parse_target: the hex of a 10,000-byte script
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CHUNK = 1 << 20
+_RUN = re.compile(r"[A-Za-z0-9]+")
+_WORDS = re.compile(r"[\s,;]+")  # seed words are written apart by spaces, commas or semicolons
+_SEED = (
+    "refused: it holds what looks like seed words (a BIP-39 mnemonic). A watch list holds "
+    "addresses only. The words were not stored, printed or sent."
+)
+_RAW_KEY = (
+    "refused: it holds a 32-byte hex string, which may be a raw private key and is not a "
+    "script. A watch list holds addresses and script hex only. It was not stored, printed or sent."
+)
+
+
+@functools.cache
+def _seed_words() -> frozenset[str]:
+    from embit.wordlists.bip39 import WORDLIST
+
+    return frozenset(WORDLIST)
+
+
+def _is_seed_word(word: str) -> bool:
+    """BIP-39: a word of the English list (a line of one is a seed written one word a line)."""
+    return word.lower() in _seed_words()
 
 
 def _looks_mnemonic(words: list[str]) -> bool:
     """BIP-39: a mnemonic is 12-24 words of its list; 12 or more list words are refused."""
     if len(words) < 12:
         return False
-    from embit.wordlists.bip39 import WORDLIST
-
-    vocab = frozenset(WORDLIST)
+    vocab = _seed_words()
     return sum(w.lower() in vocab for w in words) >= 12
 
 
@@ -76,13 +105,21 @@ def line_script(raw: bytes | None, network: Network) -> bytes | None:
     if not t or t.startswith("#"):
         return None
     _refuse_private(t)  # a WIF, an xprv, a bare 32-byte hex: refused, never echoed
-    words = t.split()
+    for run in _RUN.findall(t):  # a 32-byte hex with a label or a comma attached ("<hex>,cold")
+        if (
+            62 <= len(run) <= 66
+            and sum(c not in _HEX for c in run) <= 2
+            and not (
+                len(run) == 66 and run[:2] in ("02", "03")  # a compressed public key
+            )
+        ):
+            raise PrivateKeyError(_RAW_KEY)
+    words = _WORDS.split(t)
+    if len(words) == 1 and t.isalpha() and len(t) <= 8 and _is_seed_word(t):
+        raise PrivateKeyError(_SEED)  # seed words one a line: a backup, not a watch list
     if len(words) > 1:
         if _looks_mnemonic(words):
-            raise PrivateKeyError(
-                "refused: it holds what looks like seed words (a BIP-39 mnemonic). A watch list "
-                "holds addresses only. The words were not stored, printed or sent."
-            )
+            raise PrivateKeyError(_SEED)
         raise TargetError(
             f"holds {len(words)} words (not shown): a watch list has one address or script hex "
             "a line, and a # comment takes a whole line"
@@ -99,7 +136,27 @@ def line_script(raw: bytes | None, network: Network) -> bytes | None:
         if script_type_of(script) == "nonstandard":
             raise TargetError(f"hex of {len(script)} bytes that is not a recognised scriptPubKey")
         return script
-    return _address_script(t, network)
+    try:
+        return _address_script(t, network)
+    except PrivateKeyError:
+        raise
+    except UtxoTruthError as exc:  # its message quotes the start of the text: never here
+        message = (
+            f"not an address of {network.label} nor the hex of a script ({_why(exc)}; the line "
+            "is not shown: a watch list's bad line may be key material)"
+        )
+        if isinstance(exc, NetworkMismatchError):
+            raise NetworkMismatchError(message, expected=exc.expected, found=exc.found) from None
+        raise type(exc)(message) from None
+
+
+def _why(exc: UtxoTruthError) -> str:
+    """What kind of failure, without any of the text that failed."""
+    if isinstance(exc, ChecksumError):
+        return "its checksum is wrong: a typo?"
+    if isinstance(exc, NetworkMismatchError):
+        return f"an address of {exc.found}"
+    return "not a form an address takes"
 
 
 class _PyWatchSet:
@@ -107,6 +164,7 @@ class _PyWatchSet:
 
     def __init__(self) -> None:
         self._line: dict[bytes, int] = {}  # script -> its first line
+        self._order: list[tuple[int, bytes]] = []  # (first line, script), in the file's order
         self._forms: dict[bytes, bytes] = {}  # stored form -> script
         self.lines = 0
         self.repeats = 0
@@ -117,6 +175,7 @@ class _PyWatchSet:
             self.repeats += 1
             return
         self._line[script] = line
+        self._order.append((line, script))
         self._forms.setdefault(compress_script(script), script)
         if _uncompressed_pk(script):  # Core stores it raw when the key is not on the curve
             self._forms.setdefault(raw_form(script), script)
@@ -128,8 +187,8 @@ class _PyWatchSet:
         return self._line.get(script)
 
     def chunk(self, offset: int, n: int) -> tuple[list[tuple[int, bytes]], int]:
-        items = list(self._line.items())[offset : offset + n]
-        return [(line, s) for s, line in items], offset + len(items)
+        items = self._order[offset : offset + n]  # a slice: batches cost O(n) each, not O(all)
+        return items, offset + len(items)
 
     @property
     def memory(self) -> int:
