@@ -14,6 +14,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -1094,7 +1095,9 @@ static PyObject *cols_json(PyObject *self, PyObject *args) {
                 PyErr_SetString(PyExc_TypeError, "json: mid and tail must be bytes");
                 goto done;
             }
-            size += 2 + 160 + PyBytes_GET_SIZE(m) + PyBytes_GET_SIZE(t);
+            /* ",\n" + the fixed text (146 bytes, the txid's 64 hex digits included) + at most
+             * 10 + 20 + 10 digits of vout, value and height, with room to spare */
+            size += 2 + 200 + PyBytes_GET_SIZE(m) + PyBytes_GET_SIZE(t);
         }
     }
     buf = PyMem_Malloc((size_t)size + 1);
@@ -1132,6 +1135,7 @@ static PyObject *cols_json(PyObject *self, PyObject *args) {
             p += PyBytes_GET_SIZE(t);
         }
     }
+    if (p - buf > size) abort(); /* cannot happen: the sizing above is an upper bound */
     result = PyUnicode_DecodeASCII(buf, p - buf, "strict");
 done:
     for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);

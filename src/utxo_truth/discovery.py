@@ -30,9 +30,10 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from ._columns import CoinColumns, MatchedCoins, UtxoView, group_rows
-from ._exceptions import InconsistentTipError, InputError
+from ._exceptions import InconsistentTipError, InputError, SourceProtocolError
 from ._models import (
     COINBASE_MATURITY,
+    MAX_MONEY,
     BlockRef,
     ChainScan,
     Holdings,
@@ -517,8 +518,11 @@ def _holdings_columns(
     for lab in present:
         script = cols.scripts[lab]
         where = origins.get(script, ())
-        if not where:  # a coin of a script nobody asked for: not listed (as in _holdings)
-            raise InputError(f"a source answered for script {script.hex()[:40]} never asked for")
+        if not where:
+            raise SourceProtocolError(
+                f"{source.describe()} answered with coins of script {script.hex()[:40]}, which "
+                "was never asked for"
+            )
         first_slot[lab] = len(slot_oid)
         count[lab] = len(where)
         for o in where:
@@ -561,6 +565,11 @@ def _holdings_columns(
         results.append(TargetHoldings.model_construct(**fields))
     every_coin = UtxoView(coins)
     total, immature = every_coin.sums()
+    if total > MAX_MONEY:  # amount.h MoneyRange: no set of coins can hold more
+        raise SourceProtocolError(
+            f"{source.describe()}: the coins found sum to {total} sats, above 21 million BTC "
+            "(MAX_MONEY): the source's data is corrupt"
+        )
     answer: dict[str, Any] = {
         "network": network.value,
         "block": block,
