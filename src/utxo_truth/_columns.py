@@ -335,7 +335,7 @@ class UtxoView(Sequence[Utxo]):
     gives each item's origin id (None: each label's top-level origin).
     """
 
-    __slots__ = ("_n", "_oids", "_rows", "coins")
+    __slots__ = ("_made", "_n", "_oids", "_rows", "coins")
 
     def __init__(
         self, coins: MatchedCoins, rows: memoryview | None = None, oids: memoryview | None = None
@@ -344,6 +344,9 @@ class UtxoView(Sequence[Utxo]):
         self._rows = rows
         self._oids = oids
         self._n = len(coins.cols) if rows is None else len(rows)
+        self._made: tuple[Utxo, ...] | None = None
+        """Every item, once a reader has walked them all: a second walk (a table's per-kind
+        counts) costs what it costs over a tuple."""
 
     @property
     def is_every_row(self) -> bool:
@@ -367,52 +370,62 @@ class UtxoView(Sequence[Utxo]):
         return self._item(i)
 
     def _item(self, i: int) -> Utxo:
+        if self._made is not None:
+            return self._made[i]
         rows, oids = self._rows, self._oids
         return self.coins.utxo(i if rows is None else rows[i], None if oids is None else oids[i])
 
+    def _all(self) -> tuple[Utxo, ...]:
+        if self._made is None:
+            make = self.coins.utxo
+            rows, oids = self._rows, self._oids
+            if rows is None:
+                made = tuple(make(r, None) for r in range(self._n))
+            elif oids is None:
+                made = tuple(make(r, None) for r in rows)
+            else:
+                made = tuple(make(r, o) for r, o in zip(rows, oids, strict=True))
+            self._made = made
+        return self._made
+
     def __iter__(self) -> Iterator[Utxo]:
-        make = self.coins.utxo
-        rows, oids = self._rows, self._oids
-        if rows is None:
-            for r in range(self._n):
-                yield make(r, None)
-        elif oids is None:
-            for r in rows:
-                yield make(r, None)
-        else:
-            for r, o in zip(rows, oids, strict=True):
-                yield make(r, o)
+        return iter(self._all())
+
+    def __reversed__(self) -> Iterator[Utxo]:
+        return reversed(self._all())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, UtxoView):
             if other is self:
                 return True
-            return len(other) == self._n and tuple(self) == tuple(other)
+            return len(other) == self._n and self._all() == other._all()
         if isinstance(other, tuple):
-            return len(other) == self._n and tuple(self) == other
+            return len(other) == self._n and self._all() == other
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(tuple(self))
+        return hash(self._all())
 
     def __add__(self, other: object) -> tuple[Utxo, ...]:
-        if isinstance(other, (tuple, UtxoView)):
-            return tuple(self) + tuple(other)
+        if isinstance(other, UtxoView):
+            return self._all() + other._all()
+        if isinstance(other, tuple):
+            return self._all() + other
         return NotImplemented
 
     def __radd__(self, other: object) -> tuple[Utxo, ...]:
         if isinstance(other, tuple):
-            return other + tuple(self)
+            return other + self._all()
         return NotImplemented
 
     def __bool__(self) -> bool:
         return self._n > 0
 
     def __repr__(self) -> str:
-        return repr(tuple(self))
+        return repr(self._all())
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (tuple, (tuple(self),))
+        return (tuple, (self._all(),))
 
     def __copy__(self) -> UtxoView:
         return self  # immutable, as a tuple

@@ -506,6 +506,7 @@ def _holdings_columns(
     others kept for ``also_origins``. Totals are summed over the columns.
     """
     network = source.network
+    given = _given_addresses(targets)
     every: list[Origin] = []  # origin id -> origin
     present = sorted(cols.labels())
     nlabels = len(cols.scripts)
@@ -536,7 +537,7 @@ def _holdings_columns(
         others = [where[k] for k in ranked[1:] if where[k] != shown]
         if others:
             also[lab] = others
-        address[lab] = address_of(script, network)
+        address[lab] = given.get(script) or address_of(script, network)
     coins = MatchedCoins(cols, block.height, every, top, also, address)
     offsets, rows, oids = group_rows(
         cols.label, memoryview(first_slot), memoryview(count), memoryview(slot_oid),
@@ -583,6 +584,22 @@ def _holdings_columns(
         **_column_totals(total, immature),
     }
     return Holdings.model_construct(**answer)
+
+
+def _given_addresses(targets: Sequence[Target]) -> dict[bytes, str]:
+    """The address of each address target's script, as ``address_of`` would write it.
+
+    The target parsed from that very text, checksum and all: base58check and bech32 both have
+    one spelling per script, bech32's in lower case (BIP173). Saves an encoding per target
+    (thousands of addresses given with --file).
+    """
+    out: dict[bytes, str] = {}
+    for t in targets:
+        if t.kind == "address" and not t.ranged:
+            hrp = t.network.params.hrp + "1"
+            text = t.text.lower() if t.text.lower().startswith(hrp) else t.text
+            out[t.script()] = text
+    return out
 
 
 def _column_totals(total: int, immature: int) -> dict[str, int]:
