@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import struct
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
@@ -89,12 +90,19 @@ def columns_of(raw: tuple[Any, ...]) -> Raw:
     return cols
 
 
+_SORT_KEY = struct.Struct(">I32sII")  # height, txid in display order, vout, row: compared as bytes
+
+
 def _sort_py(cols: Raw) -> tuple[Raw, int]:
     """Pure-Python twin of the compiled ``sort``: the rows in Holdings order, and a duplicate."""
     txids, vout, height, coinbase, value, label = cols
     n = len(vout)
-    keys = [(height[i], txids[32 * i : 32 * i + 32][::-1], vout[i]) for i in range(n)]
-    perm = sorted(range(n), key=keys.__getitem__)
+    rev = txids[::-1]  # every txid byte-reversed, the last row's first
+    pack = _SORT_KEY.pack
+    keys = sorted(
+        pack(height[i], rev[32 * (n - 1 - i) : 32 * (n - i)], vout[i], i) for i in range(n)
+    )
+    perm = [int.from_bytes(k[40:], "big") for k in keys]
     out: Raw = (
         b"".join(txids[32 * i : 32 * i + 32] for i in perm),
         _u32([vout[i] for i in perm]),
@@ -103,14 +111,14 @@ def _sort_py(cols: Raw) -> tuple[Raw, int]:
         _u64([value[i] for i in perm]),
         _u32([label[i] for i in perm]),
     )
-    seen: set[tuple[bytes, int]] = set()
+    seen: set[bytes] = set()
     dup = -1
-    for row, i in enumerate(perm):
-        key = (keys[i][1], keys[i][2])
-        if key in seen:
+    for row, k in enumerate(keys):
+        outpoint = k[4:40]
+        if outpoint in seen:
             dup = row
             break
-        seen.add(key)
+        seen.add(outpoint)
     return out, dup
 
 
@@ -262,8 +270,12 @@ def json_lines(
     txids, vout, height, coinbase, value, label = (
         cols.txids, cols.vout, cols.height, cols.coinbase, cols.value, cols.label,
     )  # fmt: skip
+    text_of: dict[int, tuple[str, str]] = {}
     for r in range(start, stop):
         lab = label[r]
+        pair = text_of.get(lab)
+        if pair is None:
+            pair = text_of[lab] = (mid[lab].decode("ascii"), tail[lab].decode("ascii"))
         h = height[r]
         cb = coinbase[r]
         sep = "\n" if first and r == start else ",\n"
@@ -273,7 +285,7 @@ def json_lines(
         )
         parts.append(
             f'{sep}    {{"txid": "{txid}", "vout": {vout[r]}, "value": {value[r]}'
-            f"{mid[lab].decode('ascii')}{h}, {flags}{tail[lab].decode('ascii')}"
+            f"{pair[0]}{h}, {flags}{pair[1]}"
         )
     return "".join(parts)
 
