@@ -150,6 +150,12 @@ def test_real_snapshot_oracle_wallets(oracle: dict[str, Any]) -> None:
     assert trusted == lazy and _json(trusted) == _json(lazy)
 
 
+def test_no_coins_found() -> None:
+    lazy, eager = _both(["0014" + "11" * 20, "0014" + "12" * 20], SNAPSHOT)
+    assert lazy.utxos == () and not lazy.utxos and lazy.total_sats == 0
+    _assert_same(lazy, eager)
+
+
 def test_real_snapshot_overlapping_targets(oracle: dict[str, Any]) -> None:
     """An address and a script also inside a descriptor: each coin once, also_origins kept."""
     descs = _descriptors(oracle)
