@@ -229,9 +229,21 @@ def _as_tuple(value: Any, handler: Any) -> Any:
     return handler(value if isinstance(value, tuple) else tuple(value))
 
 
-Utxos = Annotated[tuple[Utxo, ...], WrapSerializer(_as_tuple)]
+class _TupleJsonSchema:
+    """The JSON schema of a field whose serializer is :func:`_as_tuple`: the tuple's own.
+
+    A function serializer hides the type it writes from pydantic's serialization-mode schema;
+    this hands the schema generator the field's schema without it (an array of ``Utxo``).
+    """
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        return handler({k: v for k, v in schema.items() if k != "serialization"})
+
+
+Utxos = Annotated[tuple[Utxo, ...], WrapSerializer(_as_tuple), _TupleJsonSchema]
 """A tuple of coins; built from a snapshot's columns it may be a lazy ``UtxoView`` in its place,
-which pydantic cannot serialize as a tuple by itself."""
+which pydantic cannot serialize as a tuple by itself (nested include/exclude still apply)."""
 
 
 class _Totals(_Frozen):

@@ -106,6 +106,9 @@ def _assert_same(lazy: Holdings, eager: Holdings) -> None:
         assert lazy.model_dump() == eager.model_dump()
         assert lazy.model_dump(mode="json") == eager.model_dump(mode="json")
         assert lazy.model_dump_json() == eager.model_dump_json()
+        some = {"utxos": {0: {"txid", "origin"}, 2: True}, "targets": {0: {"utxos": {1}}}}
+        assert lazy.model_dump(exclude=some) == eager.model_dump(exclude=some)
+        assert lazy.model_dump(include=some) == eager.model_dump(include=some)
     assert Holdings.model_validate_json(lazy.model_dump_json()) == eager
     assert lazy.model_copy() == eager and copy.copy(lazy) == eager
     assert copy.deepcopy(lazy) == eager
@@ -148,6 +151,16 @@ def test_real_snapshot_oracle_wallets(oracle: dict[str, Any]) -> None:
         source=Eager(SnapshotSource(SNAPSHOT, "regtest"), validate=False),
     )
     assert trusted == lazy and _json(trusted) == _json(lazy)
+
+
+def test_the_json_schema_still_says_a_list_of_utxos() -> None:
+    for mode in ("validation", "serialization"):
+        schema = Holdings.model_json_schema(mode=mode)
+        for name in ("utxos", "pending"):
+            field = schema["properties"][name]
+            assert field["type"] == "array" and field["items"] == {"$ref": "#/$defs/Utxo"}
+        held = schema["$defs"]["TargetHoldings"]["properties"]["utxos"]
+        assert held["items"] == {"$ref": "#/$defs/Utxo"}
 
 
 def test_no_coins_found() -> None:
