@@ -170,6 +170,17 @@ class CoinColumns:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        raw = (self.txids, *(bytes(c) for c in (self.vout, self.height)), self.coinbase,
+               bytes(self.value), bytes(self.label))  # fmt: skip
+        return (_restore, (raw, list(self.scripts)))
+
+    def __copy__(self) -> CoinColumns:
+        return self  # read-only columns
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CoinColumns:
+        return self
+
     def __repr__(self) -> str:
         return f"CoinColumns({len(self)} coins of {len(self.scripts)} scripts)"
 
@@ -204,6 +215,11 @@ class CoinColumns:
             if coinbase[r] and _immature(height[r], tip):
                 immature += value[r]
         return total, immature
+
+
+def _restore(raw: tuple[bytes, ...], scripts: list[bytes]) -> CoinColumns:
+    """Unpickle :class:`CoinColumns` (already sorted)."""
+    return CoinColumns(columns_of(raw), scripts)
 
 
 def _immature(height: int, tip: int) -> bool:

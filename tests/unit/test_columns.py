@@ -248,6 +248,7 @@ def test_both_readers_give_the_same_columns(
     pure = SnapshotSource(path, "regtest").lookup(scripts)
     assert fast.columns is not None and pure.columns is not None
     assert fast.columns == pure.columns and fast == pure
+    assert pickle.loads(pickle.dumps(fast)) == fast and copy.deepcopy(fast) == fast
     assert bytes(fast.columns.vout) == bytes(pure.columns.vout)
     # the per-script mapping other readers of Lookup.coins use
     assert isinstance(fast.coins, ColumnCoins)
