@@ -17,6 +17,7 @@ import io
 import json
 import pickle
 import random
+import re
 import warnings
 from collections.abc import Collection
 from pathlib import Path
@@ -161,6 +162,17 @@ def test_the_json_schema_still_says_a_list_of_utxos() -> None:
             assert field["type"] == "array" and field["items"] == {"$ref": "#/$defs/Utxo"}
         held = schema["$defs"]["TargetHoldings"]["properties"]["utxos"]
         assert held["items"] == {"$ref": "#/$defs/Utxo"}
+
+
+def test_plain_tpub_scanned_as_every_type(oracle: dict[str, Any]) -> None:
+    """A bare tpub: four script types, coins_under from the coins' chains."""
+    desc = next(d for d in _descriptors(oracle) if "tpub" in d)
+    tpub = re.search(r"tpub[1-9A-HJ-NP-Za-km-z]+", desc)
+    assert tpub is not None
+    lazy, eager = _both([tpub.group(0)], SNAPSHOT, range=50)
+    assert lazy.targets[0].scanned_as and lazy.targets[0].coins_under
+    assert lazy.targets[0].coins_under == eager.targets[0].coins_under
+    _assert_same(lazy, eager)
 
 
 def test_no_coins_found() -> None:
