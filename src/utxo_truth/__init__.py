@@ -16,7 +16,6 @@ import sys as _sys
 import types as _types
 import typing as _typing
 
-from ._api import measure, reconcile, scan, scan_reserve_proofs
 from ._exceptions import (
     AccessDeniedError,
     AllSourcesFailedError,
@@ -49,22 +48,23 @@ from ._exceptions import (
     VerificationError,
     WalletFileError,
 )
-from ._models import (
-    BlockRef,
-    ChainScan,
-    Consensus,
-    Disagreement,
-    Holdings,
-    Origin,
-    SourceAnswer,
-    TargetHoldings,
-    Utxo,
-)
 from ._network import Network
 
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
+    from ._api import measure, reconcile, scan, scan_reserve_proofs
+    from ._models import (
+        BlockRef,
+        ChainScan,
+        Consensus,
+        Disagreement,
+        Holdings,
+        Origin,
+        SourceAnswer,
+        TargetHoldings,
+        Utxo,
+    )
     from ._report_models import Report
     from ._scanjson import holdings_from_json
     from .claims import (
@@ -119,10 +119,25 @@ if _typing.TYPE_CHECKING:
     from .sources.parquet import ParquetSource, export_parquet
     from .targets import Target, descriptor_checksum, parse_target, parse_targets
     from .wallets import WalletFile, load_wallet_file
+    from .watchlist import WatchList, read_watch_list
     from .wrapped import ReserveList, TokenSpec, WrappedReport, read_reserves
 
-# Loaded when first used (PEP 562): `import utxo_truth` and the CLI's start stay light.
+# Loaded when first used (PEP 562): `import utxo_truth` and the CLI's start stay light (the
+# verbs and the models too: pydantic is imported, and its schemas built, at the first of them).
 _LAZY: dict[str, str] = {
+    "measure": "_api",
+    "reconcile": "_api",
+    "scan": "_api",
+    "scan_reserve_proofs": "_api",
+    "BlockRef": "_models",
+    "ChainScan": "_models",
+    "Consensus": "_models",
+    "Disagreement": "_models",
+    "Holdings": "_models",
+    "Origin": "_models",
+    "SourceAnswer": "_models",
+    "TargetHoldings": "_models",
+    "Utxo": "_models",
     "Book": "claims",
     "Custodian": "claims",
     "ExitStep": "claims",
@@ -177,6 +192,8 @@ _LAZY: dict[str, str] = {
     "parse_targets": "targets",
     "WalletFile": "wallets",
     "load_wallet_file": "wallets",
+    "WatchList": "watchlist",
+    "read_watch_list": "watchlist",
     "EvmBlock": "evm",
     "EvmRpc": "evm",
     "TokenSupply": "evm",
@@ -206,8 +223,9 @@ class _Package(_types.ModuleType):
 
     def __setattr__(self, name: str, value: object) -> None:
         # the first import of utxo_truth.reconcile (the module, loaded when first needed) sets
-        # the package's attribute `reconcile` to it: the public name stays the function
-        if isinstance(value, _types.ModuleType) and name in _KEPT and name in self.__dict__:
+        # the package's attribute `reconcile` to it: the public name stays the function (set
+        # already, or loaded by __getattr__ when first read)
+        if isinstance(value, _types.ModuleType) and name in _KEPT:
             return
         super().__setattr__(name, value)
 
@@ -296,6 +314,7 @@ __all__ = [
     "Wallet",
     "WalletFile",
     "WalletFileError",
+    "WatchList",
     "WrappedReport",
     "__version__",
     "build_tree",
@@ -317,6 +336,7 @@ __all__ = [
     "parse_target",
     "parse_targets",
     "read_reserves",
+    "read_watch_list",
     "reconcile",
     "reconcile_holdings",
     "scan",

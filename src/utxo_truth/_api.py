@@ -9,6 +9,7 @@ nodes) and hands it to a pure function of a lower layer: ``reconcile.reconcile_h
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,13 +25,14 @@ if TYPE_CHECKING:  # the conveniences' modules are loaded when first called: a s
     from ._report_models import Report
     from .claims import Portfolio
     from .reserve_proofs import ReserveProofs, ScannedReserves
+    from .watchlist import WatchList
     from .wrapped import ReserveList, TokenSpec, WrappedReport
 
 __all__ = ["measure", "reconcile", "scan", "scan_reserve_proofs"]
 
 
 def scan(
-    targets: str | Target | Sequence[str | Target],
+    targets: str | Target | Sequence[str | Target] = (),
     *,
     network: Network | str,
     source: ChainSource | str | None = None,
@@ -41,6 +43,7 @@ def scan(
     progress: Progress | None = None,
     script_type: str | None = None,
     proxy: str | None = None,
+    watch_list: str | os.PathLike[str] | WatchList | None = None,
 ) -> Holdings:
     """Find the unspent outputs of xpubs, descriptors, addresses or scripts at one block.
 
@@ -63,6 +66,12 @@ def scan(
         proxy: ``socks5h://HOST:PORT`` (or ``socks5://``; ``user:password@`` allowed): the
             SOCKS5 proxy (Tor) through which sources given as spec strings connect
             (Electrum and Esplora). Never shown in a message.
+        watch_list: instead of ``targets``, a file of addresses and script hex, one a line
+            (an exchange's whole list; see :func:`~utxo_truth.read_watch_list`), or a
+            :class:`~utxo_truth.WatchList` already read. The answer has one target of kind
+            ``list`` whose coins say their line (``origin.index``); over a snapshot the list
+            stays in the compiled scanner's set (about 46 bytes a script), over other
+            sources it is asked in batches of 10,000. One source only (not ``sources=``).
 
     Returns:
         :class:`Holdings`: every UTXO with its origin, totals in satoshis, and the block
@@ -73,12 +82,20 @@ def scan(
         ...          source="snapshot:examples/regtest/utxo-snapshot.dat")  # doctest: +SKIP
         >>> h.total_sats, h.block.height  # doctest: +SKIP
         (3857143, 295)
+        >>> h = scan(watch_list="tests/data/watchlist-regtest.txt", network="regtest",
+        ...          source="snapshot:tests/data/utxo-snapshot.dat")
+        >>> h.targets[0].kind, h.targets[0].scripts_watched, h.targets[0].scripts_holding
+        ('list', 6, 4)
     """
     net = parse_network(network)
+    if watch_list is not None:
+        return _scan_watch_list(watch_list, targets, net, source, sources, gap, range, progress)
     if isinstance(targets, (str, Target)):
         targets = [targets]
     if not targets:
-        raise InputError("nothing to scan: give at least one xpub, descriptor, address or script")
+        raise InputError(
+            "nothing to scan: give at least one xpub, descriptor, address or script, or watch_list="
+        )
     kind = "any" if script_type is None else script_type
     parsed = [
         t if isinstance(t, Target) else parse_target(t, net, script_type=kind) for t in targets
@@ -102,6 +119,36 @@ def scan(
     opened = [open_source(s, net, proxy=proxy) if isinstance(s, str) else s for s in sources]
     held, consensus = compare(opened, one, lambda s: s.describe(), policy=policy)
     return held.model_copy(update={"consensus": consensus})
+
+
+def _scan_watch_list(
+    watch_list: str | os.PathLike[str] | WatchList,
+    targets: object,
+    net: Network,
+    source: ChainSource | str | None,
+    sources: object,
+    gap: int,
+    range_: int,
+    progress: Progress | None,
+) -> Holdings:
+    """:func:`scan` of a watch list: one aggregate result (``discover_watch_list``)."""
+    from .discovery import discover_watch_list
+    from .watchlist import WatchList, read_watch_list
+
+    if targets:
+        raise InputError(
+            "a watch list is scanned on its own: give targets or watch_list=, not both (scan "
+            "the other targets in a second call, at the same source)"
+        )
+    if sources is not None or source is None:
+        raise InputError("watch_list= takes one chain source (source=), not several to compare")
+    opened = open_source(source, net) if isinstance(source, str) else source
+    if opened.network is not net:
+        raise InputError(
+            f"the source serves {opened.network.label} but the scan is for {net.label}"
+        )
+    watch = watch_list if isinstance(watch_list, WatchList) else read_watch_list(watch_list, net)
+    return discover_watch_list(watch, opened, gap=gap, range=range_, progress=progress)
 
 
 def reconcile(

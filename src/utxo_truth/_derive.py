@@ -16,27 +16,49 @@ from ctypes import byref, c_size_t, create_string_buffer
 from typing import Any
 
 __all__ = [
-    "FAST",
     "child_pubkey",
     "child_xpub",
     "decompress_pubkey",
     "derive_xpub_path",
+    "fast",
     "hash160",
     "taproot_output_key",
 ]
 
 _EC_COMPRESSED = 0b0100000010
 
-try:  # embit loads its prebuilt libsecp256k1 (or a system one) through ctypes
-    from embit.util import ctypes_secp256k1 as _ct
+_lib: Any = None
+_ctx: Any = None
+_fast: bool | None = None
 
-    _lib: Any = _ct._secp
-    _ctx: Any = _lib.ctx
-    FAST = True
-except Exception:  # pragma: no cover - only without a usable libsecp256k1
-    _lib = None
-    _ctx = None
-    FAST = False
+
+def fast() -> bool:
+    """Whether libsecp256k1 is usable here; loaded at the first call (``FAST`` says the same).
+
+    Loaded when first needed, not at import: an address or script target never derives a key,
+    and loading embit's library (ctypes, a search for the shared object) costs more than a
+    snapshot scan's whole start.
+
+    Example:
+        >>> isinstance(fast(), bool)
+        True
+    """
+    global _lib, _ctx, _fast
+    if _fast is None:
+        try:  # embit loads its prebuilt libsecp256k1 (or a system one) through ctypes
+            from embit.util import ctypes_secp256k1 as _ct
+
+            _lib, _ctx, _fast = _ct._secp, _ct._secp.ctx, True
+        except Exception:  # pragma: no cover - only without a usable libsecp256k1
+            _fast = False
+    return _fast
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FAST":  # PEP 562: the library is loaded when FAST is first read
+        return fast()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TAPTWEAK_TAG = hashlib.sha256(b"TapTweak").digest()
 
@@ -54,6 +76,8 @@ def hash160(data: bytes) -> bytes:
 
 
 def _parse(sec: bytes) -> Any:
+    if _lib is None:
+        fast()  # every use of the library starts with a key parsed here
     pub = create_string_buffer(64)
     if not _lib.secp256k1_ec_pubkey_parse(_ctx, pub, sec, len(sec)):
         raise ValueError("invalid public key")
@@ -109,7 +133,7 @@ def derive_xpub_path(sec: bytes, chain_code: bytes, path: list[int]) -> tuple[by
 
 def decompress_pubkey(sec: bytes) -> bytes:
     """The 65-byte uncompressed form of a compressed public key."""
-    if FAST:
+    if fast():
         pub = _parse(sec)
         out = create_string_buffer(65)
         size = c_size_t(65)

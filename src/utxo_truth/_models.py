@@ -283,11 +283,13 @@ class TargetHoldings(_Totals):
 
     target: str
     """The target as given, with private-looking parts impossible (they are refused earlier)."""
-    kind: Literal["xpub", "descriptor", "address", "script"]
+    kind: Literal["xpub", "descriptor", "address", "script", "list"]
+    """``list``: a watch list file (``scan(watch_list=...)``), one result for all its lines."""
     script_type: str
-    method: Literal["gap", "range", "single"]
+    method: Literal["gap", "range", "single", "list"]
     """``gap``: stop after ``bound`` unused indexes (history source); ``range``: indexes
-    0..bound-1 (UTXO-only source); ``single``: one script, no index."""
+    0..bound-1 (UTXO-only source); ``single``: one script, no index; ``list``: every script of
+    a watch list, each coin's ``origin.index`` the line that watched it."""
     bound: Annotated[StrictInt, Field(ge=0)]
     chains: tuple[ChainScan, ...]
     scanned_as: tuple[str, ...] = ()
@@ -296,6 +298,10 @@ class TargetHoldings(_Totals):
     coins_under: tuple[str, ...] = ()
     """With ``scanned_as``: the script types under which coins were found (confirmed or
     pending), in the order of ``scanned_as``."""
+    scripts_watched: Annotated[StrictInt, Field(ge=0)] | None = None
+    """A watch list: how many distinct scripts it holds (None for other targets)."""
+    scripts_holding: Annotated[StrictInt, Field(ge=0)] | None = None
+    """A watch list: how many of them hold coins, confirmed or pending, at the block."""
 
     @model_validator(mode="after")
     def _check(self) -> TargetHoldings:
@@ -311,6 +317,15 @@ class TargetHoldings(_Totals):
                 raise ValueError("coins_under must name the script types of the coins listed")
         elif self.coins_under:
             raise ValueError("coins_under needs scanned_as")
+        is_list = self.kind == "list"
+        if is_list != (self.scripts_watched is not None) or is_list != (
+            self.scripts_holding is not None
+        ):
+            raise ValueError("scripts_watched and scripts_holding are a watch list's, and needed")
+        if self.kind == "list":
+            lines = {u.origin.index for u in self.utxos + self.pending if u.origin is not None}
+            if self.scripts_holding != len(lines) or len(lines) > (self.scripts_watched or 0):
+                raise ValueError("scripts_holding must count the lines of the coins listed")
         return self
 
 

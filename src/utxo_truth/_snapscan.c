@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SCRIPT_SIZE 10000             /* script.h MAX_SCRIPT_SIZE */
@@ -306,6 +307,752 @@ static PyObject *cols_to_py(const cols_t *c) {
 }
 #undef COL
 
+/* ---------------------------------------------------------------- watch list (issue 19 item 4)
+ * A file of addresses and script hex, one a line, read straight into a hash set of the scripts'
+ * stored (compressed) forms: no Python object per script. Memory: a record per script in one
+ * arena (4-byte line, 2-byte length, the stored form: 21 bytes for P2PKH/P2SH, 23 for P2WPKH, 35
+ * for P2WSH/P2TR) and an 8-byte slot per script at a load of 3/8..3/4, plus a bit filter.
+ *
+ * A line the fast path here does not take whole (anything but a plain address of the network or
+ * the hex of a common script, or one that could be mistaken for key material by the Python
+ * check) is handed to `fallback(line_number, bytes)`, the pure-Python reader's own function
+ * (watchlist.py): it returns the script, None for a blank line or comment, or raises the typed
+ * error. So every error, and every answer this path does not give itself, is the reference's. */
+#define WL_MAXLINE 65536
+#define WL_ALIAS 0x8000u  /* a second stored form of a script (uncompressed P2PK) */
+#define WL_MAXOFF 0xFFFFFFFFFFULL
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t *slots; /* (record offset + 1) | tag << 40; 0: empty */
+    size_t mask, count;
+    uint8_t *arena;  /* records: u32 line | u16 length (+WL_ALIAS) | stored form [| 67-byte script] */
+    size_t used, cap;
+    uint8_t *filter;
+    size_t filter_mask; /* bits - 1 */
+    unsigned long long scripts, lines, repeats;
+} WatchSet;
+
+static void ws_dealloc(WatchSet *ws) {
+    PyMem_RawFree(ws->slots);
+    PyMem_RawFree(ws->arena);
+    PyMem_RawFree(ws->filter);
+    Py_TYPE(ws)->tp_free((PyObject *)ws);
+}
+
+static inline uint16_t ws_klen(const uint8_t *r) {
+    uint16_t k;
+    memcpy(&k, r + 4, 2);
+    return k;
+}
+
+static long long ws_find(const WatchSet *ws, const uint8_t *p, size_t n, uint64_t h) {
+    size_t i = (size_t)h & ws->mask;
+    uint64_t tag = h >> 40;
+    for (;;) {
+        uint64_t s = ws->slots[i];
+        if (!s) return -1;
+        if ((s >> 40) == tag) {
+            size_t off = (size_t)(s & WL_MAXOFF) - 1;
+            const uint8_t *r = ws->arena + off;
+            if ((ws_klen(r) & 0x7FFF) == n && !memcmp(r + 6, p, n)) return (long long)off;
+        }
+        i = (i + 1) & ws->mask;
+    }
+}
+
+static int ws_grow(WatchSet *ws, size_t size) {
+    uint64_t *old = ws->slots, *slots;
+    size_t oldsize = old ? ws->mask + 1 : 0, i;
+    slots = PyMem_RawCalloc(size, sizeof(uint64_t));
+    if (!slots) { PyErr_NoMemory(); return -1; }
+    for (i = 0; i < oldsize; i++) {
+        uint64_t s = old[i];
+        const uint8_t *r;
+        size_t j;
+        if (!s) continue;
+        r = ws->arena + (size_t)(s & WL_MAXOFF) - 1;
+        j = (size_t)key_hash(r + 6, ws_klen(r) & 0x7FFF) & (size - 1);
+        while (slots[j]) j = (j + 1) & (size - 1);
+        slots[j] = s;
+    }
+    PyMem_RawFree(old);
+    ws->slots = slots;
+    ws->mask = size - 1;
+    return 0;
+}
+
+/* Add one stored form; returns 1 if added, 0 if already there, -1 on error. */
+static int ws_put(WatchSet *ws, const uint8_t *key, size_t n, uint32_t line, int alias,
+                  const uint8_t *full) {
+    uint64_t h = key_hash(key, n);
+    size_t need = 6 + n + (full ? 67 : 0), j;
+    uint16_t kl = (uint16_t)(n | (alias ? WL_ALIAS : 0));
+    uint8_t *r;
+    if ((ws->count + 1) * 4 > (ws->mask + 1) * 3 && ws_grow(ws, (ws->mask + 1) * 2) < 0) return -1;
+    if (ws_find(ws, key, n, h) >= 0) return 0;
+    if (ws->used + need > ws->cap) {
+        size_t cap = ws->cap ? ws->cap : 1 << 16;
+        uint8_t *a;
+        while (cap < ws->used + need) cap *= 2;
+        a = PyMem_RawRealloc(ws->arena, cap);
+        if (!a) { PyErr_NoMemory(); return -1; }
+        ws->arena = a;
+        ws->cap = cap;
+    }
+    if (ws->used + 1 > WL_MAXOFF) { PyErr_SetString(PyExc_MemoryError, "watch list too large"); return -1; }
+    r = ws->arena + ws->used;
+    memcpy(r, &line, 4);
+    memcpy(r + 4, &kl, 2);
+    memcpy(r + 6, key, n);
+    if (full) memcpy(r + 6 + n, full, 67);
+    j = (size_t)h & ws->mask;
+    while (ws->slots[j]) j = (j + 1) & ws->mask;
+    ws->slots[j] = ((h >> 40) << 40) | (uint64_t)(ws->used + 1);
+    ws->used += need;
+    ws->count++;
+    return 1;
+}
+
+/* serialize.h WriteVarInt (Core's VARINT), as the snapshot stores a raw script's size + 6 */
+static size_t core_varint(uint64_t n, uint8_t *out) {
+    uint8_t tmp[10];
+    size_t len = 0, i;
+    for (;;) {
+        tmp[len] = (uint8_t)((n & 0x7F) | (len ? 0x80 : 0));
+        if (n <= 0x7F) break;
+        n = (n >> 7) - 1;
+        len++;
+    }
+    for (i = 0; i <= len; i++) out[i] = tmp[len - i];
+    return len + 1;
+}
+
+/* compressor.cpp CompressScript: the stored form(s) of a script. Returns 0, or -1 on error. */
+static int ws_add_script(WatchSet *ws, const uint8_t *s, size_t n, uint32_t line) {
+    uint8_t key[MAX_SCRIPT_SIZE + 16];
+    int added;
+    if (n > MAX_SCRIPT_SIZE) {
+        PyErr_SetString(PyExc_ValueError, "script over MAX_SCRIPT_SIZE");
+        return -1;
+    }
+    if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac) {
+        key[0] = 0x00; memcpy(key + 1, s + 3, 20); /* IsToKeyID: P2PKH */
+        added = ws_put(ws, key, 21, line, 0, NULL);
+    } else if (n == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87) {
+        key[0] = 0x01; memcpy(key + 1, s + 2, 20); /* IsToScriptID: P2SH */
+        added = ws_put(ws, key, 21, line, 0, NULL);
+    } else if (n == 35 && s[0] == 33 && (s[1] == 2 || s[1] == 3) && s[34] == 0xac) {
+        added = ws_put(ws, s + 1, 33, line, 0, NULL); /* IsToPubKey, compressed key */
+    } else {
+        size_t k = core_varint((uint64_t)n + 6, key); /* the raw form: VARINT(size + 6), script */
+        memcpy(key + k, s, n);
+        added = ws_put(ws, key, k + n, line, 0, NULL);
+        if (added == 1 && n == 67 && s[0] == 65 && s[1] == 4 && s[66] == 0xac) {
+            /* IsToPubKey, uncompressed key: Core stores it compressed when the key is on the
+             * curve (not checked here), raw otherwise: both forms are watched */
+            key[0] = (uint8_t)(0x04 | (s[65] & 1));
+            memcpy(key + 1, s + 2, 32);
+            if (ws_put(ws, key, 33, line, 1, s) < 0) return -1;
+        }
+    }
+    if (added < 0) return -1;
+    ws->lines++;
+    if (added) ws->scripts++;
+    else ws->repeats++;
+    return 0;
+}
+
+/* The script of a record, from its stored form. */
+static PyObject *ws_script(const uint8_t *r) {
+    uint16_t kl = ws_klen(r) & 0x7FFF;
+    const uint8_t *k = r + 6;
+    uint8_t b[35];
+    if (kl == 21 && k[0] == 0) {
+        b[0] = 0x76; b[1] = 0xa9; b[2] = 0x14; memcpy(b + 3, k + 1, 20); b[23] = 0x88; b[24] = 0xac;
+        return PyBytes_FromStringAndSize((const char *)b, 25);
+    }
+    if (kl == 21 && k[0] == 1) {
+        b[0] = 0xa9; b[1] = 0x14; memcpy(b + 2, k + 1, 20); b[22] = 0x87;
+        return PyBytes_FromStringAndSize((const char *)b, 23);
+    }
+    if (kl == 33 && (k[0] == 2 || k[0] == 3)) {
+        b[0] = 0x21; memcpy(b + 1, k, 33); b[34] = 0xac;
+        return PyBytes_FromStringAndSize((const char *)b, 35);
+    }
+    if (kl == 33 && (k[0] == 4 || k[0] == 5)) /* uncompressed P2PK: the script follows */
+        return PyBytes_FromStringAndSize((const char *)k + 33, 67);
+    {
+        uint64_t size = 0;
+        int over;
+        size_t v = read_varint(k, k + kl, &size, &over);
+        if (!v || over || size < 6 || v + (size - 6) != kl) {
+            PyErr_SetString(PyExc_ValueError, "not a watch-list record");
+            return NULL;
+        }
+        return PyBytes_FromStringAndSize((const char *)k + v, (Py_ssize_t)(size - 6));
+    }
+}
+
+/* snap_scan's labels for a WatchSet: dense, in the order scripts first match a coin.
+ * A 10^7-script list labels only the scripts that hold coins (the coins' columns then index a
+ * short list of scripts, as with key lists); a script's label is found again in an
+ * open-addressing table of (its line + 1, label), grown at a load of 1/2.  The line names the
+ * script (each line holds one script, and a script's records keep its first line), so the two
+ * stored forms of an uncompressed P2PK share one label. */
+typedef struct {
+    uint64_t *off; /* the script's line + 1; 0: empty */
+    uint32_t *label;
+    size_t mask, count;
+    PyObject *scripts; /* label -> the record's script (ws_script) */
+} ws_labels_t;
+
+static void wsl_free(ws_labels_t *t) {
+    PyMem_RawFree(t->off);
+    PyMem_RawFree(t->label);
+    Py_XDECREF(t->scripts);
+    memset(t, 0, sizeof *t);
+}
+
+static int wsl_grow(ws_labels_t *t) {
+    size_t size = t->off ? 2 * (t->mask + 1) : 1024, i, oldsize = t->off ? t->mask + 1 : 0;
+    uint64_t *off = PyMem_RawCalloc(size, sizeof *off);
+    uint32_t *label = PyMem_RawMalloc(size * sizeof *label);
+    if (!off || !label) {
+        PyMem_RawFree(off);
+        PyMem_RawFree(label);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < oldsize; i++) {
+        size_t j;
+        if (!t->off[i]) continue;
+        j = (size_t)(t->off[i] * 0x9E3779B97F4A7C15ULL >> 20) & (size - 1);
+        while (off[j]) j = (j + 1) & (size - 1);
+        off[j] = t->off[i];
+        label[j] = t->label[i];
+    }
+    PyMem_RawFree(t->off);
+    PyMem_RawFree(t->label);
+    t->off = off;
+    t->label = label;
+    t->mask = size - 1;
+    return 0;
+}
+
+/* The label of a coin's stored form p[0..n): 1 (and *label) if watched, 0 if not, -1 on error.
+ * A script matched for the first time gets the next label and its script appended. */
+static int ws_match(WatchSet *ws, ws_labels_t *t, const uint8_t *p, size_t n, uint32_t *label) {
+    uint64_t h, key;
+    long long off;
+    size_t j;
+    h = key_hash(p, n);
+    if (ws->filter) {
+        size_t f = (size_t)(h >> 16) & ws->filter_mask;
+        if (!(ws->filter[f >> 3] & (1u << (f & 7)))) return 0;
+    }
+    off = ws_find(ws, p, n, h);
+    if (off < 0) return 0;
+    {
+        uint32_t line; /* a script's records (its two forms, for P2PK) all keep its first line */
+        memcpy(&line, ws->arena + off, 4);
+        key = (uint64_t)line + 1;
+    }
+    if ((t->count + 1) * 2 > (t->off ? t->mask + 1 : 0) && wsl_grow(t) < 0) return -1;
+    j = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) & t->mask;
+    while (t->off[j]) {
+        if (t->off[j] == key) {
+            *label = t->label[j];
+            return 1;
+        }
+        j = (j + 1) & t->mask;
+    }
+    if (t->count >= 0xFFFFFFFFULL) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2**32-1 watched scripts hold coins");
+        return -1;
+    }
+    {
+        PyObject *s = ws_script(ws->arena + off);
+        if (!s || PyList_Append(t->scripts, s) < 0) {
+            Py_XDECREF(s);
+            return -1;
+        }
+        Py_DECREF(s);
+    }
+    t->off[j] = key;
+    t->label[j] = *label = (uint32_t)t->count++;
+    return 1;
+}
+
+/* ---- the fast path over one line: a plain address or common script hex, else 0 */
+typedef struct {
+    const char *hrp;
+    size_t hrp_len;
+    int p2pkh, p2sh;
+} wl_net_t;
+
+static const int8_t *hexval_table(void) {
+    static int8_t t[256];
+    static int done = 0;
+    if (!done) {
+        int i;
+        for (i = 0; i < 256; i++) t[i] = -1;
+        for (i = 0; i < 10; i++) t['0' + i] = (int8_t)i;
+        for (i = 0; i < 6; i++) { t['a' + i] = (int8_t)(10 + i); t['A' + i] = (int8_t)(10 + i); }
+        done = 1;
+    }
+    return t;
+}
+
+/* Lengths at which targets.py's private-key check (_refuse_private) looks at a token: a line
+ * of such a length is left to the Python reader, which refuses it if it is key-like. */
+static int risky_length(size_t n) {
+    return (n >= 49 && n <= 53) || (n >= 62 && n <= 66) || (n >= 100 && n <= 115);
+}
+
+static int fast_hex(const uint8_t *s, size_t n, uint8_t *out, size_t *outn) {
+    const int8_t *hv = hexval_table();
+    size_t i, m;
+    /* Of the forms below only a 31..33-byte witness program is of a length _refuse_private
+     * reads as a possible raw key (62..66 hex digits); at 50 and 52 digits (P2PKH, a 24-byte
+     * witness program) its WIF test cannot match hex starting 76/5x, and 100..115 is none. */
+    if (n < 2 || n % 2 || n > 2 * 67 || (n >= 62 && n <= 66)) return 0;
+    for (i = 0; i < n; i += 2) {
+        int a = hv[s[i]], b = hv[s[i + 1]];
+        if (a < 0 || b < 0) return 0;
+        out[i / 2] = (uint8_t)(a << 4 | b);
+    }
+    m = n / 2;
+    /* the common forms of _script.script_type_of; any other script goes to the Python reader */
+    if (m == 25 && out[0] == 0x76 && out[1] == 0xa9 && out[2] == 0x14 && out[23] == 0x88 &&
+        out[24] == 0xac) goto ok;                                             /* P2PKH */
+    if (m == 23 && out[0] == 0xa9 && out[1] == 0x14 && out[22] == 0x87) goto ok; /* P2SH */
+    /* BIP141 witness program: a version opcode (OP_0, OP_1..OP_16) and one 2..40-byte push */
+    if (m >= 4 && m <= 42 && (out[0] == 0 || (out[0] >= 0x51 && out[0] <= 0x60)) &&
+        out[1] == m - 2) goto ok;
+    if (m == 35 && out[0] == 33 && (out[1] == 2 || out[1] == 3) && out[34] == 0xac) goto ok;
+    if (m == 67 && out[0] == 65 && out[1] == 4 && out[66] == 0xac) goto ok; /* P2PK */
+    return 0;
+ok:
+    *outn = m;
+    return 1;
+}
+
+static const char B32[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+static uint32_t bech32_polymod_step(uint32_t c, uint8_t v) {
+    uint32_t top = c >> 25;
+    c = ((c & 0x1FFFFFF) << 5) ^ v;
+    if (top & 1) c ^= 0x3b6a57b2;
+    if (top & 2) c ^= 0x26508e6d;
+    if (top & 4) c ^= 0x1ea119fa;
+    if (top & 8) c ^= 0x3d4233dd;
+    if (top & 16) c ^= 0x2a1462b3;
+    return c;
+}
+
+static int fast_bech32(const uint8_t *s, size_t n, const wl_net_t *net, uint8_t *out,
+                       size_t *outn) {
+    static int8_t rev[256];
+    static int rev_done = 0;
+    uint8_t data[90];
+    size_t pos, i, nd, nonhex = 0, m = 0;
+    int lower = 0, upper = 0;
+    uint32_t c = 1, acc = 0;
+    int bits = 0, v;
+    if (!rev_done) {
+        for (i = 0; i < 256; i++) rev[i] = -1;
+        for (i = 0; i < 32; i++) { rev[(uint8_t)B32[i]] = (int8_t)i; rev[(uint8_t)(B32[i] - 32 * (B32[i] >= 'a'))] = (int8_t)i; }
+        rev_done = 1;
+    }
+    if (n > 90 || n < net->hrp_len + 7) return 0; /* BIP173: at most 90 characters */
+    for (i = 0; i < n; i++) {
+        if (s[i] >= 'a' && s[i] <= 'z') lower = 1;
+        else if (s[i] >= 'A' && s[i] <= 'Z') upper = 1;
+        if (hexval_table()[s[i]] < 0) nonhex++;
+    }
+    if (lower && upper) return 0; /* BIP173: mixed case is invalid (left to the Python reader) */
+    if (n >= 62 && n <= 66 && nonhex <= 2) return 0; /* what _refuse_private reads as hex */
+    if (risky_length(n) && !(n >= 62 && n <= 66)) return 0; /* WIF-long: its test decides */
+    for (pos = n; pos > 0 && s[pos - 1] != '1'; pos--) {}
+    if (!pos) return 0;
+    pos--; /* BIP173: the separator is the last '1' */
+    if (pos != net->hrp_len) return 0; /* another network's or no HRP: the Python reader says */
+    for (i = 0; i < pos; i++)
+        if ((s[i] | 0x20) != (uint8_t)net->hrp[i]) return 0;
+    if (pos + 7 > n) return 0; /* BIP173: a 6-character checksum after at least the version */
+    /* BIP173 checksum over the HRP expanded (high bits, 0, low bits) and the data part */
+    for (i = 0; i < pos; i++) c = bech32_polymod_step(c, (uint8_t)((s[i] | 0x20) >> 5));
+    c = bech32_polymod_step(c, 0);
+    for (i = 0; i < pos; i++) c = bech32_polymod_step(c, (uint8_t)((s[i] | 0x20) & 31));
+    nd = 0;
+    for (i = pos + 1; i < n; i++) {
+        int8_t d = rev[s[i]];
+        if (d < 0) return 0;
+        data[nd++] = (uint8_t)d;
+        c = bech32_polymod_step(c, (uint8_t)d);
+    }
+    v = data[0];
+    if (v > 16) return 0; /* BIP141: witness versions 0..16 */
+    /* BIP350: version 0 takes bech32 (constant 1), versions 1..16 bech32m (0x2bc830a3) */
+    if (c != (v == 0 ? 1u : 0x2bc830a3u)) return 0;
+    /* BIP173: the 5-bit groups after the version regrouped into bytes; an incomplete group at
+     * the end must be 4 bits or less and all zeroes */
+    for (i = 1; i < nd - 6; i++) {
+        acc = ((acc << 5) | data[i]) & 0xFFF;
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            if (m >= 40) return 0;
+            out[2 + m++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits >= 5 || ((acc << (8 - bits)) & 0xFF)) return 0;
+    if (m < 2 || m > 40) return 0;                 /* BIP141: a 2..40-byte program */
+    if (v == 0 && m != 20 && m != 32) return 0;    /* BIP141: v0 is P2WPKH (20) or P2WSH (32) */
+    out[0] = (uint8_t)(v ? 0x50 + v : 0);          /* OP_0, or OP_1..OP_16 */
+    out[1] = (uint8_t)m;
+    *outn = m + 2;
+    return 1;
+}
+
+static const char B58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+static int fast_base58(const uint8_t *s, size_t n, const wl_net_t *net, uint8_t *out,
+                       size_t *outn) {
+    static int8_t rev[256];
+    static int rev_done = 0;
+    uint8_t b[40], payload[25], d1[32], d2[32];
+    size_t i, zeros = 0, lead, len;
+    sha256_t sha;
+    if (!rev_done) {
+        for (i = 0; i < 256; i++) rev[i] = -1;
+        for (i = 0; i < 58; i++) rev[(uint8_t)B58[i]] = (int8_t)i;
+        rev_done = 1;
+    }
+    if (n < 25 || n > 35) return 0;
+    if (n >= 4 && s[1] == 'p' && ((s[2] == 'u' && s[3] == 'b') || (s[2] == 'r' && s[3] == 'v')))
+        return 0; /* xpub/xprv-like prefixes: the Python reader's concern */
+    {
+        /* the number in 32-bit limbs (big-endian), fed up to 5 digits at a time (58^5 < 2^32) */
+        uint32_t limb[10] = {0};
+        size_t k;
+        for (i = 0; i < n;) {
+            uint64_t mul = 1, add = 0;
+            for (k = 0; k < 5 && i < n; k++, i++) {
+                int d = rev[s[i]];
+                if (d < 0) return 0;
+                mul *= 58;
+                add = add * 58 + (uint64_t)d;
+            }
+            for (k = 10; k-- > 0;) {
+                uint64_t x = (uint64_t)limb[k] * mul + add;
+                limb[k] = (uint32_t)x;
+                add = x >> 32;
+            }
+            if (add) return 0;
+        }
+        for (k = 0; k < 10; k++) {
+            b[4 * k] = (uint8_t)(limb[k] >> 24);
+            b[4 * k + 1] = (uint8_t)(limb[k] >> 16);
+            b[4 * k + 2] = (uint8_t)(limb[k] >> 8);
+            b[4 * k + 3] = (uint8_t)limb[k];
+        }
+    }
+    while (zeros < n && s[zeros] == '1') zeros++;
+    for (lead = 0; lead < sizeof b && b[lead] == 0; lead++) {}
+    len = zeros + (sizeof b - lead);
+    if (len != 25) return 0; /* a version byte, a 20-byte hash and a 4-byte checksum */
+    memset(payload, 0, zeros);
+    memcpy(payload + zeros, b + lead, sizeof b - lead);
+    /* base58check: the checksum is the first 4 bytes of SHA256(SHA256(version | hash)) */
+    sha256_init(&sha);
+    sha256_update(&sha, payload, 21);
+    sha256_final(&sha, d1);
+    sha256_init(&sha);
+    sha256_update(&sha, d1, 32);
+    sha256_final(&sha, d2);
+    if (memcmp(d2, payload + 21, 4)) return 0;
+    if (payload[0] == net->p2pkh) { /* the network's P2PKH version byte */
+        out[0] = 0x76; out[1] = 0xa9; out[2] = 0x14; memcpy(out + 3, payload + 1, 20);
+        out[23] = 0x88; out[24] = 0xac;
+        *outn = 25;
+        return 1;
+    }
+    if (payload[0] == net->p2sh) { /* the network's P2SH version byte */
+        out[0] = 0xa9; out[1] = 0x14; memcpy(out + 2, payload + 1, 20); out[22] = 0x87;
+        *outn = 23;
+        return 1;
+    }
+    return 0;
+}
+
+/* One line (its newline taken off). Returns 0, or -1 with an exception set. */
+static int ws_line(WatchSet *ws, const uint8_t *s, size_t n, unsigned long long number,
+                   const wl_net_t *net, PyObject *fallback) {
+    uint8_t script[67 + 8];
+    size_t m = 0;
+    const uint8_t *t = s;
+    size_t tn = n;
+    PyObject *got;
+    if (number > 0xFFFFFFFFULL) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2**32-1 lines");
+        return -1;
+    }
+    while (tn && (*t == ' ' || *t == '\t' || *t == '\r')) { t++; tn--; }
+    while (tn && (t[tn - 1] == ' ' || t[tn - 1] == '\t' || t[tn - 1] == '\r')) tn--;
+    if (!tn || *t == '#') return 0; /* a blank line or a comment */
+    if (fast_hex(t, tn, script, &m) || fast_bech32(t, tn, net, script, &m) ||
+        fast_base58(t, tn, net, script, &m))
+        return ws_add_script(ws, script, m, (uint32_t)number);
+    got = PyObject_CallFunction(fallback, "Ky#", number, (const char *)s, (Py_ssize_t)n);
+    if (!got) return -1;
+    if (got == Py_None) { Py_DECREF(got); return 0; }
+    if (!PyBytes_Check(got)) {
+        Py_DECREF(got);
+        PyErr_SetString(PyExc_TypeError, "fallback must return bytes or None");
+        return -1;
+    }
+    if (ws_add_script(ws, (const uint8_t *)PyBytes_AS_STRING(got), (size_t)PyBytes_GET_SIZE(got),
+                      (uint32_t)number) < 0) {
+        Py_DECREF(got);
+        return -1;
+    }
+    Py_DECREF(got);
+    return 0;
+}
+
+static PyTypeObject WatchSetType;
+
+/* watch_list(path, hrp, p2pkh, p2sh, fallback) -> WatchSet: the file read in 1 MiB pieces. */
+static PyObject *wl_read(PyObject *self, PyObject *args) {
+    PyObject *pathobj = NULL, *fallback;
+    const char *hrp;
+    Py_ssize_t hrp_len;
+    int p2pkh, p2sh, fd = -1;
+    WatchSet *ws = NULL;
+    uint8_t *buf = NULL;
+    size_t cap = (1 << 20) + WL_MAXLINE + 1, have = 0, start;
+    unsigned long long number = 0;
+    int eof = 0, first = 1;
+    wl_net_t net;
+    struct stat st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O&s#iiO", PyUnicode_FSConverter, &pathobj, &hrp, &hrp_len, &p2pkh,
+                          &p2sh, &fallback))
+        return NULL;
+    net.hrp = hrp;
+    net.hrp_len = (size_t)hrp_len;
+    net.p2pkh = p2pkh;
+    net.p2sh = p2sh;
+    ws = PyObject_New(WatchSet, &WatchSetType);
+    if (!ws) goto fail;
+    ws->slots = NULL; ws->arena = NULL; ws->filter = NULL;
+    ws->mask = 0; ws->count = 0; ws->used = 0; ws->cap = 0; ws->filter_mask = 0;
+    ws->scripts = 0; ws->lines = 0; ws->repeats = 0;
+    buf = PyMem_RawMalloc(cap);
+    if (!buf) { PyErr_NoMemory(); goto fail; }
+    fd = open(PyBytes_AS_STRING(pathobj), O_RDONLY);
+    if (fd < 0) { PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj); goto fail; }
+    {
+        /* sized for the file's lines at about 40 bytes each, so that it rarely grows */
+        size_t size = 1 << 10;
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+            size_t guess = (size_t)st.st_size / 40;
+            while (size * 3 < guess * 4) size <<= 1;
+        }
+        if (ws_grow(ws, size) < 0) goto fail;
+    }
+#ifdef POSIX_FADV_SEQUENTIAL
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    while (!eof || have) {
+        uint8_t *nl;
+        start = 0;
+        if (!eof) {
+            while (have < cap && !eof) {
+                ssize_t got;
+                Py_BEGIN_ALLOW_THREADS
+                got = read(fd, buf + have, cap - have);
+                Py_END_ALLOW_THREADS
+                if (got < 0) {
+                    if (errno == EINTR) continue;
+                    PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj);
+                    goto fail;
+                }
+                if (got == 0) eof = 1;
+                have += (size_t)got;
+            }
+        }
+        if (first) { /* a UTF-8 byte order mark, as some editors write */
+            first = 0;
+            if (have >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) start = 3;
+        }
+        for (;;) {
+            size_t len;
+            nl = memchr(buf + start, '\n', have - start);
+            if (!nl) {
+                if (!eof && have - start <= WL_MAXLINE) break; /* read on */
+                if (have - start > WL_MAXLINE) {
+                    PyObject *r;
+                    number++;
+                    r = PyObject_CallFunction(fallback, "KO", number, Py_None);
+                    Py_XDECREF(r);
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_ValueError, "fallback accepted a line too long");
+                    goto fail;
+                }
+                if (have == start) break;
+                len = have - start; /* the last line, without a newline */
+                number++;
+                if (ws_line(ws, buf + start, len, number, &net, fallback) < 0) goto fail;
+                start = have;
+                break;
+            }
+            len = (size_t)(nl - (buf + start));
+            number++;
+            if (len > WL_MAXLINE) {
+                PyObject *r = PyObject_CallFunction(fallback, "KO", number, Py_None);
+                Py_XDECREF(r);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "fallback accepted a line too long");
+                goto fail;
+            }
+            if (ws_line(ws, buf + start, len, number, &net, fallback) < 0) goto fail;
+            start += len + 1;
+        }
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        if (eof && !have) break;
+    }
+    /* shrink the arena to what it holds; then the bit filter, 8 bits a script or so */
+    if (ws->used && ws->used < ws->cap) {
+        uint8_t *a = PyMem_RawRealloc(ws->arena, ws->used);
+        if (a) { ws->arena = a; ws->cap = ws->used; }
+    }
+    if (ws->count) {
+        size_t bits = 1 << 15, i;
+        while (bits < ws->count * 8 && bits < ((size_t)1 << 27)) bits <<= 1;
+        ws->filter = PyMem_RawCalloc(bits / 8, 1);
+        if (!ws->filter) { PyErr_NoMemory(); goto fail; }
+        ws->filter_mask = bits - 1;
+        for (i = 0; i <= ws->mask; i++) {
+            uint64_t s = ws->slots[i];
+            const uint8_t *r;
+            size_t f;
+            if (!s) continue;
+            r = ws->arena + (size_t)(s & WL_MAXOFF) - 1;
+            f = (size_t)(key_hash(r + 6, ws_klen(r) & 0x7FFF) >> 16) & ws->filter_mask;
+            ws->filter[f >> 3] |= (uint8_t)(1u << (f & 7));
+        }
+    }
+    close(fd);
+    PyMem_RawFree(buf);
+    Py_DECREF(pathobj);
+    return (PyObject *)ws;
+fail:
+    if (fd >= 0) close(fd);
+    PyMem_RawFree(buf);
+    Py_XDECREF(pathobj);
+    Py_XDECREF(ws);
+    return NULL;
+}
+
+static Py_ssize_t ws_len(WatchSet *ws) { return (Py_ssize_t)ws->scripts; }
+
+/* line_of(script) -> the line number of its first appearance, or None */
+static PyObject *ws_line_of(WatchSet *ws, PyObject *arg) {
+    uint8_t key[MAX_SCRIPT_SIZE + 16];
+    const uint8_t *s;
+    size_t n, k;
+    long long off;
+    uint32_t line;
+    if (!PyBytes_Check(arg)) { PyErr_SetString(PyExc_TypeError, "script must be bytes"); return NULL; }
+    s = (const uint8_t *)PyBytes_AS_STRING(arg);
+    n = (size_t)PyBytes_GET_SIZE(arg);
+    if (n > MAX_SCRIPT_SIZE) Py_RETURN_NONE;
+    if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac) {
+        key[0] = 0; memcpy(key + 1, s + 3, 20); k = 21;
+    } else if (n == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87) {
+        key[0] = 1; memcpy(key + 1, s + 2, 20); k = 21;
+    } else if (n == 35 && s[0] == 33 && (s[1] == 2 || s[1] == 3) && s[34] == 0xac) {
+        memcpy(key, s + 1, 33); k = 33;
+    } else {
+        k = core_varint((uint64_t)n + 6, key);
+        memcpy(key + k, s, n);
+        k += n;
+    }
+    off = ws_find(ws, key, k, key_hash(key, k));
+    if (off < 0) Py_RETURN_NONE;
+    memcpy(&line, ws->arena + off, 4);
+    return PyLong_FromUnsignedLong(line);
+}
+
+/* chunk(offset, n) -> ([(line, script), ...], next offset): the scripts in file order */
+static PyObject *ws_chunk(WatchSet *ws, PyObject *args) {
+    Py_ssize_t offset, n, got = 0;
+    PyObject *out;
+    if (!PyArg_ParseTuple(args, "nn", &offset, &n)) return NULL;
+    if (offset < 0 || (size_t)offset > ws->used) { PyErr_SetString(PyExc_ValueError, "bad offset"); return NULL; }
+    out = PyList_New(0);
+    if (!out) return NULL;
+    while ((size_t)offset < ws->used && got < n) {
+        const uint8_t *r = ws->arena + offset;
+        uint16_t kl = ws_klen(r);
+        size_t klen = kl & 0x7FFF;
+        if ((size_t)offset + 6 + klen + ((kl & WL_ALIAS) ? 67 : 0) > ws->used) {
+            Py_DECREF(out); /* not an offset chunk() returned */
+            PyErr_SetString(PyExc_ValueError, "bad offset");
+            return NULL;
+        }
+        if (!(kl & WL_ALIAS)) {
+            uint32_t line;
+            PyObject *s = ws_script(r), *t;
+            memcpy(&line, r, 4);
+            t = s ? Py_BuildValue("(kN)", (unsigned long)line, s) : NULL;
+            if (!t || PyList_Append(out, t) < 0) { Py_XDECREF(t); Py_DECREF(out); return NULL; }
+            Py_DECREF(t);
+            got++;
+        }
+        offset += (Py_ssize_t)(6 + klen + ((kl & WL_ALIAS) ? 67 : 0));
+    }
+    return Py_BuildValue("(Nn)", out, offset);
+}
+
+static PyObject *ws_get_lines(WatchSet *ws, void *c) { (void)c; return PyLong_FromUnsignedLongLong(ws->lines); }
+static PyObject *ws_get_repeats(WatchSet *ws, void *c) { (void)c; return PyLong_FromUnsignedLongLong(ws->repeats); }
+static PyObject *ws_get_memory(WatchSet *ws, void *c) {
+    (void)c;
+    return PyLong_FromSize_t((ws->mask + 1) * sizeof(uint64_t) + ws->cap +
+                             (ws->filter ? (ws->filter_mask + 1) / 8 : 0));
+}
+
+static PyMethodDef ws_methods[] = {
+    {"line_of", (PyCFunction)ws_line_of, METH_O, "line_of(script) -> first line number or None"},
+    {"chunk", (PyCFunction)ws_chunk, METH_VARARGS, "chunk(offset, n) -> ([(line, script)], next)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef ws_getset[] = {
+    {"lines", (getter)ws_get_lines, NULL, "lines holding a script (repeats included)", NULL},
+    {"repeats", (getter)ws_get_repeats, NULL, "lines repeating an earlier line's script", NULL},
+    {"memory", (getter)ws_get_memory, NULL, "bytes held: slots, records and filter", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PySequenceMethods ws_as_sequence = {.sq_length = (lenfunc)ws_len};
+
+static PyTypeObject WatchSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "utxo_truth._snapscan.WatchSet",
+    .tp_basicsize = sizeof(WatchSet),
+    .tp_dealloc = (destructor)ws_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The scripts of a watch list in a hash set of their stored forms.",
+    .tp_methods = ws_methods,
+    .tp_getset = ws_getset,
+    .tp_as_sequence = &ws_as_sequence,
+};
+/* ---------------------------------------------------------------- end of the watch list */
+
 /* ---------------------------------------------------------------- the pass */
 typedef struct {
     int fd;
@@ -339,8 +1086,10 @@ static int refill(reader_t *r, size_t margin) {
 }
 
 /* scan(path, offset, count, keys, labels, want_hash, full_script, err, where, chunk, margin)
- *   -> (matches, max_height, digest or None, coins, total_sats)
+ *   -> (matches, max_height, digest or None, coins, total_sats, scripts or None)
  * labels: one int per key (< 2**32), the watched script it stands for.
+ * Or keys a WatchSet and labels None (c2-watchlist): each record that matches a coin is given
+ * the next label (0, 1, ...) and `scripts` lists their scripts, label -> script; None with keys.
  * matches: columns in file order (see cols_to_py): txids, vout, height, coinbase, value, label.
  * A matched coin is range-checked here (vout and height code within uint32, value within
  * MoneyRange), as the Python reader's _check_fields does. */
@@ -364,18 +1113,31 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
     Py_ssize_t i, nkeys;
     const char *fail = NULL; /* a format error, formatted below */
     char failbuf[200];
+    WatchSet *ws = NULL; /* c2-watchlist */
+    ws_labels_t wsl;
 
     (void)self;
+    memset(&wsl, 0, sizeof wsl);
     memset(&ks, 0, sizeof ks);
     memset(&r, 0, sizeof r);
     memset(&cols, 0, sizeof cols);
     r.fd = -1;
-    if (!PyArg_ParseTuple(args, "O&LKO!O!pOOUnn", PyUnicode_FSConverter, &pathobj, &offset,
-                          &count, &PyList_Type, &keys, &PyList_Type, &scripts, &want_hash,
+    if (!PyArg_ParseTuple(args, "O&LKOOpOOUnn", PyUnicode_FSConverter, &pathobj, &offset,
+                          &count, &keys, &scripts, &want_hash,
                           &full_script, &err, &where, &chunk, &margin))
         return NULL;
-    nkeys = PyList_GET_SIZE(keys);
-    if (PyList_GET_SIZE(scripts) != nkeys || chunk < 1 || margin < 64) {
+    /* c2-watchlist: a WatchSet (watch_list()) in place of the keys and scripts lists */
+    if (PyObject_TypeCheck(keys, &WatchSetType) && scripts == Py_None) {
+        ws = (WatchSet *)keys;
+        keys = scripts = NULL;
+        wsl.scripts = PyList_New(0);
+        if (!wsl.scripts) goto done;
+    } else if (!PyList_Check(keys) || !PyList_Check(scripts)) {
+        PyErr_SetString(PyExc_TypeError, "keys and scripts must be lists (or a WatchSet and None)");
+        goto done;
+    }
+    nkeys = keys ? PyList_GET_SIZE(keys) : 0;
+    if ((keys && PyList_GET_SIZE(scripts) != nkeys) || chunk < 1 || margin < 64) {
         PyErr_SetString(PyExc_ValueError, "keys and scripts differ in length, or bad chunk");
         goto done;
     }
@@ -529,8 +1291,15 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                 key_len = k + (size_t)(size - 6);
                 NEED(key_len);
             }
-            if (ks.count) {
-                const slot_t *hit = keyset_find(&ks, script_pos, key_len);
+            if (ks.count || ws) {
+                uint32_t label = 0;
+                int hit = 0;
+                if (!ws) {
+                    const slot_t *slot = keyset_find(&ks, script_pos, key_len);
+                    if (slot) { hit = 1; label = slot->label; }
+                } else if ((hit = ws_match(ws, &wsl, script_pos, key_len, &label)) < 0) {
+                    goto done; /* c2-watchlist: dense labels, scripts in wsl.scripts */
+                }
                 if (hit) {
                     uint64_t value;
                     if (amount_len > 10 || code_len > 10) {
@@ -567,7 +1336,7 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                     cols.height[cols.n] = (uint32_t)(code >> 1);
                     cols.coinbase[cols.n] = (uint8_t)(code & 1);
                     cols.value[cols.n] = value;
-                    cols.label[cols.n] = hit->label;
+                    cols.label[cols.n] = label;
                     cols.n++;
                 }
             }
@@ -674,8 +1443,8 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
         if (!tot) { Py_DECREF(digest); goto done; }
         matches = cols_to_py(&cols);
         if (!matches) { Py_DECREF(digest); Py_DECREF(tot); goto done; }
-        result = Py_BuildValue("(OLNKN)", matches, have_code ? (long long)(max_code >> 1) : -1LL,
-                               digest, n, tot);
+        result = Py_BuildValue("(OLNKNO)", matches, have_code ? (long long)(max_code >> 1) : -1LL,
+                               digest, n, tot, ws ? wsl.scripts : Py_None);
     }
     goto done;
 
@@ -693,6 +1462,7 @@ done:
     PyMem_Free(ks.filter);
     Py_XDECREF(matches);
     cols_free(&cols);
+    wsl_free(&wsl);
     Py_XDECREF(pathobj);
     return result;
 }
@@ -1143,10 +1913,585 @@ done:
     return result;
 }
 
+/* ================================================================ every coin as columns
+ * (issue 19 item 5, the Parquet export; sources/parquet.py calls it through _snapfast.columns)
+ *
+ * columns(path, offset, count, batch, want_hash, full_script, err, where, chunk, margin,
+ *         hrp, p2pkh_version, p2sh_version, sink) -> (digest or None, coins, total_sats, max_code)
+ *
+ * The same walk as snap_scan, over every coin with no filter: each coin decoded (its script
+ * decompressed to the full scriptPubKey), classified as _script.script_type_of classifies it and
+ * given its address as _script.address_of does (null where it has none), and stored in columnar
+ * buffers laid out as Arrow arrays.  Every `batch` coins (or sooner, when the scripts of a batch
+ * near 1 GiB) the buffers are handed to sink(n, txid, vout, height, coinbase, value, script_off,
+ * script_data, type_off, type_data, addr_valid, addr_off, addr_data), all bytes:
+ *   txid        n x 64 hex characters, the display order (bytes reversed); offsets are i*64
+ *   vout        n x int64 LE        height   n x int32 LE        value  n x int64 LE (satoshis)
+ *   coinbase    Arrow boolean bitmap (bit i of byte i/8, LSB first)
+ *   *_off       (n+1) x int32 LE Arrow offsets into the matching *_data
+ *   addr_valid  Arrow validity bitmap of the address column (0: null)
+ * No Python object per coin, except for an uncompressed P2PK key (kinds 4/5): its y is
+ * recomputed by full_script(kind, x) in Python, as snap_scan does.  With want_hash the UTXO-set
+ * hash (hash_serialized_3 before its byte reversal) is computed in the same pass.  max_code is
+ * the highest height*2+coinbase (-1 with no coins).  The GIL is released while a batch is
+ * decoded (taken back for reads, the P2PK callback and the sink), so that a Python thread
+ * writing the previous batches (pyarrow releases it too) runs at the same time. */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+} cbuf_t;
+
+/* Without the GIL: plain realloc; 0 when out of memory (the caller raises). */
+static int cbuf_grow(cbuf_t *b, size_t more) {
+    size_t cap;
+    uint8_t *q;
+    if (b->n + more <= b->cap) return 1;
+    cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->n + more) cap *= 2;
+    q = realloc(b->p, cap);
+    if (!q) return 0;
+    b->p = q;
+    b->cap = cap;
+    return 1;
+}
+
+static inline void put_u32le(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void put_u64le(uint8_t *p, uint64_t v) {
+    int b;
+    for (b = 0; b < 8; b++) p[b] = (uint8_t)(v >> (8 * b));
+}
+
+/* _script.script_type_of, rule for rule and in its order; writes the name, returns its length.
+ * *wv is set to the witness version (0..16) of a witness program, else -1. */
+static size_t script_type(const uint8_t *s, size_t n, char *out, int *wv) {
+    const char *t;
+    size_t k;
+    *wv = -1;
+    if (n == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac)
+        t = "p2pkh";
+    else if (n == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87)
+        t = "p2sh";
+    else if (n == 22 && s[0] == 0 && s[1] == 0x14) { t = "p2wpkh"; *wv = 0; }
+    else if (n == 34 && s[0] == 0 && s[1] == 0x20) { t = "p2wsh"; *wv = 0; }
+    else if (n == 34 && s[0] == 0x51 && s[1] == 0x20) { t = "p2tr"; *wv = 1; }
+    else if (n >= 4 && n <= 42 && (s[0] == 0 || (s[0] >= 0x51 && s[0] <= 0x60)) &&
+             s[1] == n - 2) {
+        /* BIP-141 witness program: a version opcode (OP_0, OP_1..OP_16), one push of 2..40 B */
+        *wv = s[0] == 0 ? 0 : s[0] - 0x50;
+        return (size_t)sprintf(out, "witness_v%d", *wv);
+    } else if (((n == 35 && s[0] == 33 && (s[1] == 2 || s[1] == 3)) ||
+                (n == 67 && s[0] == 65 && s[1] == 4)) && s[n - 1] == 0xac)
+        t = "p2pk";
+    else if (n >= 37 && s[n - 1] == 0xae && s[0] >= 0x51 && s[0] <= 0x60 && s[n - 2] >= 0x51 &&
+             s[n - 2] <= 0x60)
+        t = "multisig";
+    else if (n >= 1 && s[0] == 0x6a)
+        t = "nulldata";
+    else
+        t = "nonstandard";
+    k = strlen(t);
+    memcpy(out, t, k);
+    return k;
+}
+
+/* B58, the base58 alphabet, is defined with the watch-list reader above */
+
+/* Base58Check (base58.cpp EncodeBase58Check) of a 21-byte payload (version byte + HASH160):
+ * the payload, the first 4 bytes of its double SHA-256, in base 58, one '1' per leading zero
+ * byte.  The 25 bytes are 7 big-endian 32-bit limbs (3 zero bytes in front); each pass divides
+ * them by 58**5, giving 5 digits, and 7 passes cover 200 bits (58**35 > 2**200). */
+static size_t base58check21(const uint8_t payload[21], char *out) {
+    uint8_t data[28], d1[32], d2[32];
+    uint32_t limbs[7];
+    uint8_t digits[35];
+    sha256_t s;
+    int step, j, k, zeros = 0, first = 0;
+    size_t n = 0;
+    memset(data, 0, 3);
+    memcpy(data + 3, payload, 21);
+    sha256_init(&s); sha256_update(&s, payload, 21); sha256_final(&s, d1);
+    sha256_init(&s); sha256_update(&s, d1, 32); sha256_final(&s, d2);
+    memcpy(data + 24, d2, 4);
+    for (j = 0; j < 7; j++)
+        limbs[j] = (uint32_t)data[4 * j] << 24 | (uint32_t)data[4 * j + 1] << 16 |
+                   (uint32_t)data[4 * j + 2] << 8 | data[4 * j + 3];
+    for (step = 0; step < 7; step++) {
+        uint64_t rem = 0;
+        for (j = 0; j < 7; j++) {
+            uint64_t cur = (rem << 32) | limbs[j];
+            limbs[j] = (uint32_t)(cur / 656356768u); /* 58**5 */
+            rem = cur % 656356768u;
+        }
+        for (k = 0; k < 5; k++) {
+            digits[34 - step * 5 - k] = (uint8_t)(rem % 58);
+            rem /= 58;
+        }
+    }
+    while (zeros < 25 && data[3 + zeros] == 0) zeros++;
+    while (first < 35 && digits[first] == 0) first++;
+    for (j = 0; j < zeros; j++) out[n++] = '1';
+    for (j = first; j < 35; j++) out[n++] = B58[digits[j]];
+    return n;
+}
+
+static const char BECH32[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/* BIP-173 polymod, one 5-bit value */
+static inline uint32_t polymod_step(uint32_t chk, uint32_t v) {
+    uint32_t top = chk >> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    if (top & 1) chk ^= 0x3b6a57b2;
+    if (top & 2) chk ^= 0x26508e6d;
+    if (top & 4) chk ^= 0x1ea119fa;
+    if (top & 8) chk ^= 0x3d4233dd;
+    if (top & 16) chk ^= 0x2a1462b3;
+    return chk;
+}
+
+/* The polymod is linear over GF(2) in (state, value), so the checksum of values d[0..n-1]
+ * followed by BIP-173's six zeros, from state S, is ZERO_STEPS(S, n+6) XOR, for each i, the
+ * state that d[i] alone leaves after the n-1-i+6 steps that follow it: BECH32_AFTER[j][v] (j
+ * zero steps after v, from state 0).  Independent look-ups instead of a chain of n+6 steps.
+ * 71 = the most steps after a value: 65 values (a 40-byte program) + 6 - 1 + 1. */
+#define BECH32_STEPS 72
+static uint32_t BECH32_AFTER[BECH32_STEPS][32];
+
+static void init_bech32_after(void) {
+    uint32_t v, c;
+    int j;
+    for (v = 0; v < 32; v++)
+        for (c = polymod_step(0, v), j = 0; j < BECH32_STEPS; j++, c = polymod_step(c, 0))
+            BECH32_AFTER[j][v] = c;
+}
+
+/* The polymod state after the expanded hrp (BIP-173: high bits, 0, low bits): the same for
+ * every address of a network. */
+static uint32_t hrp_state(const char *hrp, size_t len) {
+    uint32_t chk = 1;
+    size_t i;
+    for (i = 0; i < len; i++) chk = polymod_step(chk, (uint8_t)hrp[i] >> 5);
+    chk = polymod_step(chk, 0);
+    for (i = 0; i < len; i++) chk = polymod_step(chk, (uint8_t)hrp[i] & 31);
+    return chk;
+}
+
+/* A segwit address: BIP-173 (bech32) for witness version 0, BIP-350 (bech32m) for 1..16.
+ * zero_steps[k]: the hrp's polymod state after k more zero steps (see BECH32_AFTER). */
+static size_t segwit_address(const char *hrp, size_t hrplen, const uint32_t *zero_steps,
+                             int version, const uint8_t *prog, size_t plen, char *out) {
+    uint8_t data[1 + 64 + 8];
+    char text[1 + 64 + 8 + 6];
+    size_t dn = 0, i, n = 0;
+    uint32_t acc = 0, chk;
+    int bits = 0;
+    data[dn++] = (uint8_t)version;
+    /* BIP-173 convertbits(8 -> 5), zero-padded: 5 bytes are 8 values */
+    for (i = 0; i + 5 <= plen; i += 5) {
+        uint64_t w = (uint64_t)prog[i] << 32 | (uint64_t)prog[i + 1] << 24 |
+                     (uint64_t)prog[i + 2] << 16 | (uint64_t)prog[i + 3] << 8 | prog[i + 4];
+        int k;
+        for (k = 7; k >= 0; k--) data[dn++] = (uint8_t)((w >> (5 * k)) & 31);
+    }
+    for (; i < plen; i++) {
+        acc = (acc << 8) | prog[i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            data[dn++] = (uint8_t)((acc >> bits) & 31);
+        }
+    }
+    if (bits) data[dn++] = (uint8_t)((acc << (5 - bits)) & 31);
+    chk = zero_steps[dn + 6];
+    for (i = 0; i < dn; i++) {
+        chk ^= BECH32_AFTER[dn - 1 - i + 6][data[i]];
+        text[i] = BECH32[data[i]];
+    }
+    /* BIP-350: version 0 keeps bech32's constant 1; versions 1..16 use bech32m's */
+    chk ^= version == 0 ? 1u : 0x2bc830a3u;
+    for (i = 0; i < 6; i++) text[dn + i] = BECH32[(chk >> (5 * (5 - i))) & 31];
+    memcpy(out, hrp, hrplen);
+    n = hrplen;
+    out[n++] = '1';
+    memcpy(out + n, text, dn + 6); /* from a local: char stores to out could alias data */
+    return n + dn + 6;
+}
+
+typedef struct {
+    size_t cap, n;       /* coins per batch; coins in this batch */
+    uint8_t *txid, *vout, *height, *coinbase, *value, *soff, *toff, *tdata, *avalid, *aoff;
+    size_t tlen;         /* bytes used in tdata */
+    cbuf_t sdata, adata; /* scripts, addresses */
+} colbatch_t;
+
+static void colbatch_free(colbatch_t *b) {
+    PyMem_Free(b->txid); PyMem_Free(b->vout); PyMem_Free(b->height); PyMem_Free(b->coinbase);
+    PyMem_Free(b->value); PyMem_Free(b->soff); PyMem_Free(b->toff); PyMem_Free(b->tdata);
+    PyMem_Free(b->avalid); PyMem_Free(b->aoff); free(b->sdata.p); free(b->adata.p);
+}
+
+static void colbatch_reset(colbatch_t *b) {
+    b->n = 0;
+    b->tlen = 0;
+    b->sdata.n = 0;
+    b->adata.n = 0;
+    memset(b->coinbase, 0, (b->cap + 7) / 8);
+    memset(b->avalid, 0, (b->cap + 7) / 8);
+    put_u32le(b->soff, 0);
+    put_u32le(b->toff, 0);
+    put_u32le(b->aoff, 0);
+}
+
+/* Hand the batch to sink as bytes; 0 on an error (the sink's exception stays set). */
+static int colbatch_flush(colbatch_t *b, PyObject *sink) {
+    size_t n = b->n, bits = (n + 7) / 8;
+    PyObject *r;
+    if (!n) return 1;
+#define BYTES(p, len) PyBytes_FromStringAndSize((const char *)(p), (Py_ssize_t)(len))
+    r = PyObject_CallFunction(sink, "nNNNNNNNNNNNN", (Py_ssize_t)n, BYTES(b->txid, 64 * n),
+                              BYTES(b->vout, 8 * n), BYTES(b->height, 4 * n),
+                              BYTES(b->coinbase, bits), BYTES(b->value, 8 * n),
+                              BYTES(b->soff, 4 * (n + 1)), BYTES(b->sdata.p, b->sdata.n),
+                              BYTES(b->toff, 4 * (n + 1)), BYTES(b->tdata, b->tlen),
+                              BYTES(b->avalid, bits), BYTES(b->aoff, 4 * (n + 1)),
+                              BYTES(b->adata.p, b->adata.n));
+#undef BYTES
+    if (!r) return 0;
+    Py_DECREF(r);
+    colbatch_reset(b);
+    return 1;
+}
+
+static char HEX2[256][2]; /* a byte's two hex digits (filled by init_hex2) */
+
+static void init_hex2(void) {
+    static const char hex[] = "0123456789abcdef";
+    int b;
+    for (b = 0; b < 256; b++) {
+        HEX2[b][0] = hex[b >> 4];
+        HEX2[b][1] = hex[b & 15];
+    }
+}
+
+static PyObject *snap_columns(PyObject *self, PyObject *args) {
+    PyObject *pathobj = NULL, *full_script, *err, *where, *sink, *result = NULL,
+             *digest = Py_None;
+    long long offset;
+    unsigned long long count;
+    int want_hash, v_p2pkh, v_p2sh;
+    Py_ssize_t chunk, margin, batch, hrplen;
+    const char *hrp;
+    reader_t r;
+    sha256_t sha;
+    colbatch_t b;
+    uint8_t txid[32], txhex[64], rec[32 + 4 + 4 + 8 + 3];
+    unsigned long long n = 0, group_left = 0;
+    uint64_t max_code = 0;
+    int have_code = 0;
+    unsigned __int128 total = 0;
+    uint32_t zero_steps[BECH32_STEPS];
+    int zi;
+    const char *fail = NULL;
+    char failbuf[200];
+    PyThreadState *unlocked = NULL; /* the GIL is released while this is set */
+#define LOCK() do { if (unlocked) { PyEval_RestoreThread(unlocked); unlocked = NULL; } } while (0)
+#define UNLOCK() do { if (!unlocked) unlocked = PyEval_SaveThread(); } while (0)
+
+    (void)self;
+    memset(&r, 0, sizeof r);
+    memset(&b, 0, sizeof b);
+    r.fd = -1;
+    if (!PyArg_ParseTuple(args, "O&LKnpOOUnns#iiO", PyUnicode_FSConverter, &pathobj, &offset,
+                          &count, &batch, &want_hash, &full_script, &err, &where, &chunk,
+                          &margin, &hrp, &hrplen, &v_p2pkh, &v_p2sh, &sink))
+        return NULL;
+    if (batch < 1 || batch > (1 << 24) || chunk < 1 || margin < 64 || hrplen < 1 ||
+        hrplen > 16 || v_p2pkh < 0 || v_p2pkh > 255 || v_p2sh < 0 || v_p2sh > 255) {
+        PyErr_SetString(PyExc_ValueError, "bad batch, chunk, margin, hrp or version byte");
+        goto done;
+    }
+    zero_steps[0] = hrp_state(hrp, (size_t)hrplen);
+    for (zi = 1; zi < BECH32_STEPS; zi++) zero_steps[zi] = polymod_step(zero_steps[zi - 1], 0);
+    b.cap = (size_t)batch;
+    b.txid = PyMem_Malloc(64 * b.cap);
+    b.vout = PyMem_Malloc(8 * b.cap);
+    b.height = PyMem_Malloc(4 * b.cap);
+    b.value = PyMem_Malloc(8 * b.cap);
+    b.coinbase = PyMem_Malloc((b.cap + 7) / 8);
+    b.avalid = PyMem_Malloc((b.cap + 7) / 8);
+    b.soff = PyMem_Malloc(4 * (b.cap + 1));
+    b.toff = PyMem_Malloc(4 * (b.cap + 1));
+    b.aoff = PyMem_Malloc(4 * (b.cap + 1));
+    b.tdata = PyMem_Malloc(12 * b.cap); /* the longest name: "nonstandard", "witness_v16" */
+    if (margin < 32 + 9 + 9 + 10 + 10 + 10 + MAX_SCRIPT_SIZE + 64)
+        margin = 32 + 9 + 9 + 10 + 10 + 10 + MAX_SCRIPT_SIZE + 64;
+    r.cap = (size_t)chunk + (size_t)margin;
+    r.buf = PyMem_Malloc(r.cap);
+    if (!b.txid || !b.vout || !b.height || !b.value || !b.coinbase || !b.avalid || !b.soff ||
+        !b.toff || !b.aoff || !b.tdata || !r.buf) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    colbatch_reset(&b);
+    r.fd = open(PyBytes_AS_STRING(pathobj), O_RDONLY);
+    if (r.fd < 0) { PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj); goto done; }
+#ifdef POSIX_FADV_SEQUENTIAL
+    posix_fadvise(r.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    if (lseek(r.fd, (off_t)offset, SEEK_SET) < 0) { PyErr_SetFromErrno(PyExc_OSError); goto done; }
+    if (want_hash) sha256_init(&sha);
+
+    UNLOCK();
+    while (n < count) {
+        const uint8_t *p, *end, *script_pos;
+        uint64_t vout, code, amount, size, value;
+        size_t k, key_len, slen, i = b.n, tl;
+        int over, wv;
+        uint8_t kind, *sp;
+
+        if (!r.eof && r.avail - r.pos < (size_t)margin) {
+            LOCK(); /* refill reads without the GIL, and raises with it */
+            if (!refill(&r, (size_t)margin)) goto done;
+            UNLOCK();
+        }
+        p = r.buf + r.pos;
+        end = r.buf + r.avail;
+#define NEED(m) do { if ((size_t)(end - p) < (size_t)(m)) goto truncated; } while (0)
+#define VARINT(dst) do {                                                                  \
+        k = read_varint(p, end, &(dst), &over);                                           \
+        if (!k) goto truncated;                                                           \
+        if (k > 10) { fail = "a VARINT longer than 10 bytes (corrupt snapshot)"; goto format; } \
+        p += k;                                                                           \
+    } while (0)
+        if (!group_left) {
+            int w, bb;
+            NEED(33);
+            memcpy(txid, p, 32);
+            for (bb = 0; bb < 32; bb++) /* display order: the bytes reversed */
+                memcpy(txhex + 2 * bb, HEX2[txid[31 - bb]], 2);
+            p += 32;
+            group_left = *p++;
+            if (group_left >= 253) { /* serialize.h ReadCompactSize, little-endian tail */
+                w = group_left == 253 ? 2 : group_left == 254 ? 4 : 8;
+                NEED(w);
+                group_left = 0;
+                for (bb = w - 1; bb >= 0; bb--) group_left = (group_left << 8) | p[bb];
+                p += w;
+            }
+            if (!group_left) { fail = "a transaction with zero coins (corrupt)"; goto format; }
+        }
+        NEED(1); /* vout: CompactSize */
+        vout = *p++;
+        if (vout >= 253) {
+            int w = vout == 253 ? 2 : vout == 254 ? 4 : 8, bb;
+            NEED(w);
+            vout = 0;
+            for (bb = w - 1; bb >= 0; bb--) vout = (vout << 8) | p[bb];
+            p += w;
+        }
+        /* COutPoint::n is a uint32 */
+        if (vout > 0xFFFFFFFFULL) { fail = "a coin with an output index above 2**32-1 (corrupt)"; goto format; }
+        VARINT(code); /* Coin: VARINT(height*2 + coinbase) */
+        /* Coin: nHeight (31 bits) and fCoinBase (1 bit) are one uint32 code */
+        if (over || code > 0xFFFFFFFFULL) { fail = "a coin with a height code above 2**32-1 (corrupt)"; goto format; }
+        VARINT(amount); /* VARINT(CompressAmount(value)) */
+        /* amount.h MoneyRange: 0 <= value <= MAX_MONEY */
+        if (over || !decompress_amount(amount, &value) || value > MAX_MONEY) {
+            fail = "a coin above 21 million BTC (MAX_MONEY; corrupt)";
+            goto format;
+        }
+        /* CompressedScript (compressor.h): kinds 0..5 special forms, else VARINT(len+6), raw */
+        NEED(1);
+        script_pos = p;
+        kind = *p;
+        if (kind < 6) {
+            key_len = kind < 2 ? 21 : 33;
+            NEED(key_len);
+            slen = kind == 0 ? 25 : kind == 1 ? 23 : kind < 4 ? 35 : 67;
+        } else {
+            VARINT(size);
+            if (over || size - 6 > MAX_SCRIPT_SIZE) { /* script.h MAX_SCRIPT_SIZE */
+                if (over)
+                    snprintf(failbuf, sizeof failbuf,
+                             "coin %llu has a script of more than 2**64 bytes, over the limit", n);
+                else
+                    snprintf(failbuf, sizeof failbuf,
+                             "coin %llu has a script of %llu bytes, over the limit", n,
+                             (unsigned long long)(size - 6));
+                fail = failbuf;
+                goto format;
+            }
+            slen = (size_t)(size - 6);
+            key_len = k + slen;
+            p = script_pos; /* p is moved past the key below */
+            NEED(key_len);
+        }
+        if (b.sdata.n + slen > ((size_t)1 << 30)) {
+            LOCK();
+            if (!colbatch_flush(&b, sink)) goto done;
+            UNLOCK();
+        }
+        i = b.n;
+        if (!cbuf_grow(&b.sdata, slen) || !cbuf_grow(&b.adata, 96)) goto nomem;
+        sp = b.sdata.p + b.sdata.n;
+        if (kind == 0) { /* P2PKH: OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG */
+            sp[0] = 0x76; sp[1] = 0xa9; sp[2] = 0x14;
+            memcpy(sp + 3, script_pos + 1, 20);
+            sp[23] = 0x88; sp[24] = 0xac;
+        } else if (kind == 1) { /* P2SH: OP_HASH160 <20> OP_EQUAL */
+            sp[0] = 0xa9; sp[1] = 0x14;
+            memcpy(sp + 2, script_pos + 1, 20);
+            sp[22] = 0x87;
+        } else if (kind < 4) { /* compressed P2PK: <33-byte key> OP_CHECKSIG */
+            sp[0] = 0x21;
+            memcpy(sp + 1, script_pos, 33);
+            sp[34] = 0xac;
+        } else if (kind < 6) { /* uncompressed P2PK: the key's y is recomputed in Python */
+            PyObject *full;
+            LOCK();
+            full = PyObject_CallFunction(full_script, "iy#", (int)kind,
+                                         (const char *)script_pos + 1, (Py_ssize_t)32);
+            if (!full) goto done;
+            if (!PyBytes_Check(full) || PyBytes_GET_SIZE(full) != 67) {
+                Py_DECREF(full);
+                PyErr_SetString(PyExc_TypeError, "full_script must return 67 bytes");
+                goto done;
+            }
+            memcpy(sp, PyBytes_AS_STRING(full), 67);
+            Py_DECREF(full);
+            UNLOCK();
+        } else {
+            memcpy(sp, script_pos + (key_len - slen), slen);
+        }
+        p = script_pos + key_len;
+#undef VARINT
+#undef NEED
+        /* the row */
+        memcpy(b.txid + 64 * i, txhex, 64);
+        put_u64le(b.vout + 8 * i, vout);
+        put_u32le(b.height + 4 * i, (uint32_t)(code >> 1));
+        if (code & 1) b.coinbase[i >> 3] |= (uint8_t)(1u << (i & 7));
+        put_u64le(b.value + 8 * i, value);
+        b.sdata.n += slen;
+        put_u32le(b.soff + 4 * (i + 1), (uint32_t)b.sdata.n);
+        tl = script_type(sp, slen, (char *)b.tdata + b.tlen, &wv);
+        b.tlen += tl;
+        put_u32le(b.toff + 4 * (i + 1), (uint32_t)b.tlen);
+        {
+            char *a = (char *)b.adata.p + b.adata.n;
+            size_t an = 0;
+            uint8_t payload[21];
+            if (tl == 5 && !memcmp(b.tdata + b.tlen - 5, "p2pkh", 5)) {
+                payload[0] = (uint8_t)v_p2pkh;
+                memcpy(payload + 1, sp + 3, 20);
+                an = base58check21(payload, a);
+            } else if (tl == 4 && !memcmp(b.tdata + b.tlen - 4, "p2sh", 4)) {
+                payload[0] = (uint8_t)v_p2sh;
+                memcpy(payload + 1, sp + 2, 20);
+                an = base58check21(payload, a);
+            } else if (wv >= 0 && (wv > 0 || slen == 22 || slen == 34)) {
+                /* BIP-141: a version 0 program is 20 or 32 bytes; any other has no address */
+                an = segwit_address(hrp, (size_t)hrplen, zero_steps, wv, sp + 2, slen - 2, a);
+            }
+            if (an) b.avalid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            b.adata.n += an;
+            put_u32le(b.aoff + 4 * (i + 1), (uint32_t)b.adata.n);
+        }
+        if (want_hash) {
+            /* coinstats.cpp TxOutSer: outpoint (txid, n u32), height*2+coinbase u32,
+             * value i64, script with its CompactSize length */
+            memcpy(rec, txid, 32);
+            put_u32le(rec + 32, (uint32_t)vout);
+            put_u32le(rec + 36, (uint32_t)code);
+            put_u64le(rec + 40, value);
+            k = 48;
+            if (slen < 253) {
+                rec[k++] = (uint8_t)slen;
+            } else {
+                rec[k++] = 0xfd;
+                rec[k++] = (uint8_t)slen;
+                rec[k++] = (uint8_t)(slen >> 8);
+            }
+            sha256_update(&sha, rec, k);
+            sha256_update(&sha, sp, slen);
+        }
+        total += value;
+        if (!have_code || code > max_code) { max_code = code; have_code = 1; }
+        b.n++;
+        r.pos = (size_t)(p - r.buf);
+        group_left--;
+        n++;
+        if (b.n == b.cap) {
+            LOCK();
+            if (!colbatch_flush(&b, sink)) goto done;
+            UNLOCK();
+        }
+    }
+    LOCK();
+    if (group_left) {
+        snprintf(failbuf, sizeof failbuf,
+                 "the last transaction promises %llu more coins than the header counts",
+                 group_left);
+        fail = failbuf;
+        goto format;
+    }
+    if (!refill(&r, 1)) goto done;
+    if (r.avail != r.pos) {
+        snprintf(failbuf, sizeof failbuf,
+                 "data left after the %llu coins the header counts (corrupt or appended)", count);
+        fail = failbuf;
+        goto format;
+    }
+    if (!colbatch_flush(&b, sink)) goto done;
+    if (want_hash) {
+        uint8_t d1[32], d2[32];
+        sha256_final(&sha, d1);
+        sha256_init(&sha);
+        sha256_update(&sha, d1, 32);
+        sha256_final(&sha, d2);
+        digest = PyBytes_FromStringAndSize((const char *)d2, 32);
+        if (!digest) goto done;
+    } else {
+        Py_INCREF(digest);
+    }
+    {
+        PyObject *tot = u128_to_py(total);
+        if (!tot) { Py_DECREF(digest); goto done; }
+        result = Py_BuildValue("(NKNL)", digest, n, tot, have_code ? (long long)max_code : -1LL);
+    }
+    goto done;
+
+nomem:
+    LOCK();
+    PyErr_NoMemory();
+    goto done;
+truncated:
+    snprintf(failbuf, sizeof failbuf,
+             "truncated: the header promises %llu coins but the file ends after %llu", count, n);
+    fail = failbuf;
+format:
+    LOCK();
+    PyErr_Format(err, "%U: %s", where, fail);
+done:
+    LOCK();
+#undef LOCK
+#undef UNLOCK
+    if (r.fd >= 0) close(r.fd);
+    PyMem_Free(r.buf);
+    colbatch_free(&b);
+    Py_XDECREF(pathobj);
+    return result;
+}
+/* ================================================================ end of every coin as columns */
+
+
 static PyMethodDef methods[] = {
     {"scan", snap_scan, METH_VARARGS,
      "scan(path, offset, count, keys, labels, want_hash, full_script, err, where, chunk, margin)"
-     " -> (matches, max_height, digest or None, coins, total_sats)"},
+     " -> (matches, max_height, digest or None, coins, total_sats, scripts or None)"},
     {"sort", cols_sort, METH_VARARGS,
      "sort(txids, vout, height, coinbase, value, label) -> (columns in Holdings order, dup)"},
     {"group", cols_group, METH_VARARGS,
@@ -1156,6 +2501,12 @@ static PyMethodDef methods[] = {
     {"json", cols_json, METH_VARARGS,
      "json(start, stop, txids, vout, height, coinbase, value, label, tip, mid, tail, first)"
      " -> str"},
+    {"watch_list", wl_read, METH_VARARGS,
+     "watch_list(path, hrp, p2pkh, p2sh, fallback) -> WatchSet (a file of addresses/scripts)"},
+    /* every coin as Arrow-ready columns, for the Parquet export (see its section above) */
+    {"columns", snap_columns, METH_VARARGS,
+     "columns(path, offset, count, batch, want_hash, full_script, err, where, chunk, margin,"
+     " hrp, p2pkh_version, p2sh_version, sink) -> (digest or None, coins, total_sats, max_code)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_snapscan",
@@ -1168,5 +2519,16 @@ PyMODINIT_FUNC PyInit__snapscan(void) {
         getenv("UTXO_TRUTH_NO_SHANI") == NULL)
         sha256_compress = sha256_block_shani;
 #endif
-    return PyModule_Create(&module);
+    init_bech32_after(); /* for the columns pass's bech32 addresses and txids */
+    init_hex2();
+    {
+        PyObject *m;
+        if (PyType_Ready(&WatchSetType) < 0) return NULL;
+        m = PyModule_Create(&module);
+        if (m && PyModule_AddObjectRef(m, "WatchSet", (PyObject *)&WatchSetType) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+        return m;
+    }
 }

@@ -3,7 +3,7 @@
 Usage::
 
     utxo-truth scan TARGET... --network NET (--snapshot PATH | --source SPEC)
-                    [--file FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
+                    [--file FILE] [--watch-list FILE] [--wallet-file FILE] [--labels FILE] [--labels-out FILE]
                     [--gap N] [--range N] [--script-type TYPE] [--proxy URL] [--json]
                     [--utxos] [--csv FILE] [--strict] [--debug]
     utxo-truth reconcile PORTFOLIO.toml [--snapshot PATH | --source SPEC]
@@ -22,13 +22,11 @@ import argparse
 import gc
 import json
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ._api import scan
 from ._exceptions import (
     InputError,
     MissingExtraError,
@@ -37,23 +35,15 @@ from ._exceptions import (
     SourceTimeoutError,
     UtxoTruthError,
 )
-from ._models import Holdings
 from ._network import Network, parse_network
-from .discovery import DEFAULT_GAP, DEFAULT_RANGE
-from .labels import (
-    labels_csv,
-    labels_for_holdings,
-    labels_html,
-    labels_summary,
-    labels_text,
-    load_labels,
-    write_labels,
-)
-from .report import format_btc  # the one format_btc; re-exported here for the CLI's users
-from .sources import ChainSource, SnapshotSource, open_source, parse_checkpoint, redact
-from .sources._proxy import parse_proxy
-from .targets import SINGLE_KEY_TYPES, Target, parse_target
-from .wallets import load_wallet_file
+
+# Everything else is imported where it is used (issue 19): `import utxo_truth.cli` loads no
+# pydantic, and a snapshot scan loads neither the renderers, labels, wallet files nor claims.
+if TYPE_CHECKING:
+    from ._models import Holdings
+    from .report import format_btc
+    from .sources import ChainSource
+    from .targets import Target
 
 T = TypeVar("T")
 
@@ -75,6 +65,15 @@ _abandoned = False  # a scan thread was left behind at --timeout (see run())
 _MAX_TARGETS_FILE = 16 << 20  # a --file of targets is read whole, up to this size
 
 
+def __getattr__(name: str) -> Any:
+    """``format_btc``: the one in report.py, re-exported here for the CLI's users (PEP 562)."""
+    if name == "format_btc":
+        from .report import format_btc
+
+        return format_btc
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def to_json(h: Holdings) -> dict[str, object]:
     """The model as a JSON-ready dict, amounts in satoshis (``scan --json``'s schema 1).
 
@@ -92,6 +91,9 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .discovery import DEFAULT_GAP, DEFAULT_RANGE
+    from .targets import SINGLE_KEY_TYPES
+
     p = argparse.ArgumentParser(
         prog="utxo-truth",
         description="How much of the bitcoin you believe you have is real on-chain coin?",
@@ -113,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="read targets from FILE, one per line (lines starting with # are comments)",
+    )
+    s.add_argument(
+        "--watch-list",
+        metavar="FILE",
+        help="scan a list of addresses and script hex, one a line, of any size (an exchange's "
+        "whole list) as one result: each coin names its line; not with TARGET/--file",
     )
     s.add_argument(
         "--wallet-file",
@@ -330,6 +338,8 @@ def _bounds(args: argparse.Namespace, sources: Sequence[ChainSource]) -> tuple[i
             "--range is not used: it applies to sources that know unspent coins only (a "
             "snapshot); these know history and stop at --gap unused indexes"
         )
+    from .discovery import DEFAULT_GAP, DEFAULT_RANGE
+
     return (
         DEFAULT_GAP if args.gap is None else args.gap,
         DEFAULT_RANGE if args.range_ is None else args.range_,
@@ -338,9 +348,7 @@ def _bounds(args: argparse.Namespace, sources: Sequence[ChainSource]) -> tuple[i
 
 def _with_deadline(fn: Callable[[], T], seconds: float, sources: Sequence[ChainSource]) -> T:
     """Run ``fn`` (a scan) within ``seconds`` when a network source is involved, saying so."""
-    from .sources.parquet import ParquetSource  # pyarrow is not imported by this
-
-    network = [s.describe() for s in sources if not isinstance(s, SnapshotSource | ParquetSource)]
+    network = [s.describe() for s in sources if not _is_file_source(s)]
     if not network or not seconds:
         return fn()
     print(
@@ -370,6 +378,15 @@ def _with_deadline(fn: Callable[[], T], seconds: float, sources: Sequence[ChainS
         raise box["error"]
     value: T = box["value"]
     return value
+
+
+def _is_file_source(source: object) -> bool:
+    """A snapshot or Parquet source: no network, no deadline (neither module imported here)."""
+    for module, name in (("snapshot", "SnapshotSource"), ("parquet", "ParquetSource")):
+        loaded = sys.modules.get(f"{__package__}.sources.{module}")  # no instance before that
+        if loaded is not None and isinstance(source, getattr(loaded, name)):
+            return True
+    return False
 
 
 def _proof_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -437,6 +454,9 @@ def _source_options(p: argparse.ArgumentParser, help_text: str) -> None:
 
 def _check_options(specs: Sequence[str], args: argparse.Namespace) -> None:
     """An option that applies to none of the sources is a mistake worth saying."""
+    from .sources import redact
+    from .sources._proxy import parse_proxy
+
     if args.snapshot_hash and not any(s.startswith("snapshot:") for s in specs):
         raise InputError("--snapshot-hash applies to a snapshot source: give --snapshot PATH")
     if args.checkpoint is not None and not any(s.startswith(_VERIFYING) for s in specs):
@@ -471,6 +491,8 @@ def _open(spec: str, network: Network | str, args: argparse.Namespace) -> ChainS
 
 
 def _open_source(spec: str, network: Network | str, args: argparse.Namespace) -> ChainSource:
+    from .sources import open_source, parse_checkpoint
+
     if spec.startswith("snapshot:"):
         path = spec[len("snapshot:") :]
         path = path[2:] if path.startswith("//") else path
@@ -511,6 +533,8 @@ def _chosen_source(args: argparse.Namespace) -> str | None:
 
 def _read_targets(args: argparse.Namespace) -> list[str | Target]:
     """The command line's targets, then each --file's, parsed so that a bad line is named."""
+    from .targets import parse_target
+
     targets: list[str | Target] = list(args.targets)
     kind = args.script_type or "any"
     network = parse_network(args.network) if args.file else args.network
@@ -542,6 +566,9 @@ def _read_targets(args: argparse.Namespace) -> list[str | Target]:
 
 
 def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
+    from ._api import scan
+    from .sources import parse_checkpoint
+
     specs = _chosen_sources(args)
     if not specs:
         raise InputError(
@@ -550,7 +577,18 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
         )
     targets: list[str | Target] = _read_targets(args)
     for name in args.wallet_file:
+        from .wallets import load_wallet_file
+
         targets += load_wallet_file(name, network=args.network).targets
+    if args.labels or args.labels_out:  # the BIP-329 module only when labels are asked for
+        from .labels import (
+            labels_for_holdings,
+            labels_summary,
+            labels_text,
+            load_labels,
+            write_labels,
+        )
+
     labels = load_labels(args.labels) if args.labels else None
     _check_options(specs, args)
     if args.utxos and args.json:
@@ -558,6 +596,11 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     if args.checkpoint is not None:
         parse_checkpoint(args.checkpoint)  # '' is refused, not ignored
     opened = [_open(spec, args.network, args) for spec in specs]
+    if args.watch_list is not None and (targets or len(opened) > 1):
+        raise InputError(
+            "--watch-list is scanned on its own, at one source: give no TARGET, --file or "
+            "--wallet-file with it, and one --snapshot or --source"
+        )
     gap, range_ = _bounds(args, opened)
     if args.policy is not None and len(opened) == 1:
         _warn("--policy is not used: it applies to several --source compared; one was given")
@@ -571,6 +614,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
     bar = None if args.json else _progress_bar(_unit(opened))  # on a terminal only
     progress: Callable[[int, int], None] | None = bar.update if bar and bar.active else None
     if bar is not None and bar.active and len(opened) > 1:  # each snapshot read gets its own line
+        from .sources.snapshot import SnapshotSource
+
         for src in opened:
             if isinstance(src, SnapshotSource) and src.progress is None:
                 src.progress = bar.task(f"reading {src.describe()}", "bytes")
@@ -586,6 +631,7 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
                     range=range_,
                     progress=progress,
                     script_type=args.script_type,
+                    watch_list=args.watch_list,
                 ),
                 args.timeout,
                 opened,
@@ -621,6 +667,8 @@ def _run_scan(args: argparse.Namespace, out: TextIO) -> int:
             holdings, out, {"labels": labels_summary(labels, holdings)} if labels else None
         )
     else:
+        import shutil  # bz2, lzma and more, for the terminal's width only
+
         from .report import render_holdings
 
         tty = out.isatty()
@@ -712,6 +760,7 @@ def _run_verify_message(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run_verify_reserves(args: argparse.Namespace, out: TextIO) -> int:
     from ._api import scan_reserve_proofs
+    from .report import format_btc
     from .reserve_proofs import load_reserve_proofs
 
     proofs = load_reserve_proofs(args.file, args.network)
@@ -743,10 +792,20 @@ def _run_verify_reserves(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
-    from ._api import reconcile
+    from ._api import reconcile, scan
     from .claims import load_portfolio
+    from .labels import (
+        labels_csv,
+        labels_for_holdings,
+        labels_html,
+        labels_summary,
+        labels_text,
+        load_labels,
+        write_labels,
+    )
     from .reconcile import scan_targets
     from .report import render_text, renderables, to_csv, to_html, to_json
+    from .sources import parse_checkpoint
 
     portfolio = load_portfolio(args.portfolio)
     spec = _chosen_source(args) or portfolio.source
@@ -833,6 +892,8 @@ def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
 
 def _unit(sources: Sequence[ChainSource | None]) -> str:
     """What a scan's progress counts: bytes for one snapshot (a pass over the file), else scripts."""
+    from .sources.snapshot import SnapshotSource
+
     only = sources[0] if len(sources) == 1 else None
     return "bytes" if isinstance(only, SnapshotSource) and only.progress is None else "scripts"
 

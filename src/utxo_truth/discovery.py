@@ -27,7 +27,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._columns import CoinColumns, MatchedCoins, UtxoView, group_rows
 from ._exceptions import InconsistentTipError, InputError, SourceProtocolError
@@ -56,7 +56,17 @@ from .sources._base import (
 )
 from .targets import Target, address_of
 
-__all__ = ["DEFAULT_GAP", "DEFAULT_RANGE", "MAX_INDEX", "Progress", "discover"]
+if TYPE_CHECKING:
+    from .watchlist import WatchList
+
+__all__ = [
+    "DEFAULT_GAP",
+    "DEFAULT_RANGE",
+    "MAX_INDEX",
+    "Progress",
+    "discover",
+    "discover_watch_list",
+]
 
 DEFAULT_GAP = 20
 """Unused indexes after the last used one before a chain is considered finished (BIP44)."""
@@ -628,3 +638,200 @@ def _build(model: type[M], fields: dict[str, Any], checked: bool) -> M:
         return model(**fields)
     every: dict[str, Any] = {**fields, **totals_of(fields["utxos"], fields["pending"])}
     return model.model_construct(**every)
+
+
+def discover_watch_list(
+    watch: WatchList,
+    source: ChainSource,
+    *,
+    gap: int = DEFAULT_GAP,
+    range: int = DEFAULT_RANGE,  # kept in the answer only: a list has no indexes to range over
+    batch: int = 10_000,
+    progress: Progress | None = None,
+) -> Holdings:
+    """Every UTXO of a watch list's scripts at one block, as one result of kind ``list``.
+
+    Over a UTXO snapshot: one pass over the file with the list's own (compiled) set of stored
+    forms, no Python object per watched script. Over any other source: the scripts asked
+    ``batch`` at a time (in the file's order), every answer at the same block. Each coin's
+    ``origin`` is ``Origin(target=0, index=LINE)``: the line of the file that watched it.
+
+    Example:
+        >>> from utxo_truth import SnapshotSource, read_watch_list
+        >>> src = SnapshotSource("examples/regtest/utxo-snapshot.dat", "regtest")  # doctest: +SKIP
+        >>> w = read_watch_list("exchange.txt", "regtest")  # doctest: +SKIP
+        >>> discover_watch_list(w, src).targets[0].scripts_holding  # doctest: +SKIP
+    """
+    if watch.network is not source.network:
+        raise InputError(
+            f"the watch list is read for {watch.network.label} but the source serves "
+            f"{source.network.label}"
+        )
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InputError(f"batch must be a whole number >= 1, not {batch!r}")
+    answers: list[Lookup] = []
+    lookup_watched = getattr(source, "lookup_watched", None)
+    if callable(lookup_watched):  # a snapshot: one pass, its progress in bytes
+        counted: FileSource | None = None
+        if progress is not None and isinstance(source, FileSource) and source.progress is None:
+            counted = source
+            counted.progress = progress
+        try:
+            answers.append(lookup_watched(watch))
+        finally:
+            if counted is not None:
+                counted.progress = None
+    else:
+        total = len(watch)
+        done = 0
+        for scripts in watch.batches(batch):
+            if progress:
+                progress(done, total)
+            answer = source.lookup(scripts)
+            if answers and answer.block != answers[0].block:
+                raise InconsistentTipError(
+                    f"{source.describe()} answered at block {answer.block} after "
+                    f"{answers[0].block} in the same scan: the chain moved. Scan again."
+                )
+            answers.append(answer)
+            done += len(scripts)
+            if progress:
+                progress(done, total)
+    block = answers[0].block if answers else source.lookup([]).block
+    checked = all(a.checked for a in answers)
+    problems: list[str] = []
+    for a in answers:
+        problems.extend(p for p in a.problems if p not in problems)
+    network = source.network
+    if len(answers) == 1 and answers[0].columns is not None and checked and not answers[0].pending:
+        # a snapshot's one pass, as columns: no object per coin until one is read
+        return _watch_list_columns(
+            watch, source, answers[0].columns, block, tuple(problems), max(gap, 1), range
+        )
+    origins: dict[bytes, Origin] = {}
+    confirmed: list[Utxo] = []
+    unconfirmed: list[Utxo] = []
+    with paused_gc():
+        for a in answers:
+            for found_map, out in ((a.coins, confirmed), (a.pending, unconfirmed)):
+                for script, found in found_map.items():
+                    if not found:
+                        continue
+                    line = watch.line_of(script)
+                    if line is None:  # a source's answer for a script not asked: not ours
+                        continue
+                    o = origins.get(script)
+                    if o is None:
+                        o = origins[script] = Origin(target=0, index=line)
+                    address = address_of(script, network)
+                    if checked and out is confirmed:
+                        out += _trusted_utxos(found, script.hex(), address, o, block)
+                    else:
+                        out.extend(_utxo(c, script, address, o, block) for c in found)
+        utxos = tuple(sorted(confirmed, key=_order_confirmed if checked else _order))
+        pending = tuple(sorted(unconfirmed, key=_order))
+        held = _build(
+            TargetHoldings,
+            {
+                "target": watch.label,
+                "kind": "list",
+                "script_type": "mixed",
+                "method": "list",
+                "bound": 0,
+                "chains": (),
+                "utxos": utxos,
+                "pending": pending,
+                "scripts_watched": len(watch),
+                "scripts_holding": len(origins),
+            },
+            checked,
+        )
+        if not checked:
+            utxos, pending = unique_coins([held])
+        return _build(
+            Holdings,
+            {
+                "network": network.value,
+                "block": block,
+                "source": source.describe(),
+                "gap": max(gap, 1),
+                "range": range,
+                "targets": (held,),
+                "utxos": utxos,
+                "pending": pending,
+                "problems": tuple(problems),
+            },
+            checked,
+        )
+
+
+def _watch_list_columns(
+    watch: WatchList,
+    source: ChainSource,
+    cols: CoinColumns,
+    block: BlockRef,
+    problems: tuple[str, ...],
+    gap: int,
+    range_: int,
+) -> Holdings:
+    """:func:`discover_watch_list`'s answer from one answer given as columns (a snapshot's).
+
+    The same Holdings as the per-coin path: one origin per script that holds coins,
+    ``Origin(target=0, index=LINE)``; one target, whose coins are every coin once, so the
+    target's tuple and the top level's are one lazy :class:`~utxo_truth._columns.UtxoView`
+    over every row. Only the scripts holding coins are walked here (the scanner labels just
+    those), never the list's 10^7 lines.
+    """
+    network = source.network
+    origins: list[Origin] = []  # origin id (= its place) -> origin
+    first: dict[int, int] = {}
+    address: dict[int, str | None] = {}
+    lines: set[int] = set()
+    for lab in sorted(cols.labels()):
+        script = cols.scripts[lab]
+        line = watch.line_of(script)
+        if line is None:
+            raise SourceProtocolError(
+                f"{source.describe()} answered with coins of script {script.hex()[:40]}, which "
+                "the watch list does not hold"
+            )
+        first[lab] = len(origins)
+        origins.append(Origin(target=0, index=line))
+        address[lab] = address_of(script, network)
+        lines.add(line)
+    view = UtxoView(MatchedCoins(cols, block.height, origins, first, {}, address))
+    total, immature = view.sums()
+    if total > MAX_MONEY:  # amount.h MoneyRange: no set of coins can hold more
+        raise SourceProtocolError(
+            f"{source.describe()}: the coins found sum to {total} sats, above 21 million BTC "
+            "(MAX_MONEY): the source's data is corrupt"
+        )
+    totals = _column_totals(total, immature)
+    held: dict[str, Any] = {
+        "target": watch.label,
+        "kind": "list",
+        "script_type": "mixed",
+        "method": "list",
+        "bound": 0,
+        "chains": (),
+        "scanned_as": (),
+        "coins_under": (),
+        "utxos": view,  # stands for the tuple (see UtxoView)
+        "pending": (),
+        "scripts_watched": len(watch),
+        "scripts_holding": len(lines),
+        **totals,
+    }
+    answer: dict[str, Any] = {
+        "network": network.value,
+        "block": block,
+        "source": source.describe(),
+        "gap": gap,
+        "range": range_,
+        "targets": (TargetHoldings.model_construct(**held),),
+        "utxos": view,
+        "pending": (),
+        "problems": problems,
+        **totals,
+    }
+    return Holdings.model_construct(**answer)

@@ -24,13 +24,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import MissingExtraError
-from ._report_models import Report
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a Holdings table loads neither the Report model nor claims (issue 19)
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.text import Text
 
     from ._models import Holdings, TargetHoldings, Utxo
+    from ._report_models import Report
 
 __all__ = [
     "coin_path",
@@ -944,6 +944,8 @@ def coin_path(h: Holdings, u: Utxo) -> str:
         'receive/1'
     """
     o = u.origin
+    if o is not None and o.chain is None and o.index is not None:  # a watch list's line
+        return f"line {o.index}"
     if o is None or o.chain is None or o.index is None or o.target >= len(h.targets):
         return "-"
     chains = {c.chain: c.name for c in h.targets[o.target].chains}
@@ -1184,7 +1186,9 @@ def render_holdings(
             )
             or "-"
         )
-        method = t.method if t.method == "single" else f"{t.method} {t.bound}"
+        method = t.method if t.method in ("single", "list") else f"{t.method} {t.bound}"
+        if t.scripts_watched is not None:  # a watch list: how many of its scripts hold coins
+            used = f"{t.scripts_holding:,} of {t.scripts_watched:,} scripts hold coins"
         target_rows.append(
             [
                 str(i),

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._derive import (
-    FAST,
     child_pubkey,
     derive_xpub_path,
     hash160,
     parse_pubkey,
     taproot_output_key,
 )
+from ._derive import fast as _have_secp  # libsecp256k1 loaded at the first key, not at import
 from ._exceptions import (
     ChecksumError,
     DescriptorError,
@@ -49,7 +49,7 @@ from ._exceptions import (
     TargetError,
 )
 from ._network import Network, parse_network
-from ._script import address_of, script_type_of
+from ._script import address_of, bech32_parse, script_type_of, segwit_decode
 
 __all__ = [
     "SINGLE_KEY_TYPES",
@@ -269,16 +269,13 @@ _HRP_NETWORKS = {"bc": "mainnet", "tb": "testnet/signet", "bcrt": "regtest"}
 
 
 def _address_script(text: str, network: Network) -> bytes:
-    from embit import bech32
-
     p = network.params
     lowered = text.lower()
     hrp = lowered.rsplit("1", 1)[0] if "1" in lowered else ""
     if hrp in _HRP_NETWORKS and text in (lowered, text.upper()):
         # valid first, then of which network: a typo in a mainnet address is a typo, not a
         # "mainnet address" (BIP173/BIP350 checksum before the human-readable part is trusted)
-        hrp_, _data, _spec = bech32.bech32_decode(lowered)
-        if hrp_ is None:
+        if bech32_parse(lowered) is None:
             raise ChecksumError(
                 f"{_describe(text)} is not a valid address: its bech32/bech32m checksum does not "
                 "match (a typo?)"
@@ -290,13 +287,14 @@ def _address_script(text: str, network: Network) -> bytes:
                 expected=network.label,
                 found=_HRP_NETWORKS[hrp],
             )
-        version, program = bech32.decode(p.hrp, lowered)
-        if version is None:
+        decoded = segwit_decode(p.hrp, lowered)
+        if decoded is None:
             raise TargetError(
                 f"address {_describe(text)} is not a valid segwit address (BIP173/BIP350: wrong "
                 "program length, or bech32 used where bech32m is required)"
             )
-        return bytes([0 if version == 0 else 0x50 + version, len(program)]) + bytes(program)
+        version, program = decoded
+        return bytes([0 if version == 0 else 0x50 + version, len(program)]) + program
     payload, ok = _b58check(text)
     if payload is None or len(payload) != 21:
         raise TargetError(
@@ -567,7 +565,7 @@ def _check_xpub_payload(payload: bytes, text: str) -> None:
             f"{key[0]:02x}; a public version with private key data?)"
         )
     try:
-        parse_pubkey(key) if FAST else _embit_pubkey(key)
+        parse_pubkey(key) if _have_secp() else _embit_pubkey(key)
     except Exception:
         raise TargetError(
             f"extended key {_describe(text)} holds a public key that is not on the curve"
@@ -862,7 +860,7 @@ def _fixed_script(desc: Any, bare: bool) -> bytes:
     path; Bitcoin Core (BIP380) derives ``/0/1`` first. Our own derivation is used for the usual
     shapes, embit's ``derive`` (which does follow fixed paths) for the others.
     """
-    fast = _fast_deriver(desc, None, bare) if FAST else None
+    fast = _fast_deriver(desc, None, bare) if _have_secp() else None
     if fast is not None:
         return fast(0, 1)[0]
     return _embit_script(desc, None, bare, 0)
@@ -876,7 +874,7 @@ def _embit_script(desc: Any, branch: int | None, bare: bool, index: int) -> byte
 
 
 def _make_deriver(desc: Any, branch: int | None, bare: bool) -> ScriptsFn:
-    fast = _fast_deriver(desc, branch, bare) if FAST else None
+    fast = _fast_deriver(desc, branch, bare) if _have_secp() else None
     if fast is not None:
         return fast
 
@@ -925,7 +923,7 @@ def _shared_key_derivers(inner: str) -> tuple[ScriptsFn, ...] | None:
     One (cached) child-key function per chain, receive and change, and the four script types
     built from it, in the order of :data:`SINGLE_KEY_TYPES`. None without the fast path.
     """
-    if not FAST:
+    if not _have_secp():
         return None
     from embit.descriptor import Descriptor
 

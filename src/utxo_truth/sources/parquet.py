@@ -26,11 +26,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import queue
+import struct
+import threading
 import uuid
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +45,27 @@ from .._exceptions import (
     ParquetFormatError,
     SnapshotFormatError,
     SourceUnavailableError,
+    VerificationError,
 )
 from .._models import MAX_MONEY, BlockRef
 from .._network import Network, parse_network
-from .._script import script_type_of
+from .._script import compact_size, script_type_of
+from . import _snapfast
 from ._base import Closing, Coin, Lookup
 from ._errors import reports_as_source
-from .snapshot import SnapshotSource, _full_script, read_header
+from .snapshot import (
+    _MARGIN,
+    CHUNK,
+    HEADER_SIZE,
+    MAX_SCRIPT_SIZE,
+    SnapshotSource,
+    _check_fields,
+    _compact_tail,
+    _full_script,
+    _varint_at,
+    decompress_amount,
+    read_header,
+)
 
 __all__ = [
     "FILE_ROWS",
@@ -64,13 +82,11 @@ ROW_GROUP_ROWS = 1_000_000
 whole row groups), Spark (a 128 MB input split reads the row groups that start inside it) and
 Dask (``split_row_groups``); 1 M coins is about 70 MB compressed, so a mainnet set (~185 M
 coins) gives ~185 units, enough for a large machine or a small cluster, while the per-group
-cost (its footer entry, a task) stays small against reading 70 MB. Memory while writing: one
-row group (peak RSS ~0.5 GB)."""
+cost (its footer entry, a task) stays small against reading 70 MB. Memory while writing: about
+two row groups, the one written and the one decoded meanwhile (peak RSS ~0.5 GB)."""
 FILE_ROWS = 16 * ROW_GROUP_ROWS
 """Coins per file: mainnet is a dozen files of ~1.1 GB, each a handful of Spark splits."""
 _BATCH = 65_536  # coins decoded per batch before they become Arrow columns
-_CHUNK = 1 << 22
-_MARGIN = 32 + 9 + 9 + 10 + 10 + 5 + 10_000 + 16  # a whole group header + largest coin
 _COLUMNS = ("txid", "vout", "height", "coinbase", "value", "script", "script_type", "address")
 _KEY = "utxo_truth."
 _EXTRA = "pip install 'utxo-truth[parquet]'"
@@ -133,106 +149,141 @@ class ExportResult:
 
 # --- decoding every coin ----------------------------------------------------------------------
 
-_Batch = tuple[list[str], list[int], list[int], list[int], list[bytes], list[int]]
+# One pass's summary: the double SHA-256 of the coins' TxOutSer (hash_serialized_3 before its
+# byte reversal), the coin count, the total value and the highest height*2+coinbase (-1: none).
+_Pass = tuple[bytes, int, int, int]
+_TXOUTSER = struct.Struct("<IIq").pack
 
 
-def _coin_batches(path: Path, where: str, count: int) -> Iterator[_Batch]:
-    """Every coin of the snapshot, decoded, ``_BATCH`` at a time, in the file's order.
+@dataclass(slots=True)
+class _Rows:
+    """One batch of decoded coins as Python lists (the pure-Python pass)."""
 
-    Yields ``(txids, vouts, height codes, compressed amounts, scripts, kinds)``; ``kinds`` is the
-    stored script kind (0..5 compressed, 6 raw). The file's structure was checked by the pass
-    that hashed it (:func:`export_parquet` runs that first); here truncation is still caught.
+    txids: list[str] = field(default_factory=list)
+    vouts: list[int] = field(default_factory=list)
+    codes: list[int] = field(default_factory=list)
+    values: list[int] = field(default_factory=list)
+    scripts: list[bytes] = field(default_factory=list)
+
+
+def _py_columns(path: Path, where: str, count: int, sink: Callable[[_Rows], None]) -> _Pass:
+    """Every coin of the snapshot, decoded in Python, handed to ``sink`` ``_BATCH`` at a time.
+
+    The reference for (and the fallback of) the compiled ``columns`` pass: the same coins, the
+    same checks (snapshot.py's readers: ``_varint_at``, ``_compact_tail``, ``_check_fields``,
+    ``_full_script``) and the UTXO-set hash in the same pass, as ``utxo_set_info`` computes it.
     """
+    digest = hashlib.sha256()
+    rows = _Rows()
+    total = n = left = 0
+    max_code = -1
+    txid = b""
+    txid_hex = ""
     with path.open("rb") as f:
         read_header(f, where)
-        buf = f.read(_CHUNK)
-        eof = len(buf) < _CHUNK
+        data = f.read(CHUNK)
+        eof = len(data) < CHUNK
         pos = 0
-        limit = len(buf) if eof else len(buf) - _MARGIN
-        left = 0
-        txid = ""
-        n = 0
         try:
             while n < count:
-                txids: list[str] = []
-                vouts: list[int] = []
-                codes: list[int] = []
-                amounts: list[int] = []
-                scripts: list[bytes] = []
-                kinds: list[int] = []
-                stop = min(count, n + _BATCH)
-                while n < stop:
-                    if pos > limit and not eof:
-                        more = f.read(_CHUNK)
-                        eof = len(more) < _CHUNK
-                        buf = buf[pos:] + more
-                        pos = 0
-                        limit = len(buf) if eof else len(buf) - _MARGIN
+                if not eof and pos > len(data) - _MARGIN:  # a whole group header + coin must fit
+                    more = f.read(CHUNK)
+                    eof = len(more) < CHUNK
+                    data = data[pos:] + more
+                    pos = 0
+                if not left:
+                    txid = data[pos : pos + 32]
+                    txid_hex = txid[::-1].hex()
+                    pos += 32
+                    left = data[pos]
+                    pos += 1
+                    if left >= 253:
+                        left, pos = _compact_tail(data, pos, left)
                     if not left:
-                        txid = buf[pos : pos + 32][::-1].hex()
-                        pos += 32
-                        left = buf[pos]
-                        pos += 1
-                        if left >= 253:
-                            width = {253: 2, 254: 4, 255: 8}[left]
-                            left = int.from_bytes(buf[pos : pos + width], "little")
-                            pos += width
-                        if not left:
-                            raise SnapshotFormatError(f"{where}: a transaction with zero coins")
-                    vout = buf[pos]
-                    pos += 1
-                    if vout >= 253:
-                        width = {253: 2, 254: 4, 255: 8}[vout]
-                        vout = int.from_bytes(buf[pos : pos + width], "little")
-                        pos += width
-                    # Core's VARINT (serialize.h): MSB-first base 128, +1 per continuation byte
-                    ch = buf[pos]
-                    pos += 1
-                    code = ch & 0x7F
-                    while ch & 0x80:
-                        ch = buf[pos]
-                        pos += 1
-                        code = ((code + 1) << 7) | (ch & 0x7F)
-                    ch = buf[pos]
-                    pos += 1
-                    amount = ch & 0x7F
-                    while ch & 0x80:
-                        ch = buf[pos]
-                        pos += 1
-                        amount = ((amount + 1) << 7) | (ch & 0x7F)
-                    # CompressedScript (compressor.h): kinds 0..5 are special forms, else len+6
-                    ch = buf[pos]
-                    pos += 1
-                    size = ch & 0x7F
-                    while ch & 0x80:
-                        ch = buf[pos]
-                        pos += 1
-                        size = ((size + 1) << 7) | (ch & 0x7F)
-                    if size < 6:
-                        width = 20 if size < 2 else 32
-                        script = _full_script(size, buf[pos : pos + width])
-                        pos += width
-                        kinds.append(size)
-                    else:
-                        if size - 6 > 10_000:  # MAX_SCRIPT_SIZE (script.h)
-                            raise SnapshotFormatError(f"{where}: coin {n}: a script over 10,000 B")
-                        script = buf[pos : pos + size - 6]
-                        pos += size - 6
-                        kinds.append(6)
-                    if pos > len(buf):
-                        raise IndexError
-                    left -= 1
-                    txids.append(txid)
-                    vouts.append(vout)
-                    codes.append(code)
-                    amounts.append(amount)
-                    scripts.append(script)
-                    n += 1
-                yield txids, vouts, codes, amounts, scripts, kinds
+                        raise SnapshotFormatError(f"{where}: a transaction with zero coins")
+                vout = data[pos]
+                pos += 1
+                if vout >= 253:
+                    vout, pos = _compact_tail(data, pos, vout)
+                code, pos = _varint_at(data, pos)
+                amount, pos = _varint_at(data, pos)
+                value = decompress_amount(amount)
+                _check_fields(vout, code, value, where)
+                size, pos = _varint_at(data, pos)  # CompressedScript (compressor.h)
+                if size < 6:
+                    width = 20 if size < 2 else 32
+                    script = _full_script(size, data[pos : pos + width])
+                    pos += width
+                elif size - 6 > MAX_SCRIPT_SIZE:
+                    raise SnapshotFormatError(f"{where}: coin {n}: a script over 10,000 B")
+                else:
+                    script = data[pos : pos + size - 6]
+                    pos += size - 6
+                if pos > len(data):
+                    raise IndexError
+                # coinstats.cpp TxOutSer, as utxo_set_info hashes it: outpoint (txid, n u32),
+                # height*2+coinbase u32, value i64, the script with its CompactSize length
+                digest.update(txid + _TXOUTSER(vout, code, value) + compact_size(len(script)))
+                digest.update(script)
+                rows.txids.append(txid_hex)
+                rows.vouts.append(vout)
+                rows.codes.append(code)
+                rows.values.append(value)
+                rows.scripts.append(script)
+                total += value
+                max_code = max(max_code, code)
+                left -= 1
+                n += 1
+                if len(rows.vouts) == _BATCH:
+                    sink(rows)
+                    rows = _Rows()
         except IndexError:
             raise SnapshotFormatError(f"{where}: truncated after {n} of {count} coins") from None
-        if left or pos != len(buf) or f.read(1):
+        if left or pos != len(data) or f.read(1):
             raise SnapshotFormatError(f"{where}: data left after the {count} coins it counts")
+    if rows.vouts:
+        sink(rows)
+    return hashlib.sha256(digest.digest()).digest(), n, total, max_code
+
+
+def _py_batch(pa: Any, np: Any, schema: Any, network: Network, rows: _Rows) -> Any:
+    """A record batch of the pure-Python pass's rows."""
+    codes = np.array(rows.codes, np.int64)
+    types = [script_type_of(s) for s in rows.scripts]
+    return pa.record_batch(
+        [
+            pa.array(rows.txids, pa.string()),
+            pa.array(rows.vouts, pa.int64()),
+            pa.array((codes >> 1).astype(np.int32)),
+            pa.array((codes & 1).astype(np.bool_)),
+            pa.array(rows.values, pa.int64()),
+            pa.array(rows.scripts, pa.binary()),
+            pa.array(types, pa.string()),
+            _addresses(pa, np, network, rows.scripts, types),
+        ],
+        schema=schema,
+    )
+
+
+def _c_batch(pa: Any, np: Any, schema: Any, n: int, *buffers: bytes) -> Any:
+    """A record batch of the compiled pass's column buffers (no copy, no object per coin)."""
+    txid, vout, height, coinbase, value, soff, sdata, toff, tdata, avalid, aoff, adata = [
+        pa.py_buffer(b) for b in buffers
+    ]
+    hex_offsets = pa.py_buffer(np.arange(0, 64 * (n + 1), 64, dtype=np.int32))
+    return pa.record_batch(
+        [
+            pa.Array.from_buffers(pa.string(), n, [None, hex_offsets, txid]),
+            pa.Array.from_buffers(pa.int64(), n, [None, vout]),
+            pa.Array.from_buffers(pa.int32(), n, [None, height]),
+            pa.Array.from_buffers(pa.bool_(), n, [None, coinbase]),
+            pa.Array.from_buffers(pa.int64(), n, [None, value]),
+            pa.Array.from_buffers(pa.binary(), n, [None, soff, sdata]),
+            pa.Array.from_buffers(pa.string(), n, [None, toff, tdata]),
+            pa.Array.from_buffers(pa.string(), n, [avalid, aoff, adata]),
+        ],
+        schema=schema,
+    )
 
 
 # --- addresses in bulk ------------------------------------------------------------------------
@@ -240,23 +291,13 @@ def _coin_batches(path: Path, where: str, count: int) -> Iterator[_Batch]:
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BECH32 = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-_TYPE_OF_KIND = {0: "p2pkh", 1: "p2sh", 2: "p2pk", 3: "p2pk", 4: "p2pk", 5: "p2pk"}
-
-
-def _b58check(payload: bytes) -> str:
-    """Base58Check (base58.cpp ``EncodeBase58Check``): payload + 4 bytes of double SHA-256."""
-    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    n = int.from_bytes(data, "big")
-    out: list[str] = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(_B58[r])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(out))
 
 
 def _b58check_many(np: Any, payloads: list[bytes]) -> list[str]:
-    """:func:`_b58check` of many 21-byte payloads at once (the base conversion in NumPy).
+    """Base58Check (base58.cpp ``EncodeBase58Check``) of many 21-byte payloads at once.
+
+    The payload, 4 bytes of its double SHA-256, in base 58, one "1" per leading zero byte; the
+    base conversion in NumPy (the pure-Python pass; the compiled one has ``base58check21``).
 
     Each 25-byte string (payload and checksum) is 7 limbs of 32 bits; dividing all rows by
     58**5 at a time gives 5 digits a pass, and 7 passes cover 200 bits (35 digits).
@@ -374,28 +415,6 @@ def _addresses(pa: Any, np: Any, network: Network, scripts: list[bytes], types: 
     return combined.take(pa.array(where))
 
 
-def _values(np: Any, amounts: list[int], where: str) -> Any:
-    """Core's ``DecompressAmount`` over a batch; a value above MAX_MONEY is refused."""
-    try:
-        x = np.array(amounts, np.int64)
-    except OverflowError:
-        raise SnapshotFormatError(f"{where}: a compressed amount above 2**63 (corrupt)") from None
-    nz = x != 0
-    x = np.where(nz, x - 1, 0)
-    e = x % 10
-    x //= 10
-    small = e < 9
-    d = x % 9 + 1
-    n = np.where(small, (x // 9) * 10 + d, x + 1)
-    e = np.where(small, e, 9)
-    # consensus MoneyRange (amount.h): 0 <= value <= MAX_MONEY; tested before multiplying
-    limits = np.array([MAX_MONEY // 10**i for i in range(10)], np.int64)
-    if np.any(n > limits[e]):
-        raise SnapshotFormatError(f"{where}: a coin above 21 million BTC (MAX_MONEY)")
-    p10 = np.array([10**i for i in range(10)], np.int64)
-    return np.where(nz, n * p10[e], 0)
-
-
 # --- export -----------------------------------------------------------------------------------
 
 
@@ -411,16 +430,21 @@ def export_parquet(
 ) -> ExportResult:
     """Write every coin of a ``dumptxoutset`` file to ``out_dir`` as Parquet (streamed).
 
-    First the snapshot is opened as :class:`SnapshotSource` (network checked) and its UTXO-set
-    hash computed in one pass (the compiled scanner where built), checked against
-    ``snapshot_hash`` or Bitcoin Core's assumeutxo table when either applies; its base block
-    height is found as a look-up finds it. Then a second pass decodes each coin and writes
-    ``coins-NNNNN.parquet`` files (written under a temporary name, renamed when all are done);
-    its coin count and total are checked against the first pass. Memory: one row group.
+    The snapshot is opened as :class:`SnapshotSource` (network checked, ``snapshot_hash`` and
+    Bitcoin Core's assumeutxo table applied), then read in one pass — the compiled scanner's
+    ``columns`` where it is built, else the pure-Python reader — that decodes every coin into
+    Arrow columns written as ``coins-NNNNN.parquet`` files (under a temporary name) and
+    computes the UTXO-set hash on the way. At the end the hash is checked against the trusted
+    one where there is one, the base block height found as a look-up finds it, the metadata
+    added to every file's footer and the files renamed; on any error nothing is left behind.
+    Memory: about two row groups (one written while the next is decoded).
 
     Raises:
         InputError: ``out_dir`` already holds Parquet files.
         MissingExtraError: pyarrow or NumPy is not installed.
+        VerificationError: the coins do not hash to the trusted UTXO-set hash.
+        SnapshotFormatError: the snapshot is corrupt (truncated, extended, out-of-range fields).
+        SourceUnavailableError: the snapshot could not be read or the files not written.
 
     Example:
         >>> r = export_parquet("examples/regtest/utxo-snapshot.dat", "/tmp/coins", "regtest")  # doctest: +SKIP
@@ -435,124 +459,138 @@ def export_parquet(
     out = Path(out_dir)
     if out.exists() and any(out.glob("*.parquet")):
         raise InputError(f"{out} already holds Parquet files: export into an empty directory")
-    info = src.verify_hash()  # raises VerificationError when a trusted hash is not matched
-    block = src.lookup(()).block
     net = src.network
-    total_files = max(1, -(-info.txouts // file_rows))
-    meta = {
-        "format": FORMAT,
-        "network": net.label,
-        "block_height": str(block.height),
-        "block_hash": block.hash,
-        "hash_serialized_3": info.hash_serialized_3,
-        "hash_status": "verified" if src.hash_verified else "computed",
-        "block_bound_by": src.block_bound_by or "",
-        "coins_total": str(info.txouts),
-        "total_sats": str(info.total_sats),
-        "files_total": str(total_files),
-        "export_id": uuid.uuid4().hex,
-    }
+    count = src.header.coins  # both passes prove the file holds exactly this many
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {out}: {exc.strerror or exc}") from exc
     schema = _schema(pa)
     written: list[Path] = []
-    writer: Any = None
+    writers: list[Any] = []
+    file_counts: list[int] = []
     pending: list[Any] = []
     pending_rows = 0
-    file_coins = 0
-    coins = 0
-    total = 0
-    max_code = -1
 
-    def open_file() -> Any:
-        index = len(written)
-        rows = min(file_rows, info.txouts - index * file_rows)
-        file_meta = {**meta, "file_index": str(index), "file_coins": str(max(rows, 0))}
-        path = out / f".coins-{index:05d}.parquet.partial"
+    def open_file() -> None:
+        path = out / f".coins-{len(written):05d}.parquet.partial"
         written.append(path)
-        return pq.ParquetWriter(
-            path,
-            schema.with_metadata({_KEY + k: v for k, v in file_meta.items()}),
-            compression="zstd",
-            write_statistics=["vout", "height", "coinbase", "value", "script_type"],
-        )
+        writers.append(_writer(pq, path, schema))
+        file_counts.append(0)
 
     def flush() -> None:
         nonlocal pending, pending_rows
         if pending_rows:
             # one row group from the batches as they are (no combined copy)
-            writer.write_table(pa.Table.from_batches(pending), row_group_rows)
+            writers[-1].write_table(pa.Table.from_batches(pending), row_group_rows)
         pending, pending_rows = [], 0
 
+    def add(batch: Any) -> None:
+        nonlocal pending_rows
+        start = 0
+        while start < batch.num_rows:  # split the batch where a file or row group ends
+            if not writers or file_counts[-1] == file_rows:
+                flush()
+                open_file()
+            part = batch.slice(
+                start, min(file_rows - file_counts[-1], row_group_rows - pending_rows)
+            )
+            pending.append(part)
+            pending_rows += part.num_rows
+            file_counts[-1] += part.num_rows
+            start += part.num_rows
+            if pending_rows == row_group_rows or file_counts[-1] == file_rows:
+                flush()
+
+    # The pass decodes (the compiled one without the GIL) while this thread writes what it
+    # decoded before (pyarrow writes without the GIL): up to about a row group ahead.
+    queued: queue.Queue[Any] = queue.Queue(maxsize=row_group_rows // _BATCH + 2)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (batch := queued.get()) is not None:
+            if not failed:  # after an error, only emptied, so that the pass never waits
+                try:
+                    add(batch)
+                except BaseException as exc:
+                    failed.append(exc)
+
+    def put(batch: Any) -> None:
+        if failed:  # the writer's error ends the pass
+            raise failed[0]
+        queued.put(batch)
+
+    p = net.params
     try:
-        writer = open_file()
-        for txids, vouts, codes, amounts, scripts, kinds in _coin_batches(
-            Path(snapshot), where, src.header.coins
-        ):
-            code_arr = np.array(codes, np.int64)
-            if len(codes) and int(code_arr.max()) > 0xFFFFFFFF:  # Coin's height·2+coinbase: uint32
-                raise SnapshotFormatError(f"{where}: a coin with height code above 2**32-1")
-            if len(vouts) and max(vouts) > 0xFFFFFFFF:  # COutPoint::n is a uint32
-                raise SnapshotFormatError(f"{where}: a coin with output index above 2**32-1")
-            max_code = max(max_code, int(code_arr.max()) if len(codes) else -1)
-            values = _values(np, amounts, where)
-            types = [
-                _TYPE_OF_KIND[k] if k < 6 else script_type_of(s)
-                for k, s in zip(kinds, scripts, strict=True)
-            ]
-            total += int(values.sum())
-            batch = pa.record_batch(
-                [
-                    pa.array(txids, pa.string()),
-                    pa.array(vouts, pa.int64()),
-                    pa.array((code_arr >> 1).astype(np.int32)),
-                    pa.array((code_arr & 1).astype(np.bool_)),
-                    pa.array(values),
-                    pa.array(scripts, pa.binary()),
-                    pa.array(types, pa.string()),
-                    _addresses(pa, np, net, scripts, types),
-                ],
-                schema=schema,
-            )
-            start = 0
-            while start < batch.num_rows:  # split the batch where a file or row group ends
-                room = min(file_rows - file_coins, row_group_rows - pending_rows)
-                if room <= 0:
-                    raise SnapshotFormatError(f"{where}: more coins than its first pass counted")
-                part = batch.slice(start, room)
-                pending.append(part)
-                pending_rows += part.num_rows
-                file_coins += part.num_rows
-                start += part.num_rows
-                if pending_rows == row_group_rows or file_coins == file_rows:
-                    flush()
-                if file_coins == file_rows and coins + start < info.txouts:
-                    writer.close()
-                    writer = open_file()
-                    file_coins = 0
-            coins += batch.num_rows
+        writer_thread = threading.Thread(target=drain, name="parquet-export", daemon=True)
+        writer_thread.start()
+        try:
+            summary = _snapfast.columns(
+                Path(snapshot), HEADER_SIZE, count, where,
+                lambda n, *bufs: put(_c_batch(pa, np, schema, n, *bufs)),
+                batch=_BATCH, want_hash=True, hrp=p.hrp, p2pkh=p.p2pkh, p2sh=p.p2sh,
+                chunk=CHUNK, margin=_MARGIN,
+            )  # fmt: skip
+            if summary is None:  # no compiled scanner: the Python reader
+                summary = _py_columns(
+                    Path(snapshot), where, count,
+                    lambda rows: put(_py_batch(pa, np, schema, net, rows)),
+                )  # fmt: skip
+        finally:
+            queued.put(None)
+            writer_thread.join()
+        if failed:
+            raise failed[0]
         flush()
-        writer.close()
-        writer = None
-        if coins != info.txouts or total != info.total_sats:
-            raise SnapshotFormatError(
-                f"{where}: the export read {coins} coins of {total} sats, the hashing pass "
-                f"{info.txouts} of {info.total_sats}: the file changed while being read"
+        if not writers:  # no coins: one file of no rows still carries the metadata
+            open_file()
+        digest, coins, total, max_code = summary
+        # the pass was asked for the hash, and both passes read exactly the coins counted
+        assert digest is not None and coins == count == sum(file_counts)
+        utxo_hash = digest[::-1].hex()
+        if src.expected_hash is not None and utxo_hash != src.expected_hash:
+            raise VerificationError(
+                f"snapshot {where}: its UTXO set hashes to {utxo_hash}, not the expected "
+                f"{src.expected_hash}: the file is altered or of another set"
             )
-        if max_code >> 1 > block.height:
-            raise SnapshotFormatError(f"{where}: a coin above the base block's height")
+        block = _base_block(src, max_code, where)
+        meta = {
+            "format": FORMAT,
+            "network": net.label,
+            "block_height": str(block.height),
+            "block_hash": block.hash,
+            "hash_serialized_3": utxo_hash,
+            "hash_status": "verified" if src.expected_hash is not None else "computed",
+            "block_bound_by": src.block_bound_by or "",
+            "coins_total": str(coins),
+            "total_sats": str(total),
+            "files_total": str(len(writers)),
+            "export_id": uuid.uuid4().hex,
+        }
+        for index, writer in enumerate(writers):
+            file_meta = {**meta, "file_index": str(index), "file_coins": str(file_counts[index])}
+            writer.add_key_value_metadata({_KEY + k: v for k, v in file_meta.items()})
+            writer.close()
         final = []
         for path in written:
             target = path.with_name(path.name[1:].removesuffix(".partial"))
             path.replace(target)
             final.append(target)
-    except BaseException:
-        if writer is not None:
-            writer.close()
+    except BaseException as exc:
+        for writer in writers:
+            if writer.is_open:
+                with contextlib.suppress(OSError):
+                    writer.close()
         for path in written:
             path.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        if isinstance(exc, OSError):  # the snapshot unreadable, or the disk full: typed
+            raise SourceUnavailableError(
+                f"cannot export {where} to {out}: {exc.strerror or exc}"
+            ) from exc
         raise
     return ExportResult(
         files=tuple(final),
@@ -560,9 +598,45 @@ def export_parquet(
         total_sats=total,
         bytes=sum(p.stat().st_size for p in final),
         block=block,
-        hash_serialized_3=info.hash_serialized_3,
+        hash_serialized_3=utxo_hash,
         hash_status=meta["hash_status"],
     )
+
+
+def _writer(pq: Any, path: Path, schema: Any) -> Any:
+    """A Parquet writer of the export's settings (benchmarks/bench_parquet.py times it alone)."""
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression="zstd",
+        write_statistics=["vout", "height", "coinbase", "value", "script_type"],
+        # the metadata is added to the footer at the end, once the pass has hashed the coins;
+        # without the Arrow schema blob (whose copy of the metadata would be empty) readers
+        # derive the same columns from the Parquet schema
+        store_schema=False,
+    )
+
+
+def _base_block(src: SnapshotSource, max_code: int, where: str) -> BlockRef:
+    """The base block, its height found as :meth:`SnapshotSource.lookup` finds it.
+
+    The highest coin height (the tip's coinbase outputs are always in the set), or the height
+    given or known for the block, which no coin may be above.
+    """
+    max_height = max_code >> 1 if max_code >= 0 else -1
+    height = max_height
+    if src._height is not None:
+        if max_height > src._height:
+            raise SnapshotFormatError(
+                f"{where}: holds a coin at height {max_height}, above the height "
+                f"{src._height} it was said to be at"
+            )
+        height = src._height
+    if height < 0:
+        raise SnapshotFormatError(
+            f"{where}: holds no coins, so its height is unknown; pass height="
+        )
+    return BlockRef(height=height, hash=src.header.block_hash)
 
 
 # --- the source -------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import struct
 from array import array
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from .._columns import CoinColumns
 from .._exceptions import (
@@ -50,6 +50,7 @@ __all__ = [
     "SnapshotHeader",
     "SnapshotSource",
     "UtxoSetInfo",
+    "WatchedScripts",
     "compress_script",
     "parse_snapshot_hash",
     "read_header",
@@ -217,6 +218,19 @@ def parse_snapshot_hash(text: str) -> tuple[int | None, str | None, str]:
     return height, block, parts[-1]
 
 
+class WatchedScripts(Protocol):
+    """A watch list as a snapshot reads it (``utxo_truth.watchlist.WatchList``)."""
+
+    @property
+    def compiled(self) -> object | None:
+        """The compiled set of stored forms (``_snapscan.WatchSet``), or None."""
+        ...
+
+    def stored_forms(self) -> dict[bytes, bytes]:
+        """Each stored form in a snapshot -> its script (the pure-Python reader's look-up)."""
+        ...
+
+
 class SnapshotSource(Closing):
     """A ``dumptxoutset`` file as a chain source: offline, no server, the embedded default.
 
@@ -367,7 +381,21 @@ class SnapshotSource(Closing):
         with FileProgress(self._path, passes, self.progress) as reads:  # coins as columns
             return self._lookup(scripts, reads)
 
-    def _lookup(self, scripts: Collection[bytes], reads: FileProgress) -> Lookup:
+    def lookup_watched(self, watched: WatchedScripts) -> Lookup:
+        """One pass over the file for a watch list's scripts (``utxo_truth.watchlist``).
+
+        The compiled scanner reads the list's own compiled set (no Python object per script);
+        the pure-Python reader its stored forms. The coins are keyed by script, as
+        :meth:`lookup`'s, and held as columns too (``Lookup.columns``), whose labels index only
+        the scripts that hold coins (in the order they first match one, in either reader).
+        """
+        passes = 2 if self.expected_hash is not None and not self.hash_verified else 1
+        with FileProgress(self._path, passes, self.progress) as reads:  # coins as columns
+            return self._lookup((), reads, watched)
+
+    def _lookup(
+        self, scripts: Collection[bytes], reads: FileProgress, watched: WatchedScripts | None = None
+    ) -> Lookup:
         if self.expected_hash is not None and not self.hash_verified:
             self.verify_hash()
             reads.next_pass()
@@ -377,14 +405,27 @@ class SnapshotSource(Closing):
             label = labels.setdefault(s, len(labels))
             wanted[compress_script(s)] = label
             wanted[_raw_form(s)] = label
+        given: dict[bytes, int] | object = wanted
+        every: list[bytes] | None = None  # the pure-Python reader's labels -> scripts
+        held = list(labels)  # label -> script, for the columns
+        if watched is not None:  # a watch list: its compiled set, or its stored forms
+            compiled = watched.compiled if _snapfast.available() else None
+            if compiled is not None:
+                given = compiled  # the scanner labels the scripts that match, in C
+            else:
+                for form, s in watched.stored_forms().items():
+                    wanted[form] = labels.setdefault(s, len(labels))
+                every = list(labels)
         try:
             fast = _snapfast.scan(
-                self._path, HEADER_SIZE, self.header.coins, wanted, self._where,
+                self._path, HEADER_SIZE, self.header.coins, given, self._where,
                 want_hash=False, chunk=CHUNK, margin=_MARGIN,
             )  # fmt: skip
             found: tuple[Any, ...]  # the columns (_snapfast.Columns), as bytes or arrays
             if fast is not None:  # the compiled scanner (sources/_snapfast.py), same answers
                 found, max_height = fast[0], fast[1]
+                if fast[5] is not None:  # a watch list's: labels of the scripts that matched
+                    held = fast[5]
                 if max_height > 0x7FFFFFFF:  # height*2+coinbase is a uint32 in Core's Coin
                     raise SnapshotFormatError(
                         f"{self._where}: a coin with height code above 2**32-1 (corrupt)"
@@ -393,6 +434,8 @@ class SnapshotSource(Closing):
                 with self._path.open("rb") as f:
                     read_header(f, self._where)
                     found, max_height = _scan(f, self.header.coins, wanted, self._where)
+                if every is not None:  # labelled as the compiled scanner labels a watch list
+                    found, held = _dense_labels(found, every)
         except OSError as exc:
             raise SourceUnavailableError(f"cannot read snapshot {self._where}: {exc}") from exc
         height = max_height
@@ -408,7 +451,7 @@ class SnapshotSource(Closing):
                 f"{self._where}: holds no coins, so its height is unknown; pass height="
             )
         # one path for both readers: the coins as columns in Holdings order (_columns.py)
-        columns, dup = CoinColumns.sorted_from(found, list(labels))
+        columns, dup = CoinColumns.sorted_from(found, held)
         if dup >= 0:
             raise SnapshotFormatError(
                 f"{self._where}: coin {columns.txid(dup)}:{columns.vout[dup]} is listed twice "
@@ -541,6 +584,20 @@ def _scan(
     if max_code > 0xFFFFFFFF:  # height*2+coinbase is a uint32 in Bitcoin Core's Coin
         raise SnapshotFormatError(f"{where}: a coin with height code {max_code}, above 2**32-1")
     return (txids, vouts, heights, coinbases, values, labels), max_code >> 1 if best else -1
+
+
+def _dense_labels(
+    found: tuple[Any, ...], scripts: list[bytes]
+) -> tuple[tuple[Any, ...], list[bytes]]:
+    """Columns whose labels index ``scripts`` relabelled 0, 1, ... in the order of first match.
+
+    The compiled scanner labels a watch list's scripts so (``_snapfast.scan``): the
+    pure-Python reader's answer is then the same columns, label for label, and its script list
+    as short as the scripts that hold coins, not the whole list.
+    """
+    dense: dict[int, int] = {}
+    new = array("I", (dense.setdefault(lab, len(dense)) for lab in found[5]))
+    return (*found[:5], new), [scripts[lab] for lab in dense]
 
 
 def _compact_tail(buf: bytes, pos: int, first: int) -> tuple[int, int]:
