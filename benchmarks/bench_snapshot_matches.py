@@ -12,8 +12,13 @@ each in its own process (wall time and peak RSS of the whole process):
   among scripts that hold nothing), time and peak RSS;
 * the real shared regtest chain's ``dumptxoutset`` (tests/data/utxo-snapshot.dat).
 
-Run: ``python benchmarks/bench_snapshot_matches.py [--many 20000] [--repeat 3]``
-(files are cached in .bench-data/).
+With ``--peer SRC`` (the ``src`` directory of another checkout, e.g. a ``git worktree`` of the
+commit before a change, its compiled scanner built in place), each ``--json`` case is also run
+with that code on ``PYTHONPATH``, in the same run, and the ratio printed.
+
+Run: ``python benchmarks/bench_snapshot_matches.py [--many 20000] [--repeat 3] [--peer SRC]
+[--data DIR]`` (files are cached in .bench-data/, or read from ``--data``: ``m1.dat``,
+``a100.txt``, ``a2000.txt`` there are this script's own file and address lists).
 """
 
 from __future__ import annotations
@@ -137,6 +142,8 @@ def main() -> None:
     p.add_argument("--many", type=int, default=20_000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--skip-python", action="store_true")
+    p.add_argument("--peer", help="src/ of older code: run the --json cases with it too")
+    p.add_argument("--data", help="a directory with m1.dat, a100.txt, a2000.txt to reuse")
     a = p.parse_args()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus (shared with other jobs), "
@@ -145,12 +152,17 @@ def main() -> None:
     data = ROOT / ".bench-data"
     data.mkdir(exist_ok=True)
     snap = data / "matches-1m.dat"
+    given = Path(a.data) if a.data else None
+    if given is not None and (given / "m1.dat").exists():
+        snap = given / "m1.dat"
     if not snap.exists():
         write_file(snap)
     holders = holder_scripts()
     files = {}
     for n in (100, HOLDERS):
         files[n] = data / f"matches-{n}.txt"
+        if given is not None and (given / f"a{n}.txt").exists():
+            files[n] = given / f"a{n}.txt"
         if not files[n].exists():
             address_file(files[n], holders[:n])
     print(f"snapshot {snap.name}: {COINS:,} coins, {snap.stat().st_size / 1e6:.1f} MB")
@@ -160,6 +172,8 @@ def main() -> None:
             modes = [("compiled", {})] + (
                 [] if a.skip_python else [("pure Python", {"UTXO_TRUTH_PURE_PYTHON": "1"})]
             )
+            if a.peer:
+                modes.append(("peer", {"PYTHONPATH": a.peer}))
             rows = {}
             for mode, extra in modes:
                 rep = a.repeat if mode == "compiled" else 1
@@ -173,16 +187,23 @@ def main() -> None:
                 print(
                     f"  compiled is {rows['pure Python'][0] / rows['compiled'][0]:.1f}x the pure-Python reader"
                 )
+            if "peer" in rows:
+                (ps, prss, pout), (cs, crss, cout) = rows["peer"], rows["compiled"]
+                print(
+                    f"  compiled is {ps / cs:.1f}x faster than the peer ({a.peer}), "
+                    f"{prss / crss:.1f}x less peak RSS; same JSON size: {pout == cout}"
+                )
     # many watched scripts through the one way a list is given today: --file, one per line
-    many = data / f"many-{a.many}.txt"
-    if not many.exists():
-        many_file(many, a.many)
-    s, rss, _ = best([*base, "--file", str(many), "--json"], {}, 1)
-    print(
-        f"{a.many:,} watched scripts (--file of script hex, {HOLDERS:,} holding "
-        f"{HOLDERS * PER_HOLDER:,} coins): {s:.2f} s, peak RSS {rss / 1e6:.0f} MB "
-        f"({rss / a.many / 1e3:.1f} kB a script, whole process)"
-    )
+    if a.many:
+        many = data / f"many-{a.many}.txt"
+        if not many.exists():
+            many_file(many, a.many)
+        s, rss, _ = best([*base, "--file", str(many), "--json"], {}, 1)
+        print(
+            f"{a.many:,} watched scripts (--file of script hex, {HOLDERS:,} holding "
+            f"{HOLDERS * PER_HOLDER:,} coins): {s:.2f} s, peak RSS {rss / 1e6:.0f} MB "
+            f"({rss / a.many / 1e3:.1f} kB a script, whole process)"
+        )
     real = ROOT / "tests" / "data" / "utxo-snapshot.dat"
     oracle = json.loads((ROOT / "tests" / "data" / "oracle.json").read_text())
     descs = [d for w in oracle["wallets"].values() for d in w.get("descriptors", [])]

@@ -18,6 +18,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WrapSerializer,
     model_validator,
 )
 
@@ -223,12 +224,34 @@ def _check_totals(model: Any) -> None:
             raise ValueError(f"{name} must equal the sum of the UTXOs it counts")
 
 
+def _as_tuple(value: Any, handler: Any) -> Any:
+    """Serialize a lazy tuple of coins (``_columns.UtxoView``) as the tuple it stands for."""
+    return handler(value if isinstance(value, tuple) else tuple(value))
+
+
+class _TupleJsonSchema:
+    """The JSON schema of a field whose serializer is :func:`_as_tuple`: the tuple's own.
+
+    A function serializer hides the type it writes from pydantic's serialization-mode schema;
+    this hands the schema generator the field's schema without it (an array of ``Utxo``).
+    """
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        return handler({k: v for k, v in schema.items() if k != "serialization"})
+
+
+Utxos = Annotated[tuple[Utxo, ...], WrapSerializer(_as_tuple), _TupleJsonSchema]
+"""A tuple of coins; built from a snapshot's columns it may be a lazy ``UtxoView`` in its place,
+which pydantic cannot serialize as a tuple by itself (nested include/exclude still apply)."""
+
+
 class _Totals(_Frozen):
     """Coins confirmed at a block, mempool receipts, and their totals (checked against them)."""
 
-    utxos: tuple[Utxo, ...]
+    utxos: Utxos
     """Confirmed at the block."""
-    pending: tuple[Utxo, ...] = ()
+    pending: Utxos = ()
     """Unconfirmed receipts (mempool), where the source knows the mempool."""
     total_sats: Sats = 0
     """All confirmed coins at the block, verified or not (see ``verified_sats``)."""
@@ -375,6 +398,11 @@ class Holdings(_Totals):
     @property
     def spendable_sats(self) -> int:
         """Verified, mature coins not already being spent by an unconfirmed transaction."""
+        from ._columns import UtxoView  # the same layer; loaded with the first snapshot scan
+
+        if isinstance(self.utxos, UtxoView):  # node-verified, none spent: all but the immature
+            total, immature = self.utxos.sums()
+            return total - immature
         return sum(
             u.value
             for u in self.utxos

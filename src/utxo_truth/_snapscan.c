@@ -14,6 +14,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -153,7 +154,7 @@ static void sha256_final(sha256_t *s, uint8_t out[32]) {
 typedef struct {
     const uint8_t *p; /* NULL: empty slot */
     Py_ssize_t n;
-    PyObject *script; /* borrowed: kept alive by the caller's list */
+    uint32_t label; /* which watched script: the caller's label for this key */
 } slot_t;
 
 static inline uint64_t key_hash(const uint8_t *p, size_t n) {
@@ -196,7 +197,7 @@ static inline size_t filter_index(const uint8_t *p, size_t n) {
     return (size_t)((x ^ ((uint32_t)n * 0x9E3779B1u >> 14)) & ((1u << FILTER_BITS) - 1));
 }
 
-static PyObject *keyset_find(const keyset_t *ks, const uint8_t *p, size_t n) {
+static const slot_t *keyset_find(const keyset_t *ks, const uint8_t *p, size_t n) {
     size_t i;
     size_t f;
     if (!ks->count) return NULL;
@@ -206,7 +207,7 @@ static PyObject *keyset_find(const keyset_t *ks, const uint8_t *p, size_t n) {
     for (;;) {
         const slot_t *s = &ks->slots[i];
         if (!s->p) return NULL;
-        if ((size_t)s->n == n && memcmp(s->p, p, n) == 0) return s->script;
+        if ((size_t)s->n == n && memcmp(s->p, p, n) == 0) return s;
         i = (i + 1) & ks->mask;
     }
 }
@@ -267,6 +268,45 @@ static PyObject *u128_to_py(unsigned __int128 v) {
     return r;
 }
 
+/* ---------------------------------------------------------------- matched coins as columns */
+/* One growable array per field, all of one length: txid (32 bytes, internal order), vout u32,
+ * height u32, coinbase u8, value u64, label u32 (the watched script's label).  Handed to Python
+ * as bytes, one per column: no object per coin. */
+typedef struct {
+    uint8_t *txid, *coinbase;
+    uint32_t *vout, *height, *label;
+    uint64_t *value;
+    size_t n, cap;
+} cols_t;
+
+static void cols_free(cols_t *c) {
+    PyMem_Free(c->txid); PyMem_Free(c->coinbase); PyMem_Free(c->vout);
+    PyMem_Free(c->height); PyMem_Free(c->label); PyMem_Free(c->value);
+    memset(c, 0, sizeof *c);
+}
+
+static int cols_grow(cols_t *c) {
+    size_t cap = c->cap ? c->cap * 2 : 1024;
+#define GROW(f, w) do { void *q = PyMem_Realloc(c->f, cap * (w)); if (!q) goto nomem; c->f = q; } while (0)
+    GROW(txid, 32); GROW(coinbase, 1); GROW(vout, 4); GROW(height, 4); GROW(label, 4); GROW(value, 8);
+#undef GROW
+    c->cap = cap;
+    return 1;
+nomem:
+    PyErr_NoMemory();
+    return 0;
+}
+
+/* (txids, vout, height, coinbase, value, label), each a bytes object of n rows */
+#define COL(f) (c->f ? (const char *)c->f : "") /* no rows yet: no buffer, an empty column */
+static PyObject *cols_to_py(const cols_t *c) {
+    return Py_BuildValue("(y#y#y#y#y#y#)", COL(txid), (Py_ssize_t)(32 * c->n),
+                         COL(vout), (Py_ssize_t)(4 * c->n), COL(height), (Py_ssize_t)(4 * c->n),
+                         COL(coinbase), (Py_ssize_t)c->n, COL(value), (Py_ssize_t)(8 * c->n),
+                         COL(label), (Py_ssize_t)(4 * c->n));
+}
+#undef COL
+
 /* ---------------------------------------------------------------- watch list (issue 19 item 4)
  * A file of addresses and script hex, one a line, read straight into a hash set of the scripts'
  * stored (compressed) forms: no Python object per script. Memory: a record per script in one
@@ -291,14 +331,12 @@ typedef struct {
     uint8_t *filter;
     size_t filter_mask; /* bits - 1 */
     unsigned long long scripts, lines, repeats;
-    PyObject *cache;    /* record offset -> script bytes, made when a coin matches */
 } WatchSet;
 
 static void ws_dealloc(WatchSet *ws) {
     PyMem_RawFree(ws->slots);
     PyMem_RawFree(ws->arena);
     PyMem_RawFree(ws->filter);
-    Py_XDECREF(ws->cache);
     Py_TYPE(ws)->tp_free((PyObject *)ws);
 }
 
@@ -456,13 +494,58 @@ static PyObject *ws_script(const uint8_t *r) {
     }
 }
 
-/* snap_scan's look-up: the script (borrowed, cached) of a coin's stored form, or NULL.
- * Returns -1 on error. */
-static int ws_match(WatchSet *ws, const uint8_t *p, size_t n, PyObject **out) {
-    uint64_t h;
+/* snap_scan's labels for a WatchSet: dense, in the order scripts first match a coin.
+ * A 10^7-script list labels only the scripts that hold coins (the coins' columns then index a
+ * short list of scripts, as with key lists); a script's label is found again in an
+ * open-addressing table of (its line + 1, label), grown at a load of 1/2.  The line names the
+ * script (each line holds one script, and a script's records keep its first line), so the two
+ * stored forms of an uncompressed P2PK share one label. */
+typedef struct {
+    uint64_t *off; /* the script's line + 1; 0: empty */
+    uint32_t *label;
+    size_t mask, count;
+    PyObject *scripts; /* label -> the record's script (ws_script) */
+} ws_labels_t;
+
+static void wsl_free(ws_labels_t *t) {
+    PyMem_RawFree(t->off);
+    PyMem_RawFree(t->label);
+    Py_XDECREF(t->scripts);
+    memset(t, 0, sizeof *t);
+}
+
+static int wsl_grow(ws_labels_t *t) {
+    size_t size = t->off ? 2 * (t->mask + 1) : 1024, i, oldsize = t->off ? t->mask + 1 : 0;
+    uint64_t *off = PyMem_RawCalloc(size, sizeof *off);
+    uint32_t *label = PyMem_RawMalloc(size * sizeof *label);
+    if (!off || !label) {
+        PyMem_RawFree(off);
+        PyMem_RawFree(label);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < oldsize; i++) {
+        size_t j;
+        if (!t->off[i]) continue;
+        j = (size_t)(t->off[i] * 0x9E3779B97F4A7C15ULL >> 20) & (size - 1);
+        while (off[j]) j = (j + 1) & (size - 1);
+        off[j] = t->off[i];
+        label[j] = t->label[i];
+    }
+    PyMem_RawFree(t->off);
+    PyMem_RawFree(t->label);
+    t->off = off;
+    t->label = label;
+    t->mask = size - 1;
+    return 0;
+}
+
+/* The label of a coin's stored form p[0..n): 1 (and *label) if watched, 0 if not, -1 on error.
+ * A script matched for the first time gets the next label and its script appended. */
+static int ws_match(WatchSet *ws, ws_labels_t *t, const uint8_t *p, size_t n, uint32_t *label) {
+    uint64_t h, key;
     long long off;
-    PyObject *key, *s;
-    *out = NULL;
+    size_t j;
     h = key_hash(p, n);
     if (ws->filter) {
         size_t f = (size_t)(h >> 16) & ws->filter_mask;
@@ -470,20 +553,34 @@ static int ws_match(WatchSet *ws, const uint8_t *p, size_t n, PyObject **out) {
     }
     off = ws_find(ws, p, n, h);
     if (off < 0) return 0;
-    key = PyLong_FromLongLong(off);
-    if (!key) return -1;
-    s = PyDict_GetItemWithError(ws->cache, key);
-    if (!s) {
-        if (PyErr_Occurred() || !(s = ws_script(ws->arena + off)) ||
-            PyDict_SetItem(ws->cache, key, s) < 0) {
+    {
+        uint32_t line; /* a script's records (its two forms, for P2PK) all keep its first line */
+        memcpy(&line, ws->arena + off, 4);
+        key = (uint64_t)line + 1;
+    }
+    if ((t->count + 1) * 2 > (t->off ? t->mask + 1 : 0) && wsl_grow(t) < 0) return -1;
+    j = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) & t->mask;
+    while (t->off[j]) {
+        if (t->off[j] == key) {
+            *label = t->label[j];
+            return 1;
+        }
+        j = (j + 1) & t->mask;
+    }
+    if (t->count >= 0xFFFFFFFFULL) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2**32-1 watched scripts hold coins");
+        return -1;
+    }
+    {
+        PyObject *s = ws_script(ws->arena + off);
+        if (!s || PyList_Append(t->scripts, s) < 0) {
             Py_XDECREF(s);
-            Py_DECREF(key);
             return -1;
         }
-        Py_DECREF(s); /* the cache holds it */
+        Py_DECREF(s);
     }
-    Py_DECREF(key);
-    *out = s;
+    t->off[j] = key;
+    t->label[j] = *label = (uint32_t)t->count++;
     return 1;
 }
 
@@ -750,12 +847,11 @@ static PyObject *wl_read(PyObject *self, PyObject *args) {
     net.p2sh = p2sh;
     ws = PyObject_New(WatchSet, &WatchSetType);
     if (!ws) goto fail;
-    ws->slots = NULL; ws->arena = NULL; ws->filter = NULL; ws->cache = NULL;
+    ws->slots = NULL; ws->arena = NULL; ws->filter = NULL;
     ws->mask = 0; ws->count = 0; ws->used = 0; ws->cap = 0; ws->filter_mask = 0;
     ws->scripts = 0; ws->lines = 0; ws->repeats = 0;
-    ws->cache = PyDict_New();
     buf = PyMem_RawMalloc(cap);
-    if (!ws->cache || !buf) { PyErr_NoMemory(); goto fail; }
+    if (!buf) { PyErr_NoMemory(); goto fail; }
     fd = open(PyBytes_AS_STRING(pathobj), O_RDONLY);
     if (fd < 0) { PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj); goto fail; }
     {
@@ -989,9 +1085,14 @@ static int refill(reader_t *r, size_t margin) {
     return 1;
 }
 
-/* scan(path, offset, count, keys, scripts, want_hash, full_script, err, where, chunk, margin)
- *   -> (matches, max_height, digest or None, coins, total_sats)
- * matches: list of (txid bytes internal order, vout, height, coinbase, value, script). */
+/* scan(path, offset, count, keys, labels, want_hash, full_script, err, where, chunk, margin)
+ *   -> (matches, max_height, digest or None, coins, total_sats, scripts or None)
+ * labels: one int per key (< 2**32), the watched script it stands for.
+ * Or keys a WatchSet and labels None (c2-watchlist): each record that matches a coin is given
+ * the next label (0, 1, ...) and `scripts` lists their scripts, label -> script; None with keys.
+ * matches: columns in file order (see cols_to_py): txids, vout, height, coinbase, value, label.
+ * A matched coin is range-checked here (vout and height code within uint32, value within
+ * MoneyRange), as the Python reader's _check_fields does. */
 static PyObject *snap_scan(PyObject *self, PyObject *args) {
     PyObject *pathobj = NULL, *keys, *scripts, *full_script, *err, *where;
     long long offset;
@@ -999,6 +1100,7 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
     int want_hash;
     Py_ssize_t chunk, margin;
     PyObject *matches = NULL, *result = NULL, *digest = Py_None;
+    cols_t cols;
     keyset_t ks;
     reader_t r;
     sha256_t sha;
@@ -1012,10 +1114,13 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
     const char *fail = NULL; /* a format error, formatted below */
     char failbuf[200];
     WatchSet *ws = NULL; /* c2-watchlist */
+    ws_labels_t wsl;
 
     (void)self;
+    memset(&wsl, 0, sizeof wsl);
     memset(&ks, 0, sizeof ks);
     memset(&r, 0, sizeof r);
+    memset(&cols, 0, sizeof cols);
     r.fd = -1;
     if (!PyArg_ParseTuple(args, "O&LKOOpOOUnn", PyUnicode_FSConverter, &pathobj, &offset,
                           &count, &keys, &scripts, &want_hash,
@@ -1025,6 +1130,8 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
     if (PyObject_TypeCheck(keys, &WatchSetType) && scripts == Py_None) {
         ws = (WatchSet *)keys;
         keys = scripts = NULL;
+        wsl.scripts = PyList_New(0);
+        if (!wsl.scripts) goto done;
     } else if (!PyList_Check(keys) || !PyList_Check(scripts)) {
         PyErr_SetString(PyExc_TypeError, "keys and scripts must be lists (or a WatchSet and None)");
         goto done;
@@ -1063,11 +1170,17 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
             }
             ks.slots[j].p = p;
             ks.slots[j].n = kn;
-            ks.slots[j].script = PyList_GET_ITEM(scripts, i);
+            {
+                unsigned long label = PyLong_AsUnsignedLong(PyList_GET_ITEM(scripts, i));
+                if (label == (unsigned long)-1 && PyErr_Occurred()) goto done;
+                if (label > 0xFFFFFFFFUL) {
+                    PyErr_SetString(PyExc_OverflowError, "a label above 2**32-1");
+                    goto done;
+                }
+                ks.slots[j].label = (uint32_t)label;
+            }
         }
     }
-    matches = PyList_New(0);
-    if (!matches) goto done;
     /* a whole record (group header + largest coin) always fits ahead of a record's start */
     if (margin < 32 + 9 + 9 + 10 + 10 + 10 + MAX_SCRIPT_SIZE + 64) margin = 32 + 9 + 9 + 10 + 10 + 10 + MAX_SCRIPT_SIZE + 64;
     r.cap = (size_t)chunk + (size_t)margin;
@@ -1179,12 +1292,16 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                 NEED(key_len);
             }
             if (ks.count || ws) {
-                PyObject *script = NULL;
-                if (!ws) script = keyset_find(&ks, script_pos, key_len);
-                else if (ws_match(ws, script_pos, key_len, &script) < 0) goto done; /* c2 */
-                if (script) {
+                uint32_t label = 0;
+                int hit = 0;
+                if (!ws) {
+                    const slot_t *slot = keyset_find(&ks, script_pos, key_len);
+                    if (slot) { hit = 1; label = slot->label; }
+                } else if ((hit = ws_match(ws, &wsl, script_pos, key_len, &label)) < 0) {
+                    goto done; /* c2-watchlist: dense labels, scripts in wsl.scripts */
+                }
+                if (hit) {
                     uint64_t value;
-                    PyObject *t;
                     if (amount_len > 10 || code_len > 10) {
                         fail = "a VARINT longer than 10 bytes (corrupt snapshot)";
                         goto format;
@@ -1199,13 +1316,28 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
                         fail = "a coin above 21 million BTC (MAX_MONEY; corrupt)";
                         goto format;
                     }
-                    /* Python's reader reports the code of a matched coin as decoded */
-                    t = Py_BuildValue("(y#KKOKO)", (const char *)txid, (Py_ssize_t)32,
-                                      (unsigned long long)vout, (unsigned long long)(code >> 1),
-                                      (code & 1) ? Py_True : Py_False, (unsigned long long)value,
-                                      script);
-                    if (!t || PyList_Append(matches, t) < 0) { Py_XDECREF(t); goto done; }
-                    Py_DECREF(t);
+                    if (vout > 0xFFFFFFFFULL) { /* COutPoint::n is a uint32 */
+                        snprintf(failbuf, sizeof failbuf,
+                                 "a coin with output index %llu, above 2**32-1",
+                                 (unsigned long long)vout);
+                        fail = failbuf;
+                        goto format;
+                    }
+                    if (code > 0xFFFFFFFFULL) { /* Coin: nHeight and fCoinBase in one uint32 */
+                        snprintf(failbuf, sizeof failbuf,
+                                 "a coin with height code %llu, above 2**32-1",
+                                 (unsigned long long)code);
+                        fail = failbuf;
+                        goto format;
+                    }
+                    if (cols.n == cols.cap && !cols_grow(&cols)) goto done;
+                    memcpy(cols.txid + 32 * cols.n, txid, 32);
+                    cols.vout[cols.n] = (uint32_t)vout;
+                    cols.height[cols.n] = (uint32_t)(code >> 1);
+                    cols.coinbase[cols.n] = (uint8_t)(code & 1);
+                    cols.value[cols.n] = value;
+                    cols.label[cols.n] = label;
+                    cols.n++;
                 }
             }
             if (want_hash) {
@@ -1309,8 +1441,10 @@ static PyObject *snap_scan(PyObject *self, PyObject *args) {
     {
         PyObject *tot = u128_to_py(total);
         if (!tot) { Py_DECREF(digest); goto done; }
-        result = Py_BuildValue("(OLNKN)", matches, have_code ? (long long)(max_code >> 1) : -1LL,
-                               digest, n, tot);
+        matches = cols_to_py(&cols);
+        if (!matches) { Py_DECREF(digest); Py_DECREF(tot); goto done; }
+        result = Py_BuildValue("(OLNKNO)", matches, have_code ? (long long)(max_code >> 1) : -1LL,
+                               digest, n, tot, ws ? wsl.scripts : Py_None);
     }
     goto done;
 
@@ -1327,7 +1461,455 @@ done:
     PyMem_Free(ks.slots);
     PyMem_Free(ks.filter);
     Py_XDECREF(matches);
+    cols_free(&cols);
+    wsl_free(&wsl);
     Py_XDECREF(pathobj);
+    return result;
+}
+
+/* ---------------------------------------------------------------- work on the columns
+ * The helpers of utxo_truth._columns (each has a pure-Python twin there, tested equal):
+ * sort the matched coins, group them per watch target, sum them, and format them as JSON. */
+
+/* A column argument: a read-only buffer of rows of `width` bytes. */
+static int col_arg(PyObject *o, Py_buffer *b, Py_ssize_t width, Py_ssize_t n, const char *name) {
+    if (PyObject_GetBuffer(o, b, PyBUF_SIMPLE) < 0) return 0;
+    if (n >= 0 && b->len != width * n) {
+        PyErr_Format(PyExc_ValueError, "column %s holds %zd bytes, not %zd", name, b->len,
+                     width * n);
+        PyBuffer_Release(b);
+        b->obj = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    uint8_t key[40]; /* height big-endian | txid in display order | vout big-endian */
+    uint32_t row;
+} sortkey_t;
+
+static int sortkey_cmp(const void *a, const void *b) {
+    int c = memcmp(((const sortkey_t *)a)->key, ((const sortkey_t *)b)->key, 40);
+    if (c) return c;
+    return ((const sortkey_t *)a)->row < ((const sortkey_t *)b)->row ? -1 : 1;
+}
+
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static void sortkey_fill(sortkey_t *k, const uint8_t *tx, uint32_t vout, uint32_t height,
+                         uint32_t row) {
+    int j;
+    put_be32(k->key, height);
+    for (j = 0; j < 32; j++) k->key[4 + j] = tx[31 - j];
+    put_be32(k->key + 36, vout);
+    k->row = row;
+}
+
+typedef struct {
+    uint64_t key; /* height << 32 | the txid's first 4 bytes in display order */
+    uint32_t row, pad;
+} radix_t;
+
+/* The rows in (height, txid in display order, vout) order: an LSD radix sort on the first 8
+ * bytes of that key (16-bit digits, a pass skipped when all rows share its digit), then each run
+ * of equal prefixes (the outputs of one transaction, mostly) sorted on the whole key. */
+static int order_rows(const uint8_t *tx, const uint32_t *vout, const uint32_t *height, size_t n,
+                      uint32_t *order) {
+    radix_t *a = PyMem_RawMalloc((n ? n : 1) * sizeof *a), *b = PyMem_RawMalloc((n ? n : 1) * sizeof *b);
+    size_t *count = PyMem_RawMalloc(65537 * sizeof *count);
+    sortkey_t *run = NULL;
+    size_t runcap = 0, i;
+    int pass, ok = 0;
+    if (!a || !b || !count) goto out;
+    for (i = 0; i < n; i++) {
+        const uint8_t *t = tx + 32 * i;
+        a[i].key = (uint64_t)height[i] << 32 | (uint64_t)t[31] << 24 | (uint64_t)t[30] << 16 |
+                   (uint64_t)t[29] << 8 | t[28];
+        a[i].row = (uint32_t)i;
+        a[i].pad = 0;
+    }
+    for (pass = 0; pass < 4; pass++) {
+        int shift = 16 * pass;
+        size_t sum = 0;
+        radix_t *tmp;
+        memset(count, 0, 65537 * sizeof *count);
+        for (i = 0; i < n; i++) count[((a[i].key >> shift) & 0xFFFF) + 1]++;
+        if (n && count[((a[0].key >> shift) & 0xFFFF) + 1] == n) continue; /* one digit for all */
+        for (i = 1; i <= 65536; i++) { sum += count[i]; count[i] = sum; }
+        for (i = 0; i < n; i++) b[count[(a[i].key >> shift) & 0xFFFF]++] = a[i];
+        tmp = a; a = b; b = tmp;
+    }
+    for (i = 0; i < n;) {
+        size_t j = i + 1, k;
+        while (j < n && a[j].key == a[i].key) j++;
+        if (j - i > 1) {
+            if (j - i > runcap) {
+                sortkey_t *q = PyMem_RawRealloc(run, (j - i) * sizeof *run);
+                if (!q) goto out;
+                run = q;
+                runcap = j - i;
+            }
+            for (k = i; k < j; k++) {
+                uint32_t r = a[k].row;
+                sortkey_fill(&run[k - i], tx + 32 * (size_t)r, vout[r], height[r], r);
+            }
+            qsort(run, j - i, sizeof *run, sortkey_cmp);
+            for (k = i; k < j; k++) order[k] = run[k - i].row;
+        } else {
+            order[i] = a[i].row;
+        }
+        i = j;
+    }
+    ok = 1;
+out:
+    PyMem_RawFree(a);
+    PyMem_RawFree(b);
+    PyMem_RawFree(count);
+    PyMem_RawFree(run);
+    return ok;
+}
+
+/* Whether each (txid, vout) of n rows is there once: an open-addressing set of row numbers.
+ * *dup: the first row whose outpoint an earlier row has, or -1.  Returns 0 without memory. */
+static int outpoints_unique(const uint8_t *tx, const uint32_t *vout, size_t n, Py_ssize_t *dup) {
+    size_t size = 16, mask, i;
+    uint32_t *set;
+    while (size < 2 * n) size <<= 1;
+    mask = size - 1;
+    set = PyMem_RawMalloc(size * sizeof *set);
+    if (!set) return 0;
+    memset(set, 0xFF, size * sizeof *set); /* 0xFFFFFFFF: empty */
+    *dup = -1;
+    for (i = 0; i < n; i++) {
+        uint64_t h;
+        size_t j;
+        uint64_t w[4];
+        memcpy(w, tx + 32 * i, 32); /* all of the txid: a crafted file's need not look random */
+        h = w[0] ^ (w[1] * 0xc4ceb9fe1a85ec53ULL) ^ (w[2] * 0x100000001b3ULL) ^ (w[3] << 7 | w[3] >> 57);
+        h ^= (uint64_t)vout[i] * 0x9E3779B97F4A7C15ULL;
+        h *= 0xff51afd7ed558ccdULL;
+        j = (size_t)(h ^ (h >> 29)) & mask;
+        while (set[j] != 0xFFFFFFFFu) {
+            uint32_t r = set[j];
+            if (vout[r] == vout[i] && !memcmp(tx + 32 * (size_t)r, tx + 32 * i, 32)) {
+                *dup = (Py_ssize_t)i;
+                PyMem_RawFree(set);
+                return 1;
+            }
+            j = (j + 1) & mask;
+        }
+        set[j] = (uint32_t)i;
+    }
+    PyMem_RawFree(set);
+    return 1;
+}
+
+/* sort(txids, vout, height, coinbase, value, label) -> (the six columns reordered, dup)
+ * The order of Holdings.utxos: height, then txid in display (byte-reversed) order, then vout.
+ * dup: the row (in the new order) of an outpoint listed twice, or -1. */
+static PyObject *cols_sort(PyObject *self, PyObject *args) {
+    PyObject *o[6], *result = NULL;
+    Py_buffer b[6];
+    static const Py_ssize_t width[6] = {32, 4, 4, 1, 8, 4};
+    static const char *names[6] = {"txids", "vout", "height", "coinbase", "value", "label"};
+    sortkey_t *keys = NULL;
+    uint32_t *order = NULL;
+    cols_t out;
+    Py_ssize_t n = -1, i, dup = -1;
+    int k, got = 0;
+    (void)self;
+    memset(&out, 0, sizeof out);
+    memset(b, 0, sizeof b);
+    if (!PyArg_ParseTuple(args, "OOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5])) return NULL;
+    for (k = 0; k < 6; k++) {
+        if (!col_arg(o[k], &b[k], width[k], n, names[k])) goto done;
+        got = k + 1;
+        if (k == 0) {
+            if (b[0].len % 32) { PyErr_SetString(PyExc_ValueError, "txids: not 32-byte rows"); goto done; }
+            n = b[0].len / 32;
+        }
+    }
+    if (n > 0xFFFFFFFFLL) { PyErr_SetString(PyExc_OverflowError, "too many rows"); goto done; }
+    order = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *order);
+    out.cap = (size_t)(n ? n : 1);
+    out.txid = PyMem_Malloc(out.cap * 32); out.coinbase = PyMem_Malloc(out.cap);
+    out.vout = PyMem_Malloc(out.cap * 4); out.height = PyMem_Malloc(out.cap * 4);
+    out.label = PyMem_Malloc(out.cap * 4); out.value = PyMem_Malloc(out.cap * 8);
+    if (!order || !out.txid || !out.coinbase || !out.vout || !out.height || !out.label || !out.value) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const uint8_t *tx = b[0].buf, *cb = b[3].buf;
+        const uint32_t *vout = b[1].buf, *height = b[2].buf, *label = b[5].buf;
+        const uint64_t *value = b[4].buf;
+        int ok;
+        Py_BEGIN_ALLOW_THREADS
+        ok = order_rows(tx, vout, height, (size_t)n, order);
+        Py_END_ALLOW_THREADS
+        if (!ok) { PyErr_NoMemory(); goto done; }
+        for (i = 0; i < n; i++) {
+            uint32_t r = order[i];
+            memcpy(out.txid + 32 * i, tx + 32 * (size_t)r, 32);
+            out.vout[i] = vout[r];
+            out.height[i] = height[r];
+            out.coinbase[i] = cb[r];
+            out.value[i] = value[r];
+            out.label[i] = label[r];
+        }
+        /* an outpoint (txid, vout) twice: a corrupt file; dup is the first row (in the new
+         * order) whose outpoint an earlier row has */
+        if (!outpoints_unique(out.txid, out.vout, (size_t)n, &dup)) { PyErr_NoMemory(); goto done; }
+    }
+    out.n = (size_t)n;
+    {
+        PyObject *c = cols_to_py(&out);
+        if (c) result = Py_BuildValue("(Nn)", c, dup);
+    }
+done:
+    for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    PyMem_Free(keys);
+    PyMem_Free(order);
+    cols_free(&out);
+    return result;
+}
+
+/* group(label, first, count, oids, oid_target, ntargets) -> (offsets, rows, oids)
+ * Row r (of the sorted columns) watched as origins oids[first[l] .. first[l]+count[l]) for its
+ * label l, each of one target: per target, its (row, origin) items in row order.  offsets (u32,
+ * ntargets+1) cut rows and oids (u32 each) per target. */
+static PyObject *cols_group(PyObject *self, PyObject *args) {
+    PyObject *o[5], *result = NULL;
+    Py_buffer b[5];
+    Py_ssize_t ntargets, n, nlabels, noids, i;
+    uint64_t *fill = NULL, total = 0;
+    uint32_t *off = NULL, *rows = NULL, *oids = NULL;
+    int k, got = 0;
+    (void)self;
+    memset(b, 0, sizeof b);
+    if (!PyArg_ParseTuple(args, "OOOOOn", &o[0], &o[1], &o[2], &o[3], &o[4], &ntargets)) return NULL;
+    for (k = 0; k < 5; k++) {
+        if (!col_arg(o[k], &b[k], 1, -1, "")) goto done;
+        got = k + 1;
+        if (b[k].len % 4) { PyErr_SetString(PyExc_ValueError, "not u32 columns"); goto done; }
+    }
+    n = b[0].len / 4;
+    nlabels = b[1].len / 4;
+    noids = b[3].len / 4;
+    if (b[2].len != b[1].len || b[4].len != b[3].len || ntargets < 0) {
+        PyErr_SetString(PyExc_ValueError, "group: columns of different lengths");
+        goto done;
+    }
+    {
+        const uint32_t *label = b[0].buf, *first = b[1].buf, *count = b[2].buf,
+                       *lo = b[3].buf, *tgt = b[4].buf;
+        fill = PyMem_Calloc((size_t)ntargets + 1, sizeof *fill);
+        off = PyMem_Calloc((size_t)ntargets + 1, sizeof *off);
+        if (!fill || !off) { PyErr_NoMemory(); goto done; }
+        for (i = 0; i < nlabels; i++)
+            if ((uint64_t)first[i] + count[i] > (uint64_t)noids) {
+                PyErr_SetString(PyExc_ValueError, "group: a label's origins out of range");
+                goto done;
+            }
+        for (i = 0; i < noids; i++)
+            if (tgt[i] >= (uint64_t)ntargets) {
+                PyErr_SetString(PyExc_ValueError, "group: an origin's target out of range");
+                goto done;
+            }
+        for (i = 0; i < n; i++) {
+            uint32_t l = label[i], j;
+            if (l >= (uint64_t)nlabels) {
+                PyErr_SetString(PyExc_ValueError, "group: a row's label out of range");
+                goto done;
+            }
+            for (j = 0; j < count[l]; j++) fill[tgt[first[l] + j]]++;
+        }
+        for (i = 0; i < ntargets; i++) {
+            off[i] = (uint32_t)total;
+            total += fill[i];
+            fill[i] = off[i];
+        }
+        if (total > 0xFFFFFFFFULL) { PyErr_SetString(PyExc_OverflowError, "too many items"); goto done; }
+        off[ntargets] = (uint32_t)total;
+        rows = PyMem_Malloc((size_t)(total ? total : 1) * 4);
+        oids = PyMem_Malloc((size_t)(total ? total : 1) * 4);
+        if (!rows || !oids) { PyErr_NoMemory(); goto done; }
+        for (i = 0; i < n; i++) {
+            uint32_t l = label[i], j;
+            for (j = 0; j < count[l]; j++) {
+                uint32_t oid = first[l] + j;
+                uint64_t at = fill[tgt[oid]]++;
+                rows[at] = (uint32_t)i;
+                oids[at] = lo[oid];
+            }
+        }
+        result = Py_BuildValue("(y#y#y#)", (const char *)off, (Py_ssize_t)(4 * (ntargets + 1)),
+                               (const char *)rows, (Py_ssize_t)(4 * total), (const char *)oids,
+                               (Py_ssize_t)(4 * total));
+    }
+done:
+    for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    PyMem_Free(fill);
+    PyMem_Free(off);
+    PyMem_Free(rows);
+    PyMem_Free(oids);
+    return result;
+}
+
+/* A coinbase output is spendable only COINBASE_MATURITY (100) blocks on (consensus,
+ * tx_verify.cpp CheckTxInputs): immature at a tip when tip + 1 - height < 100. */
+#define COINBASE_MATURITY 100
+static inline int immature_at(uint8_t coinbase, uint32_t height, long long tip) {
+    return coinbase && tip + 1 - (long long)height < COINBASE_MATURITY;
+}
+
+/* sums(rows or None, height, coinbase, value, tip) -> (total, immature) over the rows given
+ * (all rows with None). */
+static PyObject *cols_sums(PyObject *self, PyObject *args) {
+    PyObject *rowsobj, *o[3], *result = NULL;
+    Py_buffer b[3], rb;
+    long long tip;
+    Py_ssize_t n, m, i;
+    unsigned __int128 total = 0, immature = 0;
+    int k, got = 0, have_rows = 0;
+    (void)self;
+    memset(b, 0, sizeof b);
+    if (!PyArg_ParseTuple(args, "OOOOL", &rowsobj, &o[0], &o[1], &o[2], &tip)) return NULL;
+    if (!col_arg(o[0], &b[0], 1, -1, "height")) return NULL;
+    got = 1;
+    n = b[0].len / 4;
+    if (b[0].len % 4) { PyErr_SetString(PyExc_ValueError, "height: not u32"); goto done; }
+    if (!col_arg(o[1], &b[1], 1, n, "coinbase")) goto done;
+    got = 2;
+    if (!col_arg(o[2], &b[2], 8, n, "value")) goto done;
+    got = 3;
+    if (rowsobj != Py_None) {
+        if (!col_arg(rowsobj, &rb, 1, -1, "rows")) goto done;
+        have_rows = 1;
+        if (rb.len % 4) { PyErr_SetString(PyExc_ValueError, "rows: not u32"); goto done; }
+    }
+    {
+        const uint32_t *height = b[0].buf, *rows = have_rows ? rb.buf : NULL;
+        const uint8_t *cb = b[1].buf;
+        const uint64_t *value = b[2].buf;
+        m = have_rows ? rb.len / 4 : n;
+        for (i = 0; i < m; i++) {
+            Py_ssize_t r = rows ? (Py_ssize_t)rows[i] : i;
+            if (r >= n) { PyErr_SetString(PyExc_IndexError, "sums: a row out of range"); goto done; }
+            total += value[r];
+            if (immature_at(cb[r], height[r], tip)) immature += value[r];
+        }
+    }
+    {
+        PyObject *t = u128_to_py(total), *im = t ? u128_to_py(immature) : NULL;
+        if (t && im) result = PyTuple_Pack(2, t, im);
+        Py_XDECREF(t);
+        Py_XDECREF(im);
+    }
+done:
+    for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    if (have_rows) PyBuffer_Release(&rb);
+    return result;
+}
+
+static char *put_u64(char *p, uint64_t v) {
+    char tmp[20];
+    int k = 0;
+    do { tmp[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (k) *p++ = tmp[--k];
+    return p;
+}
+
+/* json(start, stop, txids, vout, height, coinbase, value, label, tip, mid, tail, first) -> str
+ * Rows start..stop-1 as scan --json coin lines (_scanjson's format), each after ",\n" (the very
+ * first of a list, `first` true, after "\n"):
+ *   '    {"txid": "<hex>", "vout": V, "value": S' mid[label] HEIGHT ', "coinbase": B,
+ *   "immature": B' tail[label]
+ * mid and tail are lists of ASCII bytes per label (script, address; origin and the rest). */
+static PyObject *cols_json(PyObject *self, PyObject *args) {
+    PyObject *o[6], *mid, *tail, *result = NULL;
+    Py_buffer b[6];
+    static const Py_ssize_t width[6] = {32, 4, 4, 1, 8, 4};
+    static const char *names[6] = {"txids", "vout", "height", "coinbase", "value", "label"};
+    static const char hexd[] = "0123456789abcdef";
+    Py_ssize_t start, stop, n = -1, i, size = 0, nl;
+    long long tip;
+    int first, k, got = 0;
+    char *buf = NULL, *p;
+    (void)self;
+    memset(b, 0, sizeof b);
+    if (!PyArg_ParseTuple(args, "nnOOOOOOLO!O!p", &start, &stop, &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &o[5], &tip, &PyList_Type, &mid, &PyList_Type, &tail, &first))
+        return NULL;
+    for (k = 0; k < 6; k++) {
+        if (!col_arg(o[k], &b[k], width[k], n, names[k])) goto done;
+        got = k + 1;
+        if (k == 0) n = b[0].len / 32;
+    }
+    nl = PyList_GET_SIZE(mid);
+    if (PyList_GET_SIZE(tail) != nl || start < 0 || stop > n || start > stop) {
+        PyErr_SetString(PyExc_ValueError, "json: bad rows or label lists");
+        goto done;
+    }
+    {
+        const uint32_t *label = b[5].buf;
+        for (i = start; i < stop; i++) {
+            PyObject *m, *t;
+            if (label[i] >= (uint64_t)nl) { PyErr_SetString(PyExc_IndexError, "json: label"); goto done; }
+            m = PyList_GET_ITEM(mid, label[i]);
+            t = PyList_GET_ITEM(tail, label[i]);
+            if (!PyBytes_Check(m) || !PyBytes_Check(t)) {
+                PyErr_SetString(PyExc_TypeError, "json: mid and tail must be bytes");
+                goto done;
+            }
+            /* ",\n" + the fixed text (146 bytes, the txid's 64 hex digits included) + at most
+             * 10 + 20 + 10 digits of vout, value and height, with room to spare */
+            size += 2 + 200 + PyBytes_GET_SIZE(m) + PyBytes_GET_SIZE(t);
+        }
+    }
+    buf = PyMem_Malloc((size_t)size + 1);
+    if (!buf) { PyErr_NoMemory(); goto done; }
+    p = buf;
+    {
+        const uint8_t *tx = b[0].buf, *cb = b[3].buf;
+        const uint32_t *vout = b[1].buf, *height = b[2].buf, *label = b[5].buf;
+        const uint64_t *value = b[4].buf;
+        for (i = start; i < stop; i++) {
+            PyObject *m = PyList_GET_ITEM(mid, label[i]), *t = PyList_GET_ITEM(tail, label[i]);
+            int j;
+            if (first && i == start) *p++ = '\n';
+            else { *p++ = ','; *p++ = '\n'; }
+#define LIT(s) do { memcpy(p, s, sizeof(s) - 1); p += sizeof(s) - 1; } while (0)
+            LIT("    {\"txid\": \"");
+            for (j = 31; j >= 0; j--) { /* display order: the bytes reversed */
+                uint8_t c = tx[32 * i + j];
+                *p++ = hexd[c >> 4];
+                *p++ = hexd[c & 15];
+            }
+            LIT("\", \"vout\": ");
+            p = put_u64(p, vout[i]);
+            LIT(", \"value\": ");
+            p = put_u64(p, value[i]);
+            memcpy(p, PyBytes_AS_STRING(m), (size_t)PyBytes_GET_SIZE(m));
+            p += PyBytes_GET_SIZE(m);
+            p = put_u64(p, height[i]);
+            if (cb[i]) LIT(", \"coinbase\": true, \"immature\": ");
+            else LIT(", \"coinbase\": false, \"immature\": ");
+            if (immature_at(cb[i], height[i], tip)) LIT("true");
+            else LIT("false");
+#undef LIT
+            memcpy(p, PyBytes_AS_STRING(t), (size_t)PyBytes_GET_SIZE(t));
+            p += PyBytes_GET_SIZE(t);
+        }
+    }
+    if (p - buf > size) abort(); /* cannot happen: the sizing above is an upper bound */
+    result = PyUnicode_DecodeASCII(buf, p - buf, "strict");
+done:
+    for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    PyMem_Free(buf);
     return result;
 }
 
@@ -1908,8 +2490,17 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", snap_scan, METH_VARARGS,
-     "scan(path, offset, count, keys, scripts, want_hash, full_script, err, where, chunk, margin)"
-     " -> (matches, max_height, digest or None, coins, total_sats)"},
+     "scan(path, offset, count, keys, labels, want_hash, full_script, err, where, chunk, margin)"
+     " -> (matches, max_height, digest or None, coins, total_sats, scripts or None)"},
+    {"sort", cols_sort, METH_VARARGS,
+     "sort(txids, vout, height, coinbase, value, label) -> (columns in Holdings order, dup)"},
+    {"group", cols_group, METH_VARARGS,
+     "group(label, first, count, oids, oid_target, ntargets) -> (offsets, rows, oids)"},
+    {"sums", cols_sums, METH_VARARGS,
+     "sums(rows or None, height, coinbase, value, tip) -> (total, immature)"},
+    {"json", cols_json, METH_VARARGS,
+     "json(start, stop, txids, vout, height, coinbase, value, label, tip, mid, tail, first)"
+     " -> str"},
     {"watch_list", wl_read, METH_VARARGS,
      "watch_list(path, hrp, p2pkh, p2sh, fallback) -> WatchSet (a file of addresses/scripts)"},
     /* every coin as Arrow-ready columns, for the Parquet export (see its section above) */

@@ -23,14 +23,17 @@ Example:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._exceptions import InconsistentTipError, InputError
+from ._columns import CoinColumns, MatchedCoins, UtxoView, group_rows
+from ._exceptions import InconsistentTipError, InputError, SourceProtocolError
 from ._models import (
     COINBASE_MATURITY,
+    MAX_MONEY,
     BlockRef,
     ChainScan,
     Holdings,
@@ -46,6 +49,7 @@ from .sources._base import (
     BatchingSource,
     ChainSource,
     Coin,
+    ColumnCoins,
     DescriptorSource,
     FileSource,
     Lookup,
@@ -181,6 +185,7 @@ def _discover(
     block: BlockRef | None = None
     coins: dict[bytes, tuple[Coin, ...]] = {}
     pending: dict[bytes, tuple[Coin, ...]] = {}
+    columns: list[CoinColumns] = []  # answers given as columns (a snapshot): kept as such
     problems: list[str] = []
     done = 0
     checked = True  # every answer's coins proven in range by the source (Lookup.checked)
@@ -198,7 +203,10 @@ def _discover(
                 f"{source.describe()} answered at block {answer.block} after {block} in the same "
                 "scan: the chain moved. Scan again."
             )
-        coins.update(answer.coins)
+        if answer.columns is not None and answer.checked:
+            columns.append(answer.columns)
+        else:
+            coins.update(answer.coins)
         pending.update(answer.pending)
         problems.extend(p for p in answer.problems if p not in problems)
         done += len(scripts)
@@ -226,9 +234,11 @@ def _discover(
             attach(c, 0, scripts)
             wanted += scripts
         ask(wanted)
-        for s, found in coins.items():
+        held = [s for s, found in coins.items() if found]
+        held += [cols.scripts[lab] for cols in columns for lab in cols.labels()]
+        for s in held:
             for o in origins.get(s, ()):
-                if found and o.chain is not None and o.index is not None:
+                if o.chain is not None and o.index is not None:
                     by_key[(o.target, o.chain)].used.add(o.index)
     else:
         # Scripts are asked for in batches (for speed), but the answer is read index by index
@@ -257,6 +267,13 @@ def _discover(
             ]
     if block is None:  # nothing to look up at all: still ask, so the answer names its block
         block = source.lookup([]).block
+    if len(columns) == 1 and not coins and not pending:  # one pass over a snapshot, as columns
+        return _holdings_columns(
+            targets, source, block, chains, origins, columns[0], tuple(problems), method, gap,
+            range_,
+        )  # fmt: skip
+    for cols in columns:  # several answers as columns (not a snapshot's one pass): as objects
+        coins.update(ColumnCoins(cols))
     with paused_gc():
         return _holdings(
             targets,
@@ -423,18 +440,7 @@ def _holdings(
                     out[o.target].extend(_utxo(c, script, address, o, block) for c in found)
     results = []
     for i, t in enumerate(targets):
-        scans = tuple(
-            ChainScan(
-                chain=c.branch,
-                name=t.branches[c.branch],
-                script_type=t.branch_types[c.branch] if t.branch_types else None,
-                scanned=c.next_index,
-                used_indexes=tuple(sorted(c.used)),
-                last_used_index=max(c.used) if c.used else None,
-            )
-            for c in chains
-            if c.target == i
-        )
+        scans = _chain_scans(t, i, chains)
         held = {
             t.branch_types[u.origin.chain]
             for u in confirmed[i] + unconfirmed[i]
@@ -471,6 +477,151 @@ def _holdings(
         },
         checked,
     )
+
+
+def _chain_scans(t: Target, i: int, chains: list[_Chain]) -> tuple[ChainScan, ...]:
+    return tuple(
+        ChainScan(
+            chain=c.branch,
+            name=t.branches[c.branch],
+            script_type=t.branch_types[c.branch] if t.branch_types else None,
+            scanned=c.next_index,
+            used_indexes=tuple(sorted(c.used)),
+            last_used_index=max(c.used) if c.used else None,
+        )
+        for c in chains
+        if c.target == i
+    )
+
+
+def _holdings_columns(
+    targets: Sequence[Target],
+    source: ChainSource,
+    block: BlockRef,
+    chains: list[_Chain],
+    origins: dict[bytes, list[Origin]],
+    cols: CoinColumns,
+    problems: tuple[str, ...],
+    method: str,
+    gap: int,
+    range_: int,
+) -> Holdings:
+    """:func:`_holdings` for one answer given as columns (a snapshot's): the same Holdings.
+
+    Its coin tuples are lazy :class:`~utxo_truth._columns.UtxoView` over the columns.
+
+    The semantics are _holdings' own: a target lists each coin once per origin it watches the
+    coin's script under, in the columns' order (height, txid, vout); the top level lists each
+    coin once with the first target's origin (as ``unique_coins`` keeps the first seen), the
+    others kept for ``also_origins``. Totals are summed over the columns.
+    """
+    network = source.network
+    given = _given_addresses(targets)
+    every: list[Origin] = []  # origin id -> origin
+    present = sorted(cols.labels())
+    nlabels = len(cols.scripts)
+    first_slot = array("I", bytes(4 * nlabels))
+    count = array("I", bytes(4 * nlabels))
+    slot_oid, slot_target = array("I"), array("I")
+    top: dict[int, int] = {}
+    also: dict[int, list[Origin]] = {}
+    address: dict[int, str | None] = {}
+    for lab in present:
+        script = cols.scripts[lab]
+        where = origins.get(script, ())
+        if not where:
+            raise SourceProtocolError(
+                f"{source.describe()} answered with coins of script {script.hex()[:40]}, which "
+                "was never asked for"
+            )
+        first_slot[lab] = len(slot_oid)
+        count[lab] = len(where)
+        for o in where:
+            slot_oid.append(len(every))
+            slot_target.append(o.target)
+            every.append(o)
+        # unique_coins walks the targets in order: the lowest target's first origin is shown
+        ranked = sorted(range(len(where)), key=lambda k: where[k].target)  # stable
+        shown = where[ranked[0]]
+        top[lab] = first_slot[lab] + ranked[0]
+        others = [where[k] for k in ranked[1:] if where[k] != shown]
+        if others:
+            also[lab] = others
+        address[lab] = given.get(script) or address_of(script, network)
+    coins = MatchedCoins(cols, block.height, every, top, also, address)
+    offsets, rows, oids = group_rows(
+        cols.label, memoryview(first_slot), memoryview(count), memoryview(slot_oid),
+        memoryview(slot_target), len(targets),
+    )  # fmt: skip
+    results = []
+    for i, t in enumerate(targets):
+        a, b = offsets[i], offsets[i + 1]
+        view = UtxoView(coins, rows[a:b], oids[a:b])
+        chains_held = {every[o].chain for o in set(oids[a:b])} if t.branch_types else set()
+        held = {t.branch_types[c] for c in chains_held if c is not None}
+        total, immature = view.sums()
+        fields: dict[str, Any] = {
+            "target": t.text,
+            "kind": t.kind,
+            "script_type": t.script_type,
+            "scanned_as": t.scanned_as,
+            "coins_under": tuple(k for k in t.scanned_as if k in held),
+            "method": "single" if not t.ranged else "gap" if method == "gap" else "range",
+            "bound": 0 if not t.ranged else gap if method == "gap" else range_,
+            "chains": _chain_scans(t, i, chains),
+            "utxos": view,
+            "pending": (),
+            **_column_totals(total, immature),
+        }
+        results.append(TargetHoldings.model_construct(**fields))
+    every_coin = UtxoView(coins)
+    total, immature = every_coin.sums()
+    if total > MAX_MONEY:  # amount.h MoneyRange: no set of coins can hold more
+        raise SourceProtocolError(
+            f"{source.describe()}: the coins found sum to {total} sats, above 21 million BTC "
+            "(MAX_MONEY): the source's data is corrupt"
+        )
+    answer: dict[str, Any] = {
+        "network": network.value,
+        "block": block,
+        "source": source.describe(),
+        "gap": gap,
+        "range": range_,
+        "targets": tuple(results),
+        "utxos": every_coin,  # stands for the tuple (see UtxoView)
+        "pending": (),
+        "problems": problems,
+        **_column_totals(total, immature),
+    }
+    return Holdings.model_construct(**answer)
+
+
+def _given_addresses(targets: Sequence[Target]) -> dict[bytes, str]:
+    """The address of each address target's script, as ``address_of`` would write it.
+
+    The target parsed from that very text, checksum and all: base58check and bech32 both have
+    one spelling per script, bech32's in lower case (BIP173). Saves an encoding per target
+    (thousands of addresses given with --file).
+    """
+    out: dict[bytes, str] = {}
+    for t in targets:
+        if t.kind == "address" and not t.ranged:
+            hrp = t.network.params.hrp + "1"
+            text = t.text.lower() if t.text.lower().startswith(hrp) else t.text
+            out[t.script()] = text
+    return out
+
+
+def _column_totals(total: int, immature: int) -> dict[str, int]:
+    """totals_of for coins read from the user's own snapshot (all ``node``, none pending)."""
+    return {
+        "total_sats": total,
+        "immature_sats": immature,
+        "verified_sats": total,
+        "unverified_sats": 0,
+        "spent_in_mempool_sats": 0,
+        "pending_sats": 0,
+    }
 
 
 M = TypeVar("M", TargetHoldings, Holdings)
@@ -552,6 +703,11 @@ def discover_watch_list(
     for a in answers:
         problems.extend(p for p in a.problems if p not in problems)
     network = source.network
+    if len(answers) == 1 and answers[0].columns is not None and checked and not answers[0].pending:
+        # a snapshot's one pass, as columns: no object per coin until one is read
+        return _watch_list_columns(
+            watch, source, answers[0].columns, block, tuple(problems), max(gap, 1), range
+        )
     origins: dict[bytes, Origin] = {}
     confirmed: list[Utxo] = []
     unconfirmed: list[Utxo] = []
@@ -607,3 +763,75 @@ def discover_watch_list(
             },
             checked,
         )
+
+
+def _watch_list_columns(
+    watch: WatchList,
+    source: ChainSource,
+    cols: CoinColumns,
+    block: BlockRef,
+    problems: tuple[str, ...],
+    gap: int,
+    range_: int,
+) -> Holdings:
+    """:func:`discover_watch_list`'s answer from one answer given as columns (a snapshot's).
+
+    The same Holdings as the per-coin path: one origin per script that holds coins,
+    ``Origin(target=0, index=LINE)``; one target, whose coins are every coin once, so the
+    target's tuple and the top level's are one lazy :class:`~utxo_truth._columns.UtxoView`
+    over every row. Only the scripts holding coins are walked here (the scanner labels just
+    those), never the list's 10^7 lines.
+    """
+    network = source.network
+    origins: list[Origin] = []  # origin id (= its place) -> origin
+    first: dict[int, int] = {}
+    address: dict[int, str | None] = {}
+    lines: set[int] = set()
+    for lab in sorted(cols.labels()):
+        script = cols.scripts[lab]
+        line = watch.line_of(script)
+        if line is None:
+            raise SourceProtocolError(
+                f"{source.describe()} answered with coins of script {script.hex()[:40]}, which "
+                "the watch list does not hold"
+            )
+        first[lab] = len(origins)
+        origins.append(Origin(target=0, index=line))
+        address[lab] = address_of(script, network)
+        lines.add(line)
+    view = UtxoView(MatchedCoins(cols, block.height, origins, first, {}, address))
+    total, immature = view.sums()
+    if total > MAX_MONEY:  # amount.h MoneyRange: no set of coins can hold more
+        raise SourceProtocolError(
+            f"{source.describe()}: the coins found sum to {total} sats, above 21 million BTC "
+            "(MAX_MONEY): the source's data is corrupt"
+        )
+    totals = _column_totals(total, immature)
+    held: dict[str, Any] = {
+        "target": watch.label,
+        "kind": "list",
+        "script_type": "mixed",
+        "method": "list",
+        "bound": 0,
+        "chains": (),
+        "scanned_as": (),
+        "coins_under": (),
+        "utxos": view,  # stands for the tuple (see UtxoView)
+        "pending": (),
+        "scripts_watched": len(watch),
+        "scripts_holding": len(lines),
+        **totals,
+    }
+    answer: dict[str, Any] = {
+        "network": network.value,
+        "block": block,
+        "source": source.describe(),
+        "gap": gap,
+        "range": range_,
+        "targets": (TargetHoldings.model_construct(**held),),
+        "utxos": view,
+        "pending": (),
+        "problems": problems,
+        **totals,
+    }
+    return Holdings.model_construct(**answer)

@@ -1262,7 +1262,7 @@ def render_holdings(
         ("status", "left", True),
     ]
     coin_rows = []
-    for u in (*h.utxos, *h.pending):
+    for u in (*h.utxos, *h.pending) if utxos else ():  # the coin table is shown with utxos only
         where = coin_path(h, u)
         if u.origin is not None and len(h.targets) > 1:
             where = f"#{u.origin.target + 1} {where}"

@@ -54,18 +54,19 @@ def _both(
 def _groups(n: int, seed: int) -> list[tuple[bytes, list[tuple[int, int, bool, int, bytes]]]]:
     rng = random.Random(seed)
     scripts = list(_scripts().values())
+    vouts = [0, 1, 2, 252, 253, 300, 65535, 65536, 2**32 - 1]
     return [
         (
             hashlib.sha256(b"g%d-%d" % (seed, g)).digest(),
             [
                 (
-                    rng.choice([0, 1, 2, 252, 253, 300, 65535, 65536, 2**32 - 1]),
+                    vout,  # each output of a transaction once, as in any real UTXO set
                     rng.randrange(0, 900_000),
                     rng.random() < 0.1,
                     rng.choice([0, 1, 546, 10**8, rng.randrange(0, 21 * 10**14)]),
                     rng.choice(scripts),
                 )
-                for _ in range(rng.randint(1, 4))
+                for vout in sorted(rng.sample(vouts, rng.randint(1, 4)))
             ],
         )
         for g in range(n)

@@ -20,7 +20,16 @@ import utxo_truth
 
 PACKAGE = Path(utxo_truth.__file__).parent
 SOURCE = PACKAGE / "_snapscan.c"
-CALLED = ("scan", "watch_list", "columns", "WatchSet")  # what sources/_snapfast.py calls
+CALLED = (
+    "scan",
+    "sort",
+    "group",
+    "sums",
+    "json",
+    "watch_list",
+    "columns",
+    "WatchSet",
+)  # what sources/_snapfast.py calls
 
 
 def _compiler() -> str | None:

@@ -227,7 +227,11 @@ def test_every_script_kind_round_trips(tmp_path: Path, monkeypatch: pytest.Monke
     a = ParquetSource(tmp_path / "pq", "regtest").lookup(wanted)
     b = SnapshotSource(snap, "regtest", height=900_000).lookup(wanted)
     assert a.block == b.block
-    assert a.coins == b.coins
+    # the same coins per script; the snapshot lists them in Holdings order (its columns are
+    # sorted so), the Parquet source in the file's: a look-up's order is not part of its answer
+    assert a.coins.keys() == b.coins.keys()
+    for script, coins in a.coins.items():
+        assert sorted(coins, key=coin_key) == sorted(b.coins[script], key=coin_key)
 
 
 def _rewrite(path: Path, table: pa.Table, meta: dict[bytes, bytes] | None) -> None:

@@ -508,3 +508,83 @@ def test_a_bare_p2pk_line_finds_cores_coin(
     assert [coin_key(u) for u in h.utxos] == [coin_key(u) for u in core["unspents"]]
     assert h.total_sats == core["total_sats"] and h.utxos[0].origin.index == 1  # type: ignore[union-attr]
     assert h.utxos[0].address is None and h.block.height == core["height"]
+
+
+def test_a_snapshot_answers_a_list_as_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list's snapshot answer is held as columns (no object per coin, issue 19 item 2).
+
+    The labels cover only the scripts holding coins, in the order they first match, the same in
+    both readers; both stored forms of an uncompressed P2PK (a file may hold either) are one
+    script, on its line.
+    """
+    from embit import ec
+    from harness.snapshot_writer import compact, compress_amount, varint, write_header
+
+    from utxo_truth._columns import UtxoView
+
+    rng = random.Random(19)
+    key = ec.PrivateKey(bytes(31) + b"\x07").get_public_key()
+    key.compressed = False
+    sec = key.sec()
+    p2pk = b"\x41" + sec + b"\xac"
+    holders = [b"\x00\x14" + rng.randbytes(20) for _ in range(2)]
+    forms = {  # a coin's script -> the stored form this file keeps it in
+        holders[0]: varint(22 + 6) + holders[0],
+        holders[1]: varint(22 + 6) + holders[1],
+    }
+    coins = []  # (txid, vout, height, coinbase, value, stored form)
+    held_value = 0
+    for i in range(40):
+        script = [holders[0], holders[1], p2pk, p2pk, None][i % 5]
+        if script is None:
+            form = varint(22 + 6) + b"\x00\x14" + rng.randbytes(20)
+        elif script is p2pk:  # compressed (Core's form for a key on the curve) and raw
+            form = bytes([4 | sec[64] & 1]) + sec[1:33] if i % 2 else varint(67 + 6) + p2pk
+        else:
+            form = forms[script]
+        coins.append((rng.randbytes(32), i % 3, 100 + i % 7, i % 9 == 0, 1000 + i, form))
+        held_value += 0 if script is None else 1000 + i
+    coins.sort()
+    snap = tmp_path / "s.dat"
+    with snap.open("wb") as f:
+        write_header(f, "regtest", "11" * 32, len(coins))
+        for txid, vout, height, coinbase, value, form in coins:
+            f.write(txid + compact(1) + compact(vout) + varint(height * 2 + coinbase))
+            f.write(varint(compress_amount(value)) + form)
+    noise = [f"0014{rng.randbytes(20).hex()}" for _ in range(500)]
+    lines = [*noise[:200], holders[1].hex(), *noise[200:], p2pk.hex(), holders[0].hex()]
+    lines.append(holders[1].hex())  # a repeat keeps its first line
+    path = tmp_path / "list.txt"
+    path.write_text("\n".join(lines) + "\n")
+    line = {holders[1]: 201, p2pk: 502, holders[0]: 503}
+
+    answers = {}
+    for reader in ("compiled", "pure"):
+        with monkeypatch.context() as m:
+            if reader == "pure":
+                pure(m)
+            elif not _snapfast.available():
+                continue
+            w = read_watch_list(path, "regtest")
+            cols = SnapshotSource(snap, "regtest").lookup_watched(w).columns
+            assert cols is not None and len(cols) == 32
+            h = discover_watch_list(w, SnapshotSource(snap, "regtest"))
+            assert isinstance(h.utxos, UtxoView) and isinstance(h.targets[0].utxos, UtxoView)
+            answers[reader] = (cols, h.model_dump())
+            (t,) = h.targets
+            assert (t.scripts_watched, t.scripts_holding) == (503, 3)
+            assert sorted(cols.scripts) == sorted(line)  # the holders only, the P2PK once
+            for u in h.utxos:
+                assert u.origin is not None
+                assert u.origin.index == line[bytes.fromhex(u.script_pubkey)]
+            assert h.total_sats == held_value == t.total_sats
+            # the same as the per-coin path's answer (every script asked as a target)
+            one_by_one = scan([s.hex() for s in line], network="regtest", source=f"snapshot:{snap}")
+            assert [coin_key(u) for u in h.utxos] == [coin_key(u) for u in one_by_one.utxos]
+    if "compiled" in answers:
+        (fast, fast_dump), (slow, slow_dump) = answers["compiled"], answers["pure"]
+        assert list(fast.scripts) == list(slow.scripts)  # label for label
+        assert bytes(fast.label) == bytes(slow.label) and fast == slow
+        assert fast_dump == slow_dump

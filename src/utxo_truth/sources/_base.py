@@ -7,10 +7,11 @@ can tell) and which coins they hold. Sources never import discovery, reconcile o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, Self, runtime_checkable
 
+from .._columns import CoinColumns
 from .._models import BlockRef
 from .._network import Network
 
@@ -19,6 +20,7 @@ __all__ = [
     "ChainSource",
     "Closing",
     "Coin",
+    "ColumnCoins",
     "DescriptorSource",
     "FileSource",
     "Lookup",
@@ -75,6 +77,57 @@ class Lookup:
     """Every coin's fields are already proven in range by the source's own reader (a snapshot:
     32-byte txid, vout and height code within uint32, value within MoneyRange, script bytes):
     discovery then builds their models without validating each coin again."""
+    columns: CoinColumns | None = None
+    """The same confirmed coins as columns, from a source that can give them (a snapshot):
+    then ``coins`` is a :class:`ColumnCoins` over them, and discovery holds the answer as
+    columns too (no object per coin until one is read)."""
+
+
+class ColumnCoins(Mapping[bytes, tuple[Coin, ...]]):
+    r"""``Lookup.coins`` over :class:`~utxo_truth._columns.CoinColumns`, made when looked up.
+
+    A script's coins are made when it is looked up: each a ``node``-verified :class:`Coin`, in
+    the columns' order (height, txid, vout).
+
+    Example:
+        >>> from utxo_truth import SnapshotSource
+        >>> src = SnapshotSource("examples/regtest/utxo-snapshot.dat", network="regtest")
+        >>> coins = src.lookup([b"\x51"]).coins  # OP_TRUE: no coin in this file
+        >>> isinstance(coins, ColumnCoins), len(coins)
+        (True, 0)
+    """
+
+    __slots__ = ("_by_label", "_cols", "_labels")
+
+    def __init__(self, cols: CoinColumns) -> None:
+        self._cols = cols
+        self._by_label: dict[int, list[int]] | None = None
+        self._labels: dict[bytes, int] | None = None
+
+    def _index(self) -> tuple[dict[int, list[int]], dict[bytes, int]]:
+        if self._by_label is None or self._labels is None:
+            self._by_label = self._cols.rows_by_label()
+            self._labels = {self._cols.scripts[lab]: lab for lab in self._by_label}
+        return self._by_label, self._labels
+
+    def __getitem__(self, script: bytes) -> tuple[Coin, ...]:
+        by_label, labels = self._index()
+        c = self._cols
+        lab = labels[script]
+        return tuple(
+            Coin(txid=c.txid(r), vout=c.vout[r], value=c.value[r], script=script,
+                 height=c.height[r], coinbase=bool(c.coinbase[r]), verification="node")
+            for r in by_label[lab]
+        )  # fmt: skip
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._index()[1])
+
+    def __len__(self) -> int:
+        return len(self._index()[1])
+
+    def __contains__(self, script: object) -> bool:
+        return script in self._index()[1]
 
 
 @runtime_checkable

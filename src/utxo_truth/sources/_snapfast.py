@@ -30,8 +30,10 @@ except ImportError:  # no compiler at install time: the Python reader is the fal
 
 ENV_PURE = "UTXO_TRUTH_PURE_PYTHON"
 
-# (txid in internal byte order, vout, height, coinbase, value, script)
-Match = tuple[bytes, int, int, bool, int, bytes]
+Columns = tuple[bytes, bytes, bytes, bytes, bytes, bytes]
+"""The matched coins, in file order: txids (32 bytes a row, internal byte order), then vout
+(u32), height (u32), coinbase (a byte), value (u64) and label (u32) a row, native byte order
+(see ``utxo_truth._columns``)."""
 
 
 def available() -> bool:
@@ -43,20 +45,23 @@ def scan(
     path: Path,
     offset: int,
     count: int,
-    wanted: dict[bytes, bytes] | object,
+    wanted: dict[bytes, int] | object,
     where: str,
     *,
     want_hash: bool,
     chunk: int,
     margin: int,
-) -> tuple[list[Match], int, bytes | None, int, int] | None:
+) -> tuple[Columns, int, bytes | None, int, int, list[bytes] | None] | None:
     """One compiled pass over the coins after the header (``None`` if not available).
 
-    Returns the matches, the highest coin height (-1 with no coins), the double SHA-256 of the
+    ``wanted`` maps each stored form of a watched script to its label (an int below 2**32), or
+    is a compiled watch list (:func:`watch_list`): then the scanner labels the scripts itself,
+    0, 1, ... in the order they first match a coin, and returns their scripts (label ->
+    script) as the last item (``None`` with a dict). Also returns the matches as
+    :data:`Columns`, the highest coin height (-1 with no coins), the double SHA-256 of the
     coins' ``TxOutSer`` (``hash_serialized_3`` before its byte reversal; ``None`` unless
     ``want_hash``), the coin count and the total value. A corrupt file raises
-    :class:`SnapshotFormatError`, as the Python reader does. ``wanted`` is a dict of stored
-    forms to scripts, or a compiled watch list (:func:`watch_list`).
+    :class:`SnapshotFormatError`, as the Python reader does.
     """
     if not available():
         return None

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import os
 import struct
+from array import array
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
+from .._columns import CoinColumns
 from .._exceptions import (
     InputError,
     NetworkMismatchError,
@@ -36,11 +38,11 @@ from .._exceptions import (
     SourceUnavailableError,
     VerificationError,
 )
-from .._models import MAX_MONEY, BlockRef, paused_gc
+from .._models import MAX_MONEY, BlockRef
 from .._network import Network, network_by_magic, parse_network
 from .._script import compact_size
 from . import _snapfast
-from ._base import Closing, Coin, Lookup
+from ._base import Closing, ColumnCoins, Lookup
 from ._readprogress import FileProgress
 
 __all__ = [
@@ -376,8 +378,7 @@ class SnapshotSource(Closing):
         whole file is checked against it first, once.
         """
         passes = 2 if self.expected_hash is not None and not self.hash_verified else 1
-        # up to millions of matched coins built at once: see paused_gc
-        with FileProgress(self._path, passes, self.progress) as reads, paused_gc():
+        with FileProgress(self._path, passes, self.progress) as reads:  # coins as columns
             return self._lookup(scripts, reads)
 
     def lookup_watched(self, watched: WatchedScripts) -> Lookup:
@@ -385,10 +386,11 @@ class SnapshotSource(Closing):
 
         The compiled scanner reads the list's own compiled set (no Python object per script);
         the pure-Python reader its stored forms. The coins are keyed by script, as
-        :meth:`lookup`'s.
+        :meth:`lookup`'s, and held as columns too (``Lookup.columns``), whose labels index only
+        the scripts that hold coins (in the order they first match one, in either reader).
         """
         passes = 2 if self.expected_hash is not None and not self.hash_verified else 1
-        with FileProgress(self._path, passes, self.progress) as reads, paused_gc():
+        with FileProgress(self._path, passes, self.progress) as reads:  # coins as columns
             return self._lookup((), reads, watched)
 
     def _lookup(
@@ -397,24 +399,33 @@ class SnapshotSource(Closing):
         if self.expected_hash is not None and not self.hash_verified:
             self.verify_hash()
             reads.next_pass()
-        wanted: dict[bytes, bytes] = {}
+        labels: dict[bytes, int] = {}  # each watched script once, labelled by its place
+        wanted: dict[bytes, int] = {}
         for s in scripts:
-            wanted[compress_script(s)] = s
-            wanted[_raw_form(s)] = s
-        given: dict[bytes, bytes] | object = wanted
+            label = labels.setdefault(s, len(labels))
+            wanted[compress_script(s)] = label
+            wanted[_raw_form(s)] = label
+        given: dict[bytes, int] | object = wanted
+        every: list[bytes] | None = None  # the pure-Python reader's labels -> scripts
+        held = list(labels)  # label -> script, for the columns
         if watched is not None:  # a watch list: its compiled set, or its stored forms
             compiled = watched.compiled if _snapfast.available() else None
             if compiled is not None:
-                given = compiled
+                given = compiled  # the scanner labels the scripts that match, in C
             else:
-                wanted = given = watched.stored_forms()
+                for form, s in watched.stored_forms().items():
+                    wanted[form] = labels.setdefault(s, len(labels))
+                every = list(labels)
         try:
             fast = _snapfast.scan(
                 self._path, HEADER_SIZE, self.header.coins, given, self._where,
                 want_hash=False, chunk=CHUNK, margin=_MARGIN,
             )  # fmt: skip
+            found: tuple[Any, ...]  # the columns (_snapfast.Columns), as bytes or arrays
             if fast is not None:  # the compiled scanner (sources/_snapfast.py), same answers
-                found, max_height = _found_from(fast[0], self._where), fast[1]
+                found, max_height = fast[0], fast[1]
+                if fast[5] is not None:  # a watch list's: labels of the scripts that matched
+                    held = fast[5]
                 if max_height > 0x7FFFFFFF:  # height*2+coinbase is a uint32 in Core's Coin
                     raise SnapshotFormatError(
                         f"{self._where}: a coin with height code above 2**32-1 (corrupt)"
@@ -423,6 +434,8 @@ class SnapshotSource(Closing):
                 with self._path.open("rb") as f:
                     read_header(f, self._where)
                     found, max_height = _scan(f, self.header.coins, wanted, self._where)
+                if every is not None:  # labelled as the compiled scanner labels a watch list
+                    found, held = _dense_labels(found, every)
         except OSError as exc:
             raise SourceUnavailableError(f"cannot read snapshot {self._where}: {exc}") from exc
         height = max_height
@@ -437,9 +450,13 @@ class SnapshotSource(Closing):
             raise SnapshotFormatError(
                 f"{self._where}: holds no coins, so its height is unknown; pass height="
             )
-        coins: dict[bytes, list[Coin]] = {}
-        for script, coin in found:
-            coins.setdefault(script, []).append(coin)
+        # one path for both readers: the coins as columns in Holdings order (_columns.py)
+        columns, dup = CoinColumns.sorted_from(found, held)
+        if dup >= 0:
+            raise SnapshotFormatError(
+                f"{self._where}: coin {columns.txid(dup)}:{columns.vout[dup]} is listed twice "
+                "(corrupt)"
+            )
         problems: tuple[str, ...] = ()
         if self.hash_verified and not self.block_bound_by:
             problems = (
@@ -449,17 +466,22 @@ class SnapshotSource(Closing):
             )
         return Lookup(
             block=BlockRef(height=height, hash=self.header.block_hash),
-            coins={k: tuple(v) for k, v in coins.items()},
+            coins=ColumnCoins(columns),
             used=None,
             problems=problems,
             checked=True,  # each coin range-checked by _check_fields (or the compiled twin)
+            columns=columns,
         )
 
 
 def _scan(
-    f: BinaryIO, count: int, wanted: dict[bytes, bytes], where: str
-) -> tuple[list[tuple[bytes, Coin]], int]:
-    """Walk ``count`` coins. Returns the matches and the highest coin height."""
+    f: BinaryIO, count: int, wanted: dict[bytes, int], where: str
+) -> tuple[tuple[bytearray, array[int], array[int], bytearray, array[int], array[int]], int]:
+    """Walk ``count`` coins. Returns the matches as columns (file order) and the highest height.
+
+    The columns are those of the compiled scanner (``_snapfast.Columns``): txids, vout, height,
+    coinbase, value and the label ``wanted`` gives the matched script.
+    """
     buf = f.read(CHUNK)
     end = len(buf)
     eof = end < CHUNK
@@ -472,7 +494,9 @@ def _scan(
     best_len = 0
     best = b""
     best_first = 0
-    found: list[tuple[bytes, Coin]] = []
+    txids = bytearray()
+    vouts, heights, values, labels = array("I"), array("I"), array("Q"), array("I")
+    coinbases = bytearray()
     n = 0
     try:
         while n < count:
@@ -529,13 +553,17 @@ def _scan(
                     )
                 pos += size - 6
             key = buf[script_pos:pos]
-            if key in wanted:
+            label = wanted.get(key)
+            if label is not None:
                 if pos > end:
                     raise IndexError
-                txid = buf[txid_pos : txid_pos + 32] if txid_pos >= 0 else txid_saved
-                found.append(
-                    (wanted[key], _coin(buf, txid, vout, code_pos, amount_pos, wanted[key], where))
-                )
+                height_code, value = _coin(buf, vout, code_pos, amount_pos, where)
+                txids += buf[txid_pos : txid_pos + 32] if txid_pos >= 0 else txid_saved
+                vouts.append(vout)
+                heights.append(height_code >> 1)
+                coinbases.append(height_code & 1)
+                values.append(value)
+                labels.append(label)
             group_left -= 1
             n += 1
     except IndexError:
@@ -555,21 +583,21 @@ def _scan(
     max_code = _varint_at(best, 0)[0] if best else -1
     if max_code > 0xFFFFFFFF:  # height*2+coinbase is a uint32 in Bitcoin Core's Coin
         raise SnapshotFormatError(f"{where}: a coin with height code {max_code}, above 2**32-1")
-    return found, max_code >> 1 if best else -1
+    return (txids, vouts, heights, coinbases, values, labels), max_code >> 1 if best else -1
 
 
-def _found_from(matches: list[_snapfast.Match], where: str) -> list[tuple[bytes, Coin]]:
-    """The compiled scanner's matches as the Python loop's ``(script, Coin)`` pairs.
+def _dense_labels(
+    found: tuple[Any, ...], scripts: list[bytes]
+) -> tuple[tuple[Any, ...], list[bytes]]:
+    """Columns whose labels index ``scripts`` relabelled 0, 1, ... in the order of first match.
 
-    Each is range-checked as the Python loop checks it (``_check_fields``).
+    The compiled scanner labels a watch list's scripts so (``_snapfast.scan``): the
+    pure-Python reader's answer is then the same columns, label for label, and its script list
+    as short as the scripts that hold coins, not the whole list.
     """
-    for _, vout, height, coinbase, value, _ in matches:
-        _check_fields(vout, height * 2 + coinbase, value, where)
-    return [
-        (script, Coin(txid=txid[::-1].hex(), vout=vout, value=value, script=script,
-                      height=height, coinbase=coinbase, verification="node"))
-        for txid, vout, height, coinbase, value, script in matches
-    ]  # fmt: skip
+    dense: dict[int, int] = {}
+    new = array("I", (dense.setdefault(lab, len(dense)) for lab in found[5]))
+    return (*found[:5], new), [scripts[lab] for lab in dense]
 
 
 def _compact_tail(buf: bytes, pos: int, first: int) -> tuple[int, int]:
@@ -607,22 +635,13 @@ def _check_fields(vout: int, code: int, value: int, where: str) -> None:
         )
 
 
-def _coin(
-    buf: bytes, txid: bytes, vout: int, code_pos: int, amount_pos: int, script: bytes, where: str
-) -> Coin:
+def _coin(buf: bytes, vout: int, code_pos: int, amount_pos: int, where: str) -> tuple[int, int]:
+    """A matched coin's height code and value, range-checked."""
     code, _ = _varint_at(buf, code_pos)
     compressed, _ = _varint_at(buf, amount_pos)
     value = decompress_amount(compressed)
     _check_fields(vout, code, value, where)
-    return Coin(
-        txid=txid[::-1].hex(),
-        vout=vout,
-        value=value,
-        script=script,
-        height=code >> 1,
-        coinbase=bool(code & 1),
-        verification="node",
-    )
+    return code, value
 
 
 class UtxoSetInfo:
