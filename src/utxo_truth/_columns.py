@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import operator
 import os
 import struct
 from array import array
@@ -422,6 +423,12 @@ class UtxoView(Sequence[Utxo]):
     def __getitem__(self, i: int | slice) -> Utxo | tuple[Utxo, ...]:
         if isinstance(i, slice):
             return tuple(self._item(j) for j in range(*i.indices(self._n)))
+        try:
+            i = operator.index(i)  # as a tuple: an integer or an object with __index__
+        except TypeError:
+            raise TypeError(
+                f"tuple indices must be integers or slices, not {type(i).__name__}"
+            ) from None
         if i < 0:
             i += self._n
         if not 0 <= i < self._n:
@@ -469,6 +476,34 @@ class UtxoView(Sequence[Utxo]):
         if isinstance(other, tuple):
             return other + self._all()
         return NotImplemented
+
+    def __mul__(self, n: object) -> tuple[Utxo, ...]:
+        if not hasattr(n, "__index__"):
+            return NotImplemented
+        return self._all() * operator.index(n)
+
+    __rmul__ = __mul__
+
+    def _cmp(self, other: object) -> tuple[Utxo, ...] | None:
+        if isinstance(other, UtxoView):
+            return other._all()
+        return other if isinstance(other, tuple) else None
+
+    def __lt__(self, other: object) -> bool:
+        o = self._cmp(other)
+        return NotImplemented if o is None else self._all() < o
+
+    def __le__(self, other: object) -> bool:
+        o = self._cmp(other)
+        return NotImplemented if o is None else self._all() <= o
+
+    def __gt__(self, other: object) -> bool:
+        o = self._cmp(other)
+        return NotImplemented if o is None else self._all() > o
+
+    def __ge__(self, other: object) -> bool:
+        o = self._cmp(other)
+        return NotImplemented if o is None else self._all() >= o
 
     def __bool__(self) -> bool:
         return self._n > 0

@@ -173,7 +173,7 @@ def totals_of(utxos: tuple[Utxo, ...], pending: tuple[Utxo, ...]) -> dict[str, i
     }
 
 
-_UTXO_FIELDS = frozenset(Utxo.model_fields)
+_UTXO_FIELDS = set(Utxo.model_fields)  # a set, as pydantic keeps it (exclude_unset needs one)
 
 
 @contextmanager
@@ -200,7 +200,7 @@ def trusted_utxo(fields: dict[str, Any]) -> Utxo:
     """
     u = Utxo.__new__(Utxo)
     object.__setattr__(u, "__dict__", fields)
-    object.__setattr__(u, "__pydantic_fields_set__", _UTXO_FIELDS)
+    object.__setattr__(u, "__pydantic_fields_set__", _UTXO_FIELDS.copy())
     object.__setattr__(u, "__pydantic_extra__", None)
     object.__setattr__(u, "__pydantic_private__", None)
     return u

@@ -859,6 +859,7 @@ static PyObject *wl_read(PyObject *self, PyObject *args) {
         size_t size = 1 << 10;
         if (fstat(fd, &st) == 0 && st.st_size > 0) {
             size_t guess = (size_t)st.st_size / 40;
+            if (guess > ((size_t)1 << 24)) guess = (size_t)1 << 24; /* a guess: grown as read */
             while (size * 3 < guess * 4) size <<= 1;
         }
         if (ws_grow(ws, size) < 0) goto fail;
@@ -998,8 +999,15 @@ static PyObject *ws_chunk(WatchSet *ws, PyObject *args) {
     if (!out) return NULL;
     while ((size_t)offset < ws->used && got < n) {
         const uint8_t *r = ws->arena + offset;
-        uint16_t kl = ws_klen(r);
-        size_t klen = kl & 0x7FFF;
+        uint16_t kl;
+        size_t klen;
+        if ((size_t)offset + 6 > ws->used) { /* not a record's start: its header would be past the end */
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_ValueError, "bad offset");
+            return NULL;
+        }
+        kl = ws_klen(r);
+        klen = kl & 0x7FFF;
         if ((size_t)offset + 6 + klen + ((kl & WL_ALIAS) ? 67 : 0) > ws->used) {
             Py_DECREF(out); /* not an offset chunk() returned */
             PyErr_SetString(PyExc_ValueError, "bad offset");
@@ -2335,7 +2343,8 @@ static PyObject *snap_columns(PyObject *self, PyObject *args) {
             UNLOCK();
         }
         i = b.n;
-        if (!cbuf_grow(&b.sdata, slen) || !cbuf_grow(&b.adata, 96)) goto nomem;
+        /* at least a byte, so that sdata.p is never NULL (an empty script's memcpy of 0) */
+        if (!cbuf_grow(&b.sdata, slen ? slen : 1) || !cbuf_grow(&b.adata, 96)) goto nomem;
         sp = b.sdata.p + b.sdata.n;
         if (kind == 0) { /* P2PKH: OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG */
             sp[0] = 0x76; sp[1] = 0xa9; sp[2] = 0x14;

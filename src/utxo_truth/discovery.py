@@ -203,7 +203,7 @@ def _discover(
                 f"{source.describe()} answered at block {answer.block} after {block} in the same "
                 "scan: the chain moved. Scan again."
             )
-        if answer.columns is not None and answer.checked:
+        if answer.columns is not None and _as_columns(answer):
             columns.append(answer.columns)
         else:
             coins.update(answer.coins)
@@ -360,6 +360,20 @@ def _discover_descriptors(
         method,
         gap,
         range_,
+    )
+
+
+def _as_columns(answer: Lookup) -> bool:
+    """Read ``answer`` from its columns: proven coins whose ``coins`` are the view over them.
+
+    A wrapper that filters or replaces ``coins`` (``dataclasses.replace``) but leaves
+    ``columns`` is read from its ``coins``, never from the columns it did not change.
+    """
+    return (
+        answer.columns is not None
+        and answer.checked
+        and isinstance(answer.coins, ColumnCoins)
+        and answer.coins.over(answer.columns)
     )
 
 
@@ -703,11 +717,10 @@ def discover_watch_list(
     for a in answers:
         problems.extend(p for p in a.problems if p not in problems)
     network = source.network
-    if len(answers) == 1 and answers[0].columns is not None and checked and not answers[0].pending:
+    cols = answers[0].columns if len(answers) == 1 and _as_columns(answers[0]) else None
+    if cols is not None and not answers[0].pending:
         # a snapshot's one pass, as columns: no object per coin until one is read
-        return _watch_list_columns(
-            watch, source, answers[0].columns, block, tuple(problems), max(gap, 1), range
-        )
+        return _watch_list_columns(watch, source, cols, block, tuple(problems), max(gap, 1), range)
     origins: dict[bytes, Origin] = {}
     confirmed: list[Utxo] = []
     unconfirmed: list[Utxo] = []

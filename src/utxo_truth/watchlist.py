@@ -307,6 +307,8 @@ def read_watch_list(path: str | os.PathLike[str], network: Network | str) -> Wat
     """
     net = parse_network(network)
     where = Path(path)
+    if "\0" in str(where):  # the OS cannot open it; say so as a typed error
+        raise InputError("a watch list's path cannot hold a NUL character: give the file's path")
 
     def fallback(number: int, raw: bytes | None) -> bytes | None:
         try:

@@ -104,6 +104,10 @@ class ColumnCoins(Mapping[bytes, tuple[Coin, ...]]):
         self._by_label: dict[int, list[int]] | None = None
         self._labels: dict[bytes, int] | None = None
 
+    def over(self, cols: object) -> bool:
+        """Whether this mapping is the view over ``cols`` (not coins put in its place)."""
+        return self._cols is cols
+
     def _index(self) -> tuple[dict[int, list[int]], dict[bytes, int]]:
         if self._by_label is None or self._labels is None:
             self._by_label = self._cols.rows_by_label()

@@ -468,6 +468,7 @@ def export_parquet(
         raise InputError(f"cannot create {out}: {exc.strerror or exc}") from exc
     schema = _schema(pa)
     written: list[Path] = []
+    final: list[Path] = []  # renamed into place (removed too, should a later rename fail)
     writers: list[Any] = []
     file_counts: list[int] = []
     pending: list[Any] = []
@@ -547,7 +548,10 @@ def export_parquet(
             open_file()
         digest, coins, total, max_code = summary
         # the pass was asked for the hash, and both passes read exactly the coins counted
-        assert digest is not None and coins == count == sum(file_counts)
+        if digest is None or not coins == count == sum(file_counts):  # not under python -O only
+            raise SnapshotFormatError(
+                f"{where}: the export read {coins:,} coins where the header counts {count:,}"
+            )
         utxo_hash = digest[::-1].hex()
         if src.expected_hash is not None and utxo_hash != src.expected_hash:
             raise VerificationError(
@@ -572,7 +576,6 @@ def export_parquet(
             file_meta = {**meta, "file_index": str(index), "file_coins": str(file_counts[index])}
             writer.add_key_value_metadata({_KEY + k: v for k, v in file_meta.items()})
             writer.close()
-        final = []
         for path in written:
             target = path.with_name(path.name[1:].removesuffix(".partial"))
             path.replace(target)
@@ -582,7 +585,7 @@ def export_parquet(
             if writer.is_open:
                 with contextlib.suppress(OSError):
                     writer.close()
-        for path in written:
+        for path in written + final:  # the renamed ones too: a failed export leaves nothing
             path.unlink(missing_ok=True)
         if created:
             with contextlib.suppress(OSError):
