@@ -390,8 +390,11 @@ class UtxoView(Sequence[Utxo]):
 
     It stands where ``Holdings.utxos`` (a ``tuple[Utxo, ...]``) stands and behaves as that tuple
     for every reader: ``len``, iteration, indexing, slicing (a slice is a tuple), ``==`` and
-    ``+`` with tuples either way (``+`` gives a tuple), ``hash``, ``repr``, ``bool``; it pickles
-    as the tuple. ``rows`` picks and orders the rows (None: every row, in order) and ``oids``
+    ``+`` and ``*`` with tuples either way (they give tuples), ordering, ``hash``, ``repr``,
+    ``bool``; it pickles as the tuple. Two differences remain: ``isinstance(view, tuple)`` is
+    False (``tuple(view)`` gives the tuple), and pydantic's ``serialize_as_any=True`` cannot
+    serialize it (it skips the field's serializer); ``model_dump()`` and ``model_dump_json()``
+    without it are the eager Holdings' own. ``rows`` picks and orders the rows (None: every row, in order) and ``oids``
     gives each item's origin id (None: each label's top-level origin).
     """
 
