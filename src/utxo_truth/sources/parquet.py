@@ -621,25 +621,9 @@ def _writer(pq: Any, path: Path, schema: Any) -> Any:
 
 
 def _base_block(src: SnapshotSource, max_code: int, where: str) -> BlockRef:
-    """The base block, its height found as :meth:`SnapshotSource.lookup` finds it.
-
-    The highest coin height (the tip's coinbase outputs are always in the set), or the height
-    given or known for the block, which no coin may be above.
-    """
+    """The base block, its height found as :meth:`SnapshotSource.lookup` finds it."""
     max_height = max_code >> 1 if max_code >= 0 else -1
-    height = max_height
-    if src._height is not None:
-        if max_height > src._height:
-            raise SnapshotFormatError(
-                f"{where}: holds a coin at height {max_height}, above the height "
-                f"{src._height} it was said to be at"
-            )
-        height = src._height
-    if height < 0:
-        raise SnapshotFormatError(
-            f"{where}: holds no coins, so its height is unknown; pass height="
-        )
-    return BlockRef(height=height, hash=src.header.block_hash)
+    return BlockRef(height=src._base_height(max_height, where), hash=src.header.block_hash)
 
 
 # --- the source -------------------------------------------------------------------------------

@@ -315,6 +315,26 @@ class SnapshotSource(Closing):
         self.progress: Callable[[int, int], None] | None = None
         """Called as ``(bytes read, bytes to read)`` during each look-up (see FileProgress)."""
 
+    def _base_height(self, max_height: int, where: str) -> int:
+        """The base block's height: the one given or known, else the highest coin's.
+
+        The tip's coinbase outputs are always in the set, so the highest coin height is the
+        base block's; a height given or known (assumeutxo) must not be below any coin.
+        """
+        height = max_height
+        if self._height is not None:
+            if max_height > self._height:
+                raise SnapshotFormatError(
+                    f"{where}: holds a coin at height {max_height}, above the height "
+                    f"{self._height} it was said to be at"
+                )
+            height = self._height
+        if height < 0:
+            raise SnapshotFormatError(
+                f"{where}: holds no coins, so its height is unknown; pass height="
+            )
+        return height
+
     @property
     def _where(self) -> str:
         return str(self._path)
@@ -438,18 +458,7 @@ class SnapshotSource(Closing):
                     found, held = _dense_labels(found, every)
         except OSError as exc:
             raise SourceUnavailableError(f"cannot read snapshot {self._where}: {exc}") from exc
-        height = max_height
-        if self._height is not None:
-            if max_height > self._height:
-                raise SnapshotFormatError(
-                    f"{self._where}: holds a coin at height {max_height}, above the height "
-                    f"{self._height} it was said to be at"
-                )
-            height = self._height
-        if height < 0:
-            raise SnapshotFormatError(
-                f"{self._where}: holds no coins, so its height is unknown; pass height="
-            )
+        height = self._base_height(max_height, self._where)
         # one path for both readers: the coins as columns in Holdings order (_columns.py)
         columns, dup = CoinColumns.sorted_from(found, held)
         if dup >= 0:
